@@ -1,0 +1,130 @@
+//! Builds and runs the gateway from a config, an already-bound listener and a shutdown
+//! token, so tests start it on port 0 and stop it without signals or sleeps.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::http::rate_limit::RateLimiter;
+use crate::store::{Db, now_ms};
+use crate::system::cpu::CpuHistory;
+
+/// Cheap handles shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub limiter: Arc<RateLimiter>,
+    pub cpu: Arc<CpuHistory>,
+    /// True once migrations ran and session bootstrap was attempted.
+    pub ready: Arc<AtomicBool>,
+    pub started: Instant,
+    key_touched: Arc<Mutex<HashMap<String, i64>>>,
+}
+
+/// `last_used_at` is written at most this often per key, so authentication does not turn
+/// every read into a database write.
+const KEY_TOUCH_EVERY_MS: i64 = 60_000;
+
+impl AppState {
+    pub fn new(config: Config, db: Db) -> Self {
+        let limiter = RateLimiter::new(config.rate_limit_window, config.rate_limit_max);
+        AppState {
+            config: Arc::new(config),
+            db,
+            limiter: Arc::new(limiter),
+            cpu: Arc::new(CpuHistory::default()),
+            ready: Arc::new(AtomicBool::new(false)),
+            started: Instant::now(),
+            key_touched: Arc::default(),
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Records a key's use in the background, throttled per key.
+    pub fn note_key_use(&self, key_id: &str) {
+        let now = now_ms();
+        {
+            let mut seen = self.key_touched.lock().unwrap_or_else(|e| e.into_inner());
+            if seen.get(key_id).is_some_and(|t| now - t < KEY_TOUCH_EVERY_MS) {
+                return;
+            }
+            if seen.len() > 100_000 {
+                seen.clear();
+            }
+            seen.insert(key_id.to_string(), now);
+        }
+        let db = self.db.clone();
+        let id = key_id.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = db.touch_api_key(&id, now).await {
+                tracing::warn!(error = %e, "could not record API key use");
+            }
+        });
+    }
+}
+
+/// Opens the database and applies migrations (also what `warest migrate` runs).
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database, config.db_pool_max)
+        .await
+        .with_context(|| format!("cannot open the {} database", config.database.kind()))?;
+    db.migrate().await.context("cannot apply database migrations")?;
+    Ok(db)
+}
+
+/// Runs the gateway until `shutdown` is cancelled, then drains and returns.
+pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let seeded = crate::auth::seed_admin(&db, &config).await.context("cannot seed the admin user")?;
+    if let Some(key) = &seeded.generated_key {
+        // Printed, not logged: it must not end up in log aggregation, and it is shown once.
+        println!(
+            "\n  WAREST generated an admin API key for user {:?}. It is shown only this once:\n\n    {key}\n\n  \
+             Store it now, or set WAREST_ADMIN_APIKEY.\n",
+            seeded.admin.username
+        );
+    }
+
+    let state = AppState::new(config, db.clone());
+    let sampler = tokio::spawn(crate::system::cpu::run_sampler(
+        state.cpu.clone(),
+        state.config.cpu_sample_interval,
+        shutdown.clone(),
+    ));
+
+    let router = crate::http::router(state.clone());
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = db.kind().as_str(), "warest listening");
+
+    // Session bootstrap has nothing to restore yet; ready means "migrated and bootstrapped".
+    state.ready.store(true, Ordering::Release);
+
+    let grace = state.config.shutdown_timeout;
+    let stop = shutdown.clone();
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { stop.cancelled().await });
+    let server = tokio::spawn(async move { server.await });
+
+    shutdown.cancelled().await;
+    tracing::info!("shutting down");
+    state.ready.store(false, Ordering::Release);
+    match tokio::time::timeout(grace, server).await {
+        Ok(joined) => joined.context("server task panicked")?.context("server error")?,
+        Err(_) => tracing::warn!(?grace, "in-flight requests did not finish in time"),
+    }
+    let _ = sampler.await;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! The registry of every configuration key the gateway reads.
+//!
+//! The loader may only read keys listed here (it panics in debug builds otherwise), and
+//! `.env.example` is checked against this table by a test, so a new setting cannot ship
+//! undocumented. Names follow the original WAREST where the feature exists.
+
+/// One configuration key: its env name, default (empty = unset), whether its value is a
+/// secret (never logged or shown in `Debug`), and one line for `.env.example`.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpec {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub secret: bool,
+    pub doc: &'static str,
+}
+
+const fn key(name: &'static str, default: &'static str, doc: &'static str) -> KeySpec {
+    KeySpec {
+        name,
+        default,
+        secret: false,
+        doc,
+    }
+}
+
+const fn secret(name: &'static str, doc: &'static str) -> KeySpec {
+    KeySpec {
+        name,
+        default: "",
+        secret: true,
+        doc,
+    }
+}
+
+pub const KEYS: &[KeySpec] = &[
+    // Server
+    key("PORT", "7308", "TCP port the HTTP API listens on"),
+    key("WAREST_HOST", "0.0.0.0", "Address the HTTP API binds to"),
+    key("WAREST_DATA_DIR", "./data", "Directory for the SQLite database and local files"),
+    key("NODE_ENV", "development", "Environment name reported by /api/v1/server/info"),
+    key("GENERIC_TIMEZONE", "UTC", "IANA timezone used for server times and schedules"),
+    key("TZ_LOCALE", "en-US", "Locale tag reported with server times"),
+    key("WAREST_SERVER_NAME", "WAREST", "Server name reported by /api/v1/server/info"),
+    key("WAREST_HTTP_BODY_LIMIT_MB", "25", "Largest accepted request body, in MiB"),
+    key("WAREST_SHUTDOWN_TIMEOUT_SEC", "20", "Grace period for in-flight work on SIGINT/SIGTERM"),
+    key("WAREST_CPU_SAMPLE_SEC", "60", "Interval of the CPU sampler behind /server/cpu-history"),
+    // Admin and auth
+    key("WAREST_AUTHADMIN_USERNAME", "admin", "Username of the admin user seeded on first start"),
+    secret("WAREST_AUTHADMIN_PASSWORD", "Admin password for /api/auth/login (empty: password login off)"),
+    secret("WAREST_ADMIN_APIKEY", "Admin API key (empty: one is generated on first start and printed once)"),
+    key("WAREST_DOCS_SESSION_TTL_SEC", "43200", "Lifetime of the WAREST_DOCS_SESSION cookie, in seconds"),
+    // Database
+    key("WAREST_DB_CLIENT", "sqlite", "Database: sqlite (embedded, data/warest.db) or postgres"),
+    secret("WAREST_DB_POSTGRES_URL", "PostgreSQL URL, e.g. postgres://user:pass@host:5432/warest"),
+    key("WAREST_DB_HOST", "", "PostgreSQL host, used when WAREST_DB_POSTGRES_URL is empty"),
+    key("WAREST_DB_PORT", "5432", "PostgreSQL port, used with WAREST_DB_HOST"),
+    key("WAREST_DB_USER", "", "PostgreSQL user, used with WAREST_DB_HOST"),
+    secret("WAREST_DB_PASSWORD", "PostgreSQL password, used with WAREST_DB_HOST"),
+    key("WAREST_DB_DATABASE", "warest", "PostgreSQL database name, used with WAREST_DB_HOST"),
+    key("WAREST_DB_SQLITE_PATH", "", "SQLite file (empty: <WAREST_DATA_DIR>/warest.db)"),
+    key("WAREST_DB_POOL_MAX", "10", "Largest number of pooled database connections"),
+    // HTTP guards
+    key("RATE_LIMIT_WINDOW_MS", "60000", "Rate-limit window per API key, in milliseconds"),
+    key("RATE_LIMIT_MAX", "120", "Requests allowed per API key per window"),
+    key(
+        "ALLOWED_ORIGINS",
+        "http://localhost:5173,http://localhost:8000,http://localhost:4000,http://127.0.0.1:4000",
+        "Comma-separated CORS origins allowed to call the API (* for any)",
+    ),
+    // Logging
+    key("LOG_LEVEL", "info", "Log level: trace, debug, info, warn or error"),
+    key("LOG_PRETTY", "true", "true: human-readable logs; false: one JSON object per line"),
+];
+
+/// Looks a key up in the registry.
+pub fn spec(name: &str) -> Option<&'static KeySpec> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// Renders `.env.example` from the registry, so the file and the code cannot drift apart.
+pub fn env_example() -> String {
+    let mut out = String::from(
+        "# WAREST configuration. Every key, its default, and what it means.\n\
+         # Copy to .env and edit; real environment variables win over .env.\n",
+    );
+    for k in KEYS {
+        out.push_str(&format!("\n# {}\n{}={}\n", k.doc, k.name, k.default));
+    }
+    out
+}

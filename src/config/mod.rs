@@ -1,0 +1,238 @@
+//! Typed configuration, loaded once at start from the environment and an optional `.env`.
+//!
+//! Owns names, defaults (in [`keys::KEYS`]), validation and secret redaction. A bad value
+//! becomes one [`ConfigError`] naming the key; nothing else in the program reads env vars.
+
+pub mod keys;
+mod parse;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+pub use parse::ConfigError;
+use parse::Source;
+
+/// A secret value: usable by code, invisible to `Debug`, `Display` and logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite { path: PathBuf },
+    Postgres { url: Secret },
+}
+
+impl Database {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Database::Sqlite { .. } => "sqlite",
+            Database::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub environment: String,
+    pub timezone: Tz,
+    pub locale: String,
+    pub server_name: String,
+    pub body_limit_bytes: usize,
+    pub shutdown_timeout: Duration,
+    pub cpu_sample_interval: Duration,
+    pub admin_username: String,
+    pub admin_password: Option<Secret>,
+    pub admin_api_key: Option<Secret>,
+    pub docs_session_ttl: Duration,
+    pub database: Database,
+    pub db_pool_max: u32,
+    pub rate_limit_window: Duration,
+    pub rate_limit_max: u32,
+    pub allowed_origins: AllowedOrigins,
+    pub log_level: String,
+    pub log_pretty: bool,
+}
+
+impl Config {
+    /// Loads from the process environment, with `.env` in the working directory (if present)
+    /// filling in keys the environment does not set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut vars: HashMap<String, String> = HashMap::new();
+        match dotenvy::from_filename_iter(".env") {
+            Ok(iter) => {
+                for item in iter {
+                    let (k, v) = item.map_err(|e| ConfigError::new(".env", e.to_string()))?;
+                    vars.insert(k, v);
+                }
+            }
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError::new(".env", e.to_string())),
+        }
+        vars.extend(std::env::vars());
+        Self::from_map(&vars)
+    }
+
+    /// Loads from an explicit map of variables; tests use this instead of the process env.
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let s = Source::new(vars);
+        let data_dir = PathBuf::from(s.non_empty("WAREST_DATA_DIR")?);
+        let database = match s.raw("WAREST_DB_CLIENT").to_ascii_lowercase().as_str() {
+            "sqlite" | "sqlite3" => {
+                let path = s.opt("WAREST_DB_SQLITE_PATH");
+                Database::Sqlite {
+                    path: path.map_or_else(|| data_dir.join("warest.db"), PathBuf::from),
+                }
+            }
+            "postgres" | "postgresql" | "pg" => Database::Postgres {
+                url: Secret::new(postgres_url(&s)?),
+            },
+            other => {
+                return Err(ConfigError::new(
+                    "WAREST_DB_CLIENT",
+                    format!("expected sqlite or postgres, got {other:?}"),
+                ));
+            }
+        };
+        Ok(Config {
+            host: s.parse("WAREST_HOST", "an IP address")?,
+            port: s.parse("PORT", "a port number (0-65535)")?,
+            data_dir,
+            environment: s.non_empty("NODE_ENV")?,
+            timezone: s.parse("GENERIC_TIMEZONE", "an IANA timezone such as Asia/Jakarta")?,
+            locale: s.non_empty("TZ_LOCALE")?,
+            server_name: s.non_empty("WAREST_SERVER_NAME")?,
+            body_limit_bytes: s.range("WAREST_HTTP_BODY_LIMIT_MB", 1, 2048)? as usize * 1024 * 1024,
+            shutdown_timeout: Duration::from_secs(s.range("WAREST_SHUTDOWN_TIMEOUT_SEC", 1, 600)?),
+            cpu_sample_interval: Duration::from_secs(s.range("WAREST_CPU_SAMPLE_SEC", 1, 3600)?),
+            admin_username: admin_username(&s)?,
+            admin_password: s.opt("WAREST_AUTHADMIN_PASSWORD").map(Secret::new),
+            admin_api_key: admin_api_key(&s)?,
+            docs_session_ttl: Duration::from_secs(s.range("WAREST_DOCS_SESSION_TTL_SEC", 60, 2_592_000)?),
+            database,
+            db_pool_max: s.range("WAREST_DB_POOL_MAX", 1, 1000)? as u32,
+            rate_limit_window: Duration::from_millis(s.range("RATE_LIMIT_WINDOW_MS", 1, 86_400_000)?),
+            rate_limit_max: s.range("RATE_LIMIT_MAX", 1, 1_000_000)? as u32,
+            allowed_origins: allowed_origins(&s)?,
+            log_level: log_level(&s)?,
+            log_pretty: s.bool("LOG_PRETTY")?,
+        })
+    }
+}
+
+fn postgres_url(s: &Source) -> Result<String, ConfigError> {
+    if let Some(url) = s.opt("WAREST_DB_POSTGRES_URL") {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::new(
+                "WAREST_DB_POSTGRES_URL",
+                "expected a URL starting with postgres:// or postgresql://",
+            ));
+        }
+        return Ok(url);
+    }
+    let Some(host) = s.opt("WAREST_DB_HOST") else {
+        return Err(ConfigError::new(
+            "WAREST_DB_POSTGRES_URL",
+            "required when WAREST_DB_CLIENT=postgres (or set WAREST_DB_HOST)",
+        ));
+    };
+    let port: u16 = s.parse("WAREST_DB_PORT", "a port number")?;
+    let db = s.non_empty("WAREST_DB_DATABASE")?;
+    let auth = match (s.opt("WAREST_DB_USER"), s.opt("WAREST_DB_PASSWORD")) {
+        (Some(u), Some(p)) => format!("{}:{}@", urlencode(&u), urlencode(&p)),
+        (Some(u), None) => format!("{}@", urlencode(&u)),
+        (None, _) => String::new(),
+    };
+    Ok(format!("postgres://{auth}{host}:{port}/{}", urlencode(&db)))
+}
+
+fn urlencode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn admin_username(s: &Source) -> Result<String, ConfigError> {
+    let name = s.non_empty("WAREST_AUTHADMIN_USERNAME")?;
+    crate::auth::validate_username(&name).map_err(|why| ConfigError::new("WAREST_AUTHADMIN_USERNAME", why))?;
+    Ok(name)
+}
+
+fn admin_api_key(s: &Source) -> Result<Option<Secret>, ConfigError> {
+    match s.opt("WAREST_ADMIN_APIKEY") {
+        // A short admin key is guessable; refuse it rather than run with it.
+        Some(k) if k.len() < 16 => Err(ConfigError::new(
+            "WAREST_ADMIN_APIKEY",
+            "must be at least 16 characters (or empty to generate one)",
+        )),
+        other => Ok(other.map(Secret::new)),
+    }
+}
+
+fn allowed_origins(s: &Source) -> Result<AllowedOrigins, ConfigError> {
+    let raw = s.raw("ALLOWED_ORIGINS");
+    let items: Vec<&str> = raw.split(',').map(str::trim).filter(|o| !o.is_empty()).collect();
+    if items.contains(&"*") {
+        return Ok(AllowedOrigins::Any);
+    }
+    for o in &items {
+        let ok = (o.starts_with("http://") || o.starts_with("https://"))
+            && !o.ends_with('/')
+            && o.split("://").nth(1).is_some_and(|h| !h.is_empty() && !h.contains('/'));
+        if !ok {
+            return Err(ConfigError::new(
+                "ALLOWED_ORIGINS",
+                format!("{o:?} is not an origin like https://example.com (scheme and host, no path)"),
+            ));
+        }
+    }
+    Ok(AllowedOrigins::List(items.into_iter().map(String::from).collect()))
+}
+
+fn log_level(s: &Source) -> Result<String, ConfigError> {
+    let level = s.raw("LOG_LEVEL").to_ascii_lowercase();
+    match level.as_str() {
+        "trace" | "debug" | "info" | "warn" | "error" | "off" => Ok(level),
+        // The original (pino) also accepts these two.
+        "fatal" => Ok("error".into()),
+        "silent" => Ok("off".into()),
+        _ => Err(ConfigError::new(
+            "LOG_LEVEL",
+            format!("expected trace, debug, info, warn or error, got {level:?}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;

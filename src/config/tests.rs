@@ -1,0 +1,115 @@
+use std::collections::HashMap;
+
+use super::*;
+
+fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let vars: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Config::from_map(&vars)
+}
+
+fn err_key(pairs: &[(&str, &str)]) -> String {
+    load(pairs).expect_err("config should be rejected").key
+}
+
+#[test]
+fn defaults_load_and_match_the_documented_contract() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.port, 7308);
+    assert_eq!(c.host.to_string(), "0.0.0.0");
+    assert_eq!(c.database, Database::Sqlite { path: PathBuf::from("./data/warest.db") });
+    assert_eq!(c.rate_limit_max, 120);
+    assert_eq!(c.rate_limit_window, Duration::from_millis(60_000));
+    assert_eq!(c.admin_username, "admin");
+    assert!(c.admin_api_key.is_none());
+    assert_eq!(c.timezone, chrono_tz::UTC);
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    assert_eq!(err_key(&[("PORT", "70000")]), "PORT");
+    assert_eq!(err_key(&[("PORT", "abc")]), "PORT");
+    assert_eq!(err_key(&[("WAREST_HOST", "not-an-ip")]), "WAREST_HOST");
+    assert_eq!(err_key(&[("RATE_LIMIT_MAX", "0")]), "RATE_LIMIT_MAX");
+    assert_eq!(err_key(&[("RATE_LIMIT_WINDOW_MS", "-5")]), "RATE_LIMIT_WINDOW_MS");
+    assert_eq!(err_key(&[("WAREST_DB_CLIENT", "oracle")]), "WAREST_DB_CLIENT");
+    assert_eq!(err_key(&[("WAREST_DB_CLIENT", "postgres")]), "WAREST_DB_POSTGRES_URL");
+    assert_eq!(err_key(&[("WAREST_DB_POSTGRES_URL", "mysql://x"), ("WAREST_DB_CLIENT", "postgres")]), "WAREST_DB_POSTGRES_URL");
+    assert_eq!(err_key(&[("GENERIC_TIMEZONE", "Mars/Olympus")]), "GENERIC_TIMEZONE");
+    assert_eq!(err_key(&[("LOG_LEVEL", "loud")]), "LOG_LEVEL");
+    assert_eq!(err_key(&[("LOG_PRETTY", "maybe")]), "LOG_PRETTY");
+    assert_eq!(err_key(&[("ALLOWED_ORIGINS", "example.com")]), "ALLOWED_ORIGINS");
+    assert_eq!(err_key(&[("ALLOWED_ORIGINS", "https://a.com/path")]), "ALLOWED_ORIGINS");
+    assert_eq!(err_key(&[("WAREST_ADMIN_APIKEY", "short")]), "WAREST_ADMIN_APIKEY");
+    assert_eq!(err_key(&[("WAREST_AUTHADMIN_USERNAME", "bad name!")]), "WAREST_AUTHADMIN_USERNAME");
+    assert_eq!(err_key(&[("WAREST_HTTP_BODY_LIMIT_MB", "0")]), "WAREST_HTTP_BODY_LIMIT_MB");
+}
+
+#[test]
+fn error_is_one_line_naming_key_and_problem() {
+    let e = load(&[("RATE_LIMIT_MAX", "lots")]).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid configuration: RATE_LIMIT_MAX: expected an integer from 1 to 1000000, got \"lots\""
+    );
+    assert!(!e.contains('\n'));
+}
+
+#[test]
+fn postgres_url_is_built_from_parts_with_escaping() {
+    let c = load(&[
+        ("WAREST_DB_CLIENT", "postgres"),
+        ("WAREST_DB_HOST", "db"),
+        ("WAREST_DB_USER", "wa"),
+        ("WAREST_DB_PASSWORD", "p@ss/word"),
+    ])
+    .unwrap();
+    let Database::Postgres { url } = c.database else { panic!("expected postgres") };
+    assert_eq!(url.expose(), "postgres://wa:p%40ss%2Fword@db:5432/warest");
+}
+
+#[test]
+fn secrets_never_appear_in_debug_output() {
+    let c = load(&[
+        ("WAREST_ADMIN_APIKEY", "super-secret-admin-key-123"),
+        ("WAREST_AUTHADMIN_PASSWORD", "hunter2-password"),
+        ("WAREST_DB_CLIENT", "postgres"),
+        ("WAREST_DB_POSTGRES_URL", "postgres://u:dbpass-xyz@h/db"),
+    ])
+    .unwrap();
+    let dbg = format!("{c:?}");
+    for s in ["super-secret-admin-key-123", "hunter2-password", "dbpass-xyz"] {
+        assert!(!dbg.contains(s), "{s} leaked into Debug output");
+    }
+    assert!(dbg.contains("[redacted]"));
+}
+
+#[test]
+fn wildcard_origin_and_original_log_levels_are_accepted() {
+    let c = load(&[("ALLOWED_ORIGINS", "*"), ("LOG_LEVEL", "silent")]).unwrap();
+    assert_eq!(c.allowed_origins, AllowedOrigins::Any);
+    assert_eq!(c.log_level, "off");
+}
+
+#[test]
+fn env_example_lists_every_config_key() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example"))
+        .expect(".env.example exists at the repository root");
+    let present: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+        .collect();
+    let missing: Vec<&str> = keys::KEYS.iter().map(|k| k.name).filter(|n| !present.contains(n)).collect();
+    assert!(missing.is_empty(), ".env.example lacks: {missing:?}");
+    // Defaults and meanings too: the file is the registry rendered, nothing hand-edited.
+    assert_eq!(text, keys::env_example(), ".env.example is stale: run `warest config example > .env.example`");
+}
+
+#[test]
+fn every_registered_key_is_read_by_the_loader() {
+    // A key in the registry that the loader never reads would be documented but dead.
+    let src = include_str!("mod.rs");
+    for k in keys::KEYS {
+        assert!(src.contains(&format!("\"{}\"", k.name)), "{} is registered but never read", k.name);
+    }
+}

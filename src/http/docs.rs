@@ -1,0 +1,167 @@
+//! The OpenAPI document (built from the route annotations), `/openapi.json`, the Swagger
+//! UI at `/docs`, and the small login page that sets the docs cookie. Both the document
+//! and the UI are gated: a docs cookie or an API key.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Router;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::envelope::ErrorEnvelope;
+use super::error::ApiError;
+use crate::app::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "WAREST", description = "Self-hosted, multi-session WhatsApp REST gateway. \
+        Every response uses the envelope {status, code, message, results}.", license(name = "MIT")),
+    modifiers(&Security),
+    security(("ApiKeyAuth" = []), ("BearerAuth" = [])),
+    tags(
+        (name = "Server", description = "Runtime and infrastructure controls."),
+        (name = "Admin", description = "Users (tenants) and their API keys. Admin key required."),
+        (name = "Keys", description = "The caller's own API keys."),
+        (name = "Auth", description = "Browser login for the API explorer (the WAREST_DOCS_SESSION cookie)."),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "ApiKeyAuth",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-WAREST-API-KEY",
+                "An API key; admin routes need an admin user's key.",
+            ))),
+        );
+        components.add_security_scheme(
+            "BearerAuth",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("The same API key as a bearer token.")).build()),
+        );
+    }
+}
+
+/// Errors any authenticated route can answer with.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum CommonErrors {
+    /// Invalid input; `results[0].field` names the field.
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ErrorEnvelope),
+    /// Missing or invalid API key (code 2200).
+    #[response(status = 401)]
+    Unauthorized(ErrorEnvelope),
+    /// Rate limit exceeded (code 2400), with `Retry-After` and `RateLimit-*` headers.
+    #[response(status = 429)]
+    TooMany(ErrorEnvelope),
+    /// Unexpected error (code 8000).
+    #[response(status = 500)]
+    Internal(ErrorEnvelope),
+}
+
+/// Errors of admin-only routes: the common ones plus 403.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum AdminErrors {
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ErrorEnvelope),
+    #[response(status = 401)]
+    Unauthorized(ErrorEnvelope),
+    /// The key is not an admin's (code 2201).
+    #[response(status = 403)]
+    Forbidden(ErrorEnvelope),
+    /// No such resource (code 2600).
+    #[response(status = 404)]
+    NotFound(ErrorEnvelope),
+    #[response(status = 429)]
+    TooMany(ErrorEnvelope),
+    #[response(status = 500)]
+    Internal(ErrorEnvelope),
+}
+
+/// The rendered document, as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let (_, doc) = super::api_router().split_for_parts();
+    let mut text = doc.to_pretty_json().expect("the OpenAPI document serializes");
+    text.push('\n');
+    text
+}
+
+/// `/docs` (Swagger UI, vendored assets) and `/openapi.json`, behind [`docs_gate`].
+pub fn docs_router(state: AppState, doc: utoipa::openapi::OpenApi) -> Router<AppState> {
+    let ui: Router<AppState> = SwaggerUi::new("/docs").url("/openapi.json", doc).into();
+    ui.layer(axum::middleware::from_fn_with_state(state, docs_gate))
+        .layer(axum::middleware::map_response(docs_csp))
+}
+
+/// Admits a valid docs cookie or API key. Browsers without one are sent to the login page;
+/// other clients get the 401 envelope.
+async fn docs_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let allowed = match super::routes::auth::cookie_principal(&state, req.headers()).await {
+        Some(_) => true,
+        None => match super::auth::presented_key(req.headers()) {
+            Some(key) => matches!(crate::auth::authenticate_key(&state.db, key).await, Ok(Some(_))),
+            None => false,
+        },
+    };
+    if allowed {
+        return next.run(req).await;
+    }
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html { Redirect::to("/login?next=/docs/").into_response() } else { ApiError::unauthorized().into_response() }
+}
+
+/// Swagger UI runs its own (vendored) scripts and inline styles; everything still comes
+/// from this origin only.
+async fn docs_csp(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+        ),
+    );
+    res
+}
+
+/// The login form for browsers. Plain HTML form post, no script, so the strict CSP holds.
+pub async fn login_page() -> impl IntoResponse {
+    let mut res = Html(LOGIN_HTML).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    res
+}
+
+const LOGIN_HTML: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>WAREST — sign in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font-family:system-ui,sans-serif;background:#f4f6f8;display:flex;justify-content:center;padding-top:10vh}
+form{background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002;width:320px}
+h1{font-size:1.3rem;margin:0 0 1rem} label{display:block;margin:.6rem 0 .2rem;font-size:.9rem}
+input{width:100%;box-sizing:border-box;padding:.5rem} button{margin-top:1rem;width:100%;padding:.6rem}
+p{font-size:.8rem;color:#555}
+</style></head><body>
+<form method="post" action="/api/auth/login">
+<h1>WAREST API explorer</h1>
+<label for="u">Username</label><input id="u" name="username" autocomplete="username">
+<label for="p">Password</label><input id="p" name="password" type="password" autocomplete="current-password">
+<p>or</p>
+<label for="k">API key</label><input id="k" name="apiKey" type="password" autocomplete="off">
+<input type="hidden" name="next" value="/docs/">
+<button type="submit">Sign in</button>
+</form></body></html>"#;

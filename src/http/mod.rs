@@ -1,0 +1,161 @@
+//! The HTTP surface: router, layers, extractors, the envelope and error codes, OpenAPI.
+//!
+//! Layers, outermost first: request id → panic guard → trace span → CORS → security and
+//! version headers → body limit → (per group) auth with per-key rate limit → handler.
+//! Owns no WhatsApp calls and no SQL: handlers go through the store and component APIs.
+
+pub mod auth;
+pub mod docs;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod rate_limit;
+pub mod routes;
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+use crate::config::AllowedOrigins;
+use error::{ApiError, Code};
+
+/// When the gateway received the request; `ping` reports time spent since.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestStart(pub Instant);
+
+/// Every documented route, grouped by the auth they need. No state is needed to build it,
+/// which is how `warest openapi` renders the document without a database.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .merge(routes::server::authed())
+        .merge(routes::admin_users::router())
+        .merge(routes::keys::router())
+        .merge(routes::server::probes())
+        .merge(routes::auth::router())
+}
+
+pub fn router(state: AppState) -> Router {
+    let key_required = OpenApiRouter::new()
+        .merge(routes::server::authed())
+        .merge(routes::admin_users::router())
+        .merge(routes::keys::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
+    let key_optional = routes::server::probes()
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::optional_key));
+    let (api, _) = OpenApiRouter::new()
+        .merge(key_required)
+        .merge(key_optional)
+        .merge(routes::auth::router())
+        .split_for_parts();
+    let (_, doc) = api_router().split_for_parts();
+
+    let body_limit = state.config.body_limit_bytes;
+    let cors = cors_layer(&state.config.allowed_origins);
+    Router::new()
+        .merge(api)
+        .merge(docs::docs_router(state.clone(), doc))
+        .route("/login", axum::routing::get(docs::login_page))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(middleware::map_response(security_headers))
+        .layer(cors)
+        .layer(middleware::from_fn(mark_start))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    // The matched route pattern, never the raw URI: paths may carry ids.
+                    let route = req.extensions().get::<MatchedPath>().map_or("<unmatched>", |p| p.as_str());
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("http", method = %req.method(), route, request_id = id)
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request");
+                })
+                .on_failure(()),
+        )
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("handler panicked");
+            ApiError::internal().into_response()
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-warest-version"),
+            HeaderValue::from_static(crate::VERSION),
+        ))
+}
+
+async fn mark_start(mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(RequestStart(Instant::now()));
+    next.run(req).await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(Code::NotFound, "Not found")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(Code::MethodNotAllowed, "Method not allowed")
+}
+
+/// Conservative defaults for a JSON API; routes serving HTML set their own CSP first.
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    let defaults = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+        (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
+    ];
+    for (name, value) in defaults {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+fn cors_layer(origins: &AllowedOrigins) -> CorsLayer {
+    let allow = match origins {
+        AllowedOrigins::Any => AllowOrigin::any(),
+        AllowedOrigins::List(list) => AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok())),
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static(auth::API_KEY_HEADER),
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-warest-registry"),
+            HeaderName::from_static("x-warest-username"),
+            HeaderName::from_static("x-warest-version"),
+            HeaderName::from_static("x-warest-label"),
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(600))
+}

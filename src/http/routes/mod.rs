@@ -1,0 +1,6 @@
+//! One file per resource: its router, handlers and wire types together.
+
+pub mod admin_users;
+pub mod auth;
+pub mod keys;
+pub mod server;

@@ -1,0 +1,83 @@
+//! Test support shared by unit and integration tests: fresh databases of either kind.
+//!
+//! Postgres tests read `WAREST_TEST_POSTGRES_URL` (CI sets it and fails if the server is
+//! unreachable) and each get a database of their own, so tests run in parallel safely.
+
+use std::path::PathBuf;
+
+use crate::config::{Database, Secret};
+use crate::store::Db;
+
+/// Prefix of the throw-away Postgres databases; `.ci/run` drops leftovers by it.
+pub const PG_TEST_DB_PREFIX: &str = "warest_t_";
+
+pub struct TestDb {
+    pub db: Db,
+    pub database: Database,
+    pg_admin: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = Database::Sqlite { path: dir.path().join("warest.db") };
+        let db = Db::connect(&database, 5).await.expect("open sqlite");
+        db.migrate().await.expect("migrate sqlite");
+        TestDb { db, database, pg_admin: None, _dir: Some(dir) }
+    }
+
+    /// A fresh, migrated Postgres database, or `None` when no test server is configured.
+    pub async fn postgres() -> Option<TestDb> {
+        let base = std::env::var("WAREST_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+        let name = format!("{PG_TEST_DB_PREFIX}{}", uuid::Uuid::new_v4().simple());
+        let admin = Db::connect(&Database::Postgres { url: Secret::new(base.clone()) }, 1)
+            .await
+            .expect("WAREST_TEST_POSTGRES_URL is set but Postgres is unreachable");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.expect("create test database");
+        admin.close().await;
+        let database = Database::Postgres { url: Secret::new(with_database(&base, &name)) };
+        let db = Db::connect(&database, 5).await.expect("open test database");
+        db.migrate().await.expect("migrate postgres");
+        Some(TestDb { db, database, pg_admin: Some((base, name)), _dir: None })
+    }
+
+    /// Every database kind available here: SQLite always, Postgres when configured.
+    pub async fn all() -> Vec<TestDb> {
+        let mut all = vec![TestDb::sqlite().await];
+        all.extend(TestDb::postgres().await);
+        all
+    }
+
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        self._dir.as_ref().map(|d| d.path().to_path_buf())
+    }
+
+    /// Closes the pool and drops the Postgres test database.
+    pub async fn cleanup(self) {
+        self.db.close().await;
+        if let Some((base, name)) = self.pg_admin {
+            if let Ok(admin) = Db::connect(&Database::Postgres { url: Secret::new(base) }, 1).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+                admin.close().await;
+            }
+        }
+    }
+}
+
+/// Replaces the database name in a Postgres URL, keeping any query string.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = head.find("://").map_or(0, |i| i + 3);
+    let base = match head[scheme_end..].find('/') {
+        Some(slash) => &head[..scheme_end + slash],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
