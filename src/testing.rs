@@ -56,11 +56,10 @@ impl TestDb {
     /// Closes the pool and drops the Postgres test database.
     pub async fn cleanup(self) {
         self.db.close().await;
-        if let Some((base, name)) = self.pg_admin {
-            if let Ok(admin) = Db::connect(&Database::Postgres { url: Secret::new(base) }, 1).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
-                admin.close().await;
-            }
+        let Some((base, name)) = self.pg_admin else { return };
+        if let Ok(admin) = Db::connect(&Database::Postgres { url: Secret::new(base) }, 1).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+            admin.close().await;
         }
     }
 }

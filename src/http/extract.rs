@@ -67,13 +67,14 @@ where
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
+        // The root reads as "." (or "?" when the syntax broke before any key was read).
+        let path = Some(err.path().to_string()).filter(|p| p != "." && p != "?");
         let inner = err.into_inner();
         let msg = inner.to_string();
         // serde reports a missing field at its parent's path, naming it in the message.
         let field = missing_field(&msg)
-            .map(|f| if path == "." { f.to_string() } else { format!("{path}.{f}") })
-            .unwrap_or_else(|| if path == "." { "body".to_string() } else { path });
+            .map(|f| path.as_ref().map_or_else(|| f.to_string(), |p| format!("{p}.{f}")))
+            .unwrap_or_else(|| path.unwrap_or_else(|| "body".to_string()));
         let problem = match inner.classify() {
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
                 format!("malformed JSON ({})", strip_position(&msg))
@@ -163,7 +164,8 @@ mod tests {
         assert_eq!(field_of(r#"{"username": 5}"#), "username");
         assert_eq!(field_of(r#"{"username": "a", "nested": {"count": "x"}}"#), "nested.count");
         assert_eq!(field_of(r#"{"username": "a", "nested": {}}"#), "nested.count");
-        assert_eq!(field_of(r#"{"username": "#), "body");
+        assert_eq!(field_of(r#"{"username": "#), "username", "truncated inside a field names it");
+        assert_eq!(field_of("{"), "body");
         assert_eq!(field_of(r#"[1]"#), "body");
     }
 

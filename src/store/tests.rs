@@ -1,1 +1,122 @@
-use super::*;
+//! The store suite, run on SQLite and (when `WAREST_TEST_POSTGRES_URL` is set) Postgres.
+
+use crate::auth::{issue_key, new_id, sha256_hex};
+use crate::store::api_keys::KeySource;
+use crate::store::users::NewUser;
+use crate::store::{Db, StoreError};
+use crate::testing::TestDb;
+
+async fn user(db: &Db, name: &str) -> String {
+    let id = new_id("usr");
+    db.create_user(NewUser { id: &id, username: name, password_hash: Some("h"), is_admin: false }).await.unwrap();
+    id
+}
+
+async fn users_roundtrip(db: &Db) {
+    let id = user(db, "alice").await;
+    let got = db.get_user(&id).await.unwrap();
+    assert_eq!((got.username.as_str(), got.is_admin, got.disabled), ("alice", false, false));
+    assert_eq!(db.find_user_by_username("alice").await.unwrap().unwrap().id, id);
+    assert!(db.find_user_by_username("nobody").await.unwrap().is_none());
+    assert_eq!(db.user_password_hash(&id).await.unwrap().as_deref(), Some("h"));
+
+    let dup = db.create_user(NewUser { id: &new_id("usr"), username: "alice", password_hash: None, is_admin: false }).await;
+    assert!(matches!(dup, Err(StoreError::Conflict("username"))), "{dup:?}");
+
+    user(db, "bob").await;
+    let (page, total) = db.list_users(1, 1).await.unwrap();
+    assert_eq!((page.len(), total), (1, 2));
+    assert_eq!(page[0].username, "bob");
+
+    assert!(db.set_user_disabled(&id, true).await.unwrap().disabled);
+    assert!(matches!(db.set_user_disabled("usr_missing", true).await, Err(StoreError::NotFound)));
+}
+
+async fn keys_are_scoped_to_their_user(db: &Db) {
+    let a = user(db, "tenant-a").await;
+    let b = user(db, "tenant-b").await;
+    let (key, plain) = issue_key(db, &a, "ci", KeySource::Api).await.unwrap();
+
+    let (found, owner) = db.authenticate_key_hash(&sha256_hex(&plain)).await.unwrap().unwrap();
+    assert_eq!((found.id.as_str(), owner.id.as_str()), (key.id.as_str(), a.as_str()));
+    assert!(db.authenticate_key_hash(&sha256_hex("wrong")).await.unwrap().is_none());
+
+    // Tenant b can neither read nor revoke tenant a's key.
+    assert!(matches!(db.get_api_key(&b, &key.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(db.revoke_api_key(&b, &key.id).await, Err(StoreError::NotFound)));
+    assert!(db.list_api_keys(&b).await.unwrap().is_empty());
+    assert!(db.authenticate_key_hash(&sha256_hex(&plain)).await.unwrap().is_some());
+
+    // A disabled owner's keys stop authenticating.
+    db.set_user_disabled(&a, true).await.unwrap();
+    assert!(db.authenticate_key_hash(&sha256_hex(&plain)).await.unwrap().is_none());
+    db.set_user_disabled(&a, false).await.unwrap();
+
+    let revoked = db.revoke_api_key(&a, &key.id).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert!(db.authenticate_key_hash(&sha256_hex(&plain)).await.unwrap().is_none());
+    assert_eq!(db.count_live_api_keys(&a).await.unwrap(), 0);
+}
+
+async fn deleting_a_user_deletes_its_keys_and_sessions(db: &Db) {
+    let a = user(db, "gone").await;
+    let (_, plain) = issue_key(db, &a, "k", KeySource::Api).await.unwrap();
+    db.create_docs_session("tokhash", &a, crate::store::now_ms() + 60_000).await.unwrap();
+    assert!(db.find_docs_session("tokhash").await.unwrap().is_some());
+    db.delete_user(&a).await.unwrap();
+    assert!(db.authenticate_key_hash(&sha256_hex(&plain)).await.unwrap().is_none());
+    assert!(db.list_api_keys(&a).await.unwrap().is_empty());
+    assert!(db.find_docs_session("tokhash").await.unwrap().is_none());
+    assert!(matches!(db.delete_user(&a).await, Err(StoreError::NotFound)));
+}
+
+async fn docs_sessions_expire(db: &Db) {
+    let a = user(db, "viewer").await;
+    db.create_docs_session("old", &a, crate::store::now_ms() - 1).await.unwrap();
+    assert!(db.find_docs_session("old").await.unwrap().is_none());
+    db.create_docs_session("new", &a, crate::store::now_ms() + 60_000).await.unwrap();
+    let (u, _) = db.find_docs_session("new").await.unwrap().unwrap();
+    assert_eq!(u.id, a);
+    db.delete_docs_session("new").await.unwrap();
+    assert!(db.find_docs_session("new").await.unwrap().is_none());
+}
+
+async fn migrations_are_idempotent(db: &Db) {
+    db.migrate().await.unwrap();
+    db.ping().await.unwrap();
+}
+
+/// Runs every case on every database available here, each on a fresh database.
+macro_rules! on_every_db {
+    ($($case:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $case() {
+            for t in TestDb::all().await {
+                super::$case(&t.db).await;
+                t.cleanup().await;
+            }
+        }
+    )*};
+}
+
+mod on_all {
+    use super::*;
+    on_every_db!(
+        users_roundtrip,
+        keys_are_scoped_to_their_user,
+        deleting_a_user_deletes_its_keys_and_sessions,
+        docs_sessions_expire,
+        migrations_are_idempotent,
+    );
+}
+
+#[tokio::test]
+async fn postgres_is_covered_when_configured() {
+    // CI sets the URL; this makes a missing or unreachable server fail loudly instead of
+    // silently shrinking the suite to SQLite.
+    if std::env::var("WAREST_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+        let t = TestDb::postgres().await.expect("postgres test database");
+        assert_eq!(t.db.kind(), crate::store::DbKind::Postgres);
+        t.cleanup().await;
+    }
+}
