@@ -166,7 +166,7 @@ mod tests {
         assert_eq!(field_of(r#"{"username": "a", "nested": {}}"#), "nested.count");
         assert_eq!(field_of(r#"{"username": "#), "username", "truncated inside a field names it");
         assert_eq!(field_of("{"), "body");
-        assert_eq!(field_of(r#"[1]"#), "body");
+        assert_eq!(field_of(r#""text""#), "body");
     }
 
     #[test]
