@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MemoryInfo {
+    #[serde(rename = "totalMB")]
     pub total_mb: u64,
+    #[serde(rename = "usedMB")]
     pub used_mb: u64,
     pub usage_percent: f32,
 }
@@ -19,6 +21,7 @@ pub struct MemoryInfo {
 #[serde(rename_all = "camelCase")]
 pub struct ProcessInfo {
     pub pid: u32,
+    #[serde(rename = "rssMB")]
     pub rss_mb: f64,
     pub uptime_seconds: u64,
 }
@@ -27,6 +30,7 @@ pub struct ProcessInfo {
 #[serde(rename_all = "camelCase")]
 pub struct DiskInfo {
     pub mount: String,
+    #[serde(rename = "totalMB")]
     pub total_mb: u64,
     pub used_percent: f32,
 }
@@ -52,7 +56,11 @@ pub fn snapshot(process_uptime_secs: u64) -> Snapshot {
     let pid = sysinfo::get_current_pid().ok();
     let mut rss = 0;
     if let Some(pid) = pid {
-        sys.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), true, ProcessRefreshKind::nothing().with_memory());
+        sys.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[pid]),
+            true,
+            ProcessRefreshKind::nothing().with_memory(),
+        );
         rss = sys.process(pid).map_or(0, |p| p.memory());
     }
     let (total, used) = (sys.total_memory(), sys.used_memory());
@@ -69,7 +77,11 @@ pub fn snapshot(process_uptime_secs: u64) -> Snapshot {
         .collect();
     let load = System::load_average();
     Snapshot {
-        memory: MemoryInfo { total_mb: total / 1_048_576, used_mb: used / 1_048_576, usage_percent: percent(used, total) },
+        memory: MemoryInfo {
+            total_mb: total / 1_048_576,
+            used_mb: used / 1_048_576,
+            usage_percent: percent(used, total),
+        },
         process: ProcessInfo {
             pid: std::process::id(),
             rss_mb: (rss as f64 / 1_048_576.0 * 10.0).round() / 10.0,
