@@ -92,10 +92,9 @@ impl TestApp {
     /// Polls readiness (bounded): the server answers once migrations and seeding are done.
     async fn wait_ready(&self) {
         for _ in 0..200 {
-            if let Ok(r) = self.http.get(self.url("/api/v1/server/ready")).send().await {
-                if r.status().is_success() {
-                    return;
-                }
+            let res = self.http.get(self.url("/api/v1/server/ready")).send().await;
+            if res.is_ok_and(|r| r.status().is_success()) {
+                return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
