@@ -1,6 +1,8 @@
 //! Logging setup. Filters by target as well as level: whatsapp-rust's libsignal logs key
 //! material at WARN, so its targets are silenced whatever `LOG_LEVEL` says.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
@@ -23,7 +25,7 @@ pub fn init(config: &Config) {
     let filter = EnvFilter::new(filter_directives(&config.log_level));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if config.log_pretty {
-        registry.with(fmt::layer().with_target(false)).try_init()
+        registry.with(fmt::layer().with_target(false).with_ansi(std::io::stdout().is_terminal())).try_init()
     } else {
         registry.with(fmt::layer().json().flatten_event(true).with_current_span(true)).try_init()
     };
