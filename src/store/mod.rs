@@ -8,6 +8,7 @@
 
 pub mod api_keys;
 pub mod docs_sessions;
+pub mod sessions;
 pub mod users;
 
 use std::str::FromStr;

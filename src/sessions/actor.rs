@@ -1,0 +1,377 @@
+//! One task per live session. It owns the session's whatsapp-rust client and is driven
+//! through a cloneable [`SessionHandle`]; whatsapp-rust events feed the same task, which
+//! turns them into status changes and `session_status` events.
+//!
+//! A new client is only ever built after the previous one has fully stopped (its run
+//! loop has exited): two live clients on one device store would corrupt it. Commands are
+//! processed one at a time, which is what guarantees that.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use whatsapp_rust::bot::BotHandle;
+use whatsapp_rust::types::events::Event;
+
+use super::events::{EventBus, StatusDetail};
+use super::status::{Status, Tag};
+use super::stores::DeviceStores;
+use super::wa::{WaOptions, spawn_bot};
+use crate::store::Db;
+use crate::store::sessions::Me;
+
+/// What a session looks like right now; published on a watch channel for cheap reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub status: Status,
+    pub qr: Option<Qr>,
+    pub pairing_code: Option<String>,
+    pub me: Me,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Qr {
+    pub code: String,
+    pub duration: Duration,
+    /// Unix milliseconds after which the code is stale.
+    pub expires_at: i64,
+}
+
+pub(super) enum Command {
+    Start { pair_phone: Option<String>, reply: oneshot::Sender<()> },
+    Stop { reply: oneshot::Sender<()> },
+    Restart { reply: oneshot::Sender<()> },
+    Logout { reply: oneshot::Sender<()> },
+    /// Process shutdown: stop the client but keep the stored status, so boot restores it.
+    Shutdown { reply: oneshot::Sender<()> },
+}
+
+#[derive(Clone)]
+pub struct SessionHandle {
+    tx: mpsc::Sender<Command>,
+    state: watch::Receiver<Snapshot>,
+}
+
+impl SessionHandle {
+    pub fn snapshot(&self) -> Snapshot {
+        self.state.borrow().clone()
+    }
+
+    pub fn watch(&self) -> watch::Receiver<Snapshot> {
+        self.state.clone()
+    }
+
+    async fn ask(&self, make: impl FnOnce(oneshot::Sender<()>) -> Command) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(make(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    pub async fn start(&self, pair_phone: Option<String>) {
+        self.ask(|reply| Command::Start { pair_phone, reply }).await
+    }
+    pub async fn stop(&self) {
+        self.ask(|reply| Command::Stop { reply }).await
+    }
+    pub async fn restart(&self) {
+        self.ask(|reply| Command::Restart { reply }).await
+    }
+    pub async fn logout(&self) {
+        self.ask(|reply| Command::Logout { reply }).await
+    }
+    pub async fn shutdown(&self) {
+        self.ask(|reply| Command::Shutdown { reply }).await
+    }
+}
+
+/// What an actor needs from the rest of the gateway.
+#[derive(Clone)]
+pub struct ActorDeps {
+    pub db: Db,
+    pub bus: EventBus,
+    pub stores: Arc<dyn DeviceStores>,
+    pub wa: WaOptions,
+    /// A session that cannot reconnect for this long goes `FAILED`.
+    pub reconnect_timeout: Duration,
+}
+
+struct Actor {
+    id: String,
+    registry: String,
+    deps: ActorDeps,
+    state: watch::Sender<Snapshot>,
+    bot: Option<BotHandle>,
+    /// Bumped per client, so late events of a stopped client are ignored.
+    generation: u64,
+    events_tx: mpsc::UnboundedSender<(u64, Arc<Event>)>,
+    /// Set while we log out ourselves, so our own `LoggedOut` is not taken for the phone's.
+    logging_out: bool,
+    reconnect_deadline: Option<Instant>,
+}
+
+pub fn spawn(id: String, registry: String, initial: Snapshot, deps: ActorDeps) -> SessionHandle {
+    let (tx, rx) = mpsc::channel(64);
+    let (state_tx, state_rx) = watch::channel(initial);
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let actor = Actor {
+        id,
+        registry,
+        deps,
+        state: state_tx,
+        bot: None,
+        generation: 0,
+        events_tx,
+        logging_out: false,
+        reconnect_deadline: None,
+    };
+    tokio::spawn(actor.run(rx, events_rx));
+    SessionHandle { tx, state: state_rx }
+}
+
+impl Actor {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut events: mpsc::UnboundedReceiver<(u64, Arc<Event>)>) {
+        loop {
+            let deadline = self.reconnect_deadline;
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => self.on_command(cmd).await,
+                    // Every handle dropped: the manager forgot this session.
+                    None => {
+                        self.stop_client().await;
+                        return;
+                    }
+                },
+                Some((generation, ev)) = events.recv() => {
+                    if generation == self.generation && self.bot.is_some() {
+                        self.on_event(&ev).await;
+                    }
+                }
+                _ = async { (&mut self.bot.as_mut().expect("guarded")).await }, if self.bot.is_some() => {
+                    // The client's run loop ended without our asking (logout by the phone,
+                    // fatal error). Its handle is spent; never shut it down twice.
+                    self.bot = None;
+                    self.generation += 1;
+                    let snap = self.snapshot();
+                    if snap.status.is_running() {
+                        self.set_failed("the WhatsApp client stopped unexpectedly").await;
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    self.reconnect_deadline = None;
+                    let secs = self.deps.reconnect_timeout.as_secs();
+                    self.stop_client().await;
+                    self.set_failed(&format!("could not reconnect to WhatsApp for {secs}s")).await;
+                }
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        self.state.borrow().clone()
+    }
+
+    async fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Start { pair_phone, reply } => {
+                if self.bot.is_none() {
+                    self.start_client(pair_phone).await;
+                }
+                let _ = reply.send(());
+            }
+            Command::Stop { reply } => {
+                self.stop_client().await;
+                self.set_status(Status::Stopped, None, Tag::Stopped, StatusDetail::default()).await;
+                let _ = reply.send(());
+            }
+            Command::Restart { reply } => {
+                self.stop_client().await;
+                self.start_client(None).await;
+                let _ = reply.send(());
+            }
+            Command::Logout { reply } => {
+                self.logout().await;
+                let _ = reply.send(());
+            }
+            Command::Shutdown { reply } => {
+                self.stop_client().await;
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    async fn start_client(&mut self, pair_phone: Option<String>) {
+        self.generation += 1;
+        self.logging_out = false;
+        self.reconnect_deadline = None;
+        let generation = self.generation;
+        let (fwd_tx, mut fwd_rx) = mpsc::unbounded_channel::<Arc<Event>>();
+        let tagged = self.events_tx.clone();
+        // Tags each event with the client generation it came from.
+        tokio::spawn(async move {
+            while let Some(ev) = fwd_rx.recv().await {
+                if tagged.send((generation, ev)).is_err() {
+                    break;
+                }
+            }
+        });
+        self.state.send_modify(|s| {
+            s.qr = None;
+            s.pairing_code = None;
+        });
+        self.set_status(Status::Starting, None, Tag::Connecting, StatusDetail::default()).await;
+        let backend = self.deps.stores.open(&self.id);
+        match spawn_bot(backend, &self.deps.wa, fwd_tx, pair_phone).await {
+            Ok(handle) => self.bot = Some(handle),
+            Err(e) => self.set_failed(&e.to_string()).await,
+        }
+    }
+
+    /// Stops the client and waits until its run loop has exited.
+    async fn stop_client(&mut self) {
+        self.reconnect_deadline = None;
+        if let Some(bot) = self.bot.take() {
+            self.generation += 1;
+            bot.shutdown().await;
+        }
+    }
+
+    async fn logout(&mut self) {
+        self.logging_out = true;
+        if let Some(bot) = &self.bot {
+            // Tells WhatsApp to remove this companion (best effort when offline).
+            bot.client().logout().await;
+        }
+        self.stop_client().await;
+        self.wipe_credentials().await;
+        self.set_status(Status::Stopped, None, Tag::LoggedOut, StatusDetail::default()).await;
+    }
+
+    /// whatsapp-rust's logout leaves the device store in place; a logged-out session must
+    /// not keep keys that could be reused.
+    async fn wipe_credentials(&mut self) {
+        if let Err(e) = self.deps.stores.wipe(&self.id).await {
+            tracing::error!(session = %self.id, error = %e, "could not wipe the device store");
+        }
+        let me = Me::default();
+        if let Err(e) = self.deps.db.set_session_me(&self.id, &me, false).await {
+            tracing::error!(session = %self.id, error = %e, "could not clear the session identity");
+        }
+        self.state.send_modify(|s| s.me = me);
+    }
+
+    async fn on_event(&mut self, ev: &Event) {
+        match ev {
+            Event::PairingQrCode(q) => {
+                let qr = Qr {
+                    code: q.code.clone(),
+                    duration: q.timeout,
+                    expires_at: crate::store::now_ms() + q.timeout.as_millis() as i64,
+                };
+                self.state.send_modify(|s| s.qr = Some(qr.clone()));
+                let detail = StatusDetail { qr: Some(&qr.code), qr_duration_secs: Some(q.timeout.as_secs()), ..Default::default() };
+                self.set_status(Status::ScanQrCode, None, Tag::Qr, detail).await;
+            }
+            Event::PairingCode(p) => {
+                self.state.send_modify(|s| s.pairing_code = Some(p.code.clone()));
+                let detail = StatusDetail { pairing_code: Some(&p.code), ..Default::default() };
+                self.set_status(Status::ScanQrCode, None, Tag::PairingCode, detail).await;
+            }
+            Event::PairSuccess(p) => {
+                let me = Me {
+                    jid: Some(p.id.to_non_ad().to_string()),
+                    lid: Some(p.lid.to_non_ad().to_string()).filter(|l| !l.is_empty() && l != "@lid"),
+                    push_name: None,
+                    platform: Some(p.platform.clone()).filter(|x| !x.is_empty()),
+                };
+                self.save_me(me, false).await;
+            }
+            Event::Connected(_) => {
+                self.reconnect_deadline = None;
+                let me = self.me_from_client();
+                self.save_me(me.clone(), true).await;
+                self.state.send_modify(|s| {
+                    s.qr = None;
+                    s.pairing_code = None;
+                });
+                self.set_status(Status::Working, None, Tag::Open, StatusDetail { me: Some(&me), ..Default::default() }).await;
+            }
+            Event::Disconnected(_) => {
+                if self.snapshot().status == Status::Working {
+                    self.reconnect_deadline = Some(Instant::now() + self.deps.reconnect_timeout);
+                    self.set_status(Status::Starting, None, Tag::Reconnecting, StatusDetail::default()).await;
+                }
+            }
+            Event::LoggedOut(_) if !self.logging_out => {
+                // The phone removed this device (or WhatsApp logged it out): credentials are dead.
+                self.stop_client().await;
+                self.wipe_credentials().await;
+                let reason = "logged out from the phone";
+                self.set_status(Status::Failed, Some(reason), Tag::LoggedOut, StatusDetail { reason: Some(reason), ..Default::default() })
+                    .await;
+            }
+            Event::TemporaryBan(b) => {
+                let reason = format!("temporarily banned by WhatsApp ({:?}) for {}s", b.code, b.expire.num_seconds());
+                self.stop_client().await;
+                self.set_failed(&reason).await;
+            }
+            Event::ClientOutdated(_) => {
+                self.stop_client().await;
+                self.set_failed("WhatsApp rejected this client version as outdated").await;
+            }
+            Event::StreamReplaced(_) => {
+                self.stop_client().await;
+                self.set_failed("another client connected with this session's credentials").await;
+            }
+            Event::PairingQrCodesExhausted(_) => {
+                self.stop_client().await;
+                self.set_failed("no QR code was scanned in time; start the session again for new codes").await;
+            }
+            Event::ConnectFailure(f) if !f.reason.should_reconnect() => {
+                let reason = format!("WhatsApp refused the connection: {:?}", f.reason);
+                self.stop_client().await;
+                self.set_failed(&reason).await;
+            }
+            _ => {}
+        }
+    }
+
+    fn me_from_client(&self) -> Me {
+        let prev = self.snapshot().me;
+        let Some(bot) = &self.bot else { return prev };
+        let client = bot.client();
+        let push_name = Some(client.push_name()).filter(|n| !n.is_empty());
+        Me {
+            jid: client.pn().map(|j| j.to_non_ad().to_string()).or(prev.jid),
+            lid: client.lid().map(|j| j.to_non_ad().to_string()).or(prev.lid),
+            push_name: push_name.or(prev.push_name),
+            platform: prev.platform,
+        }
+    }
+
+    async fn save_me(&mut self, me: Me, connected: bool) {
+        if let Err(e) = self.deps.db.set_session_me(&self.id, &me, connected).await {
+            tracing::error!(session = %self.id, error = %e, "could not store the session identity");
+        }
+        self.state.send_modify(|s| s.me = me);
+    }
+
+    async fn set_failed(&mut self, reason: &str) {
+        tracing::warn!(session = %self.id, reason, "session failed");
+        self.set_status(Status::Failed, Some(reason), Tag::Failed, StatusDetail { reason: Some(reason), ..Default::default() })
+            .await;
+    }
+
+    async fn set_status(&mut self, status: Status, error: Option<&str>, tag: Tag, detail: StatusDetail<'_>) {
+        if let Err(e) = self.deps.db.set_session_status(&self.id, status.as_str(), error).await {
+            tracing::error!(session = %self.id, error = %e, "could not store the session status");
+        }
+        self.state.send_modify(|s| {
+            s.status = status;
+            s.last_error = error.map(str::to_string);
+        });
+        self.deps.bus.session_status(&self.id, &self.registry, tag, status, detail);
+    }
+}

@@ -1,0 +1,104 @@
+//! Building a whatsapp-rust `Bot` for one session: its device store, the WebSocket
+//! transport, an HTTP client on reqwest, the pinned web version, and an event handler
+//! that forwards every event to the session's actor.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use whatsapp_rust::bot::{Bot, BotHandle};
+use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+use whatsapp_rust::types::events::{Event, EventHandler};
+use whatsapp_rust::wacore::pair_code::PairCodeOptions;
+use whatsapp_rust::wacore::store::traits::Backend;
+
+/// How sessions reach WhatsApp. `url` is `None` in production (WhatsApp's own endpoint);
+/// sandbox builds point it at the simulated network.
+#[derive(Debug, Clone, Default)]
+pub struct WaOptions {
+    pub url: Option<String>,
+    /// Pinned WhatsApp Web version; `None` lets the client resolve it (an HTTP fetch).
+    pub version: Option<(u32, u32, u32)>,
+}
+
+/// whatsapp-rust's `HttpClient` on reqwest. Non-2xx answers are returned, not errors:
+/// the media paths read 401/403/404/410 to decide how to retry.
+#[derive(Clone)]
+pub struct ReqwestHttp {
+    client: reqwest::Client,
+}
+
+impl ReqwestHttp {
+    pub fn new() -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(300))
+            .build()
+            .expect("reqwest client with static settings");
+        ReqwestHttp { client }
+    }
+}
+
+impl Default for ReqwestHttp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[whatsapp_rust::async_trait]
+impl HttpClient for ReqwestHttp {
+    async fn execute(&self, request: HttpRequest) -> whatsapp_rust::anyhow::Result<HttpResponse> {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
+        let mut req = self.client.request(method, &request.url);
+        for (k, v) in &request.headers {
+            req = req.header(k, v);
+        }
+        if let Some(body) = request.body {
+            // An explicit length: WhatsApp's media hosts reject chunked uploads.
+            req = req.header(reqwest::header::CONTENT_LENGTH, body.len()).body(body.to_vec());
+        }
+        let res = req.send().await?;
+        let status_code = res.status().as_u16();
+        let body = res.bytes().await?.to_vec();
+        Ok(HttpResponse { status_code, body })
+    }
+}
+
+/// Forwards every client event to the actor. `handle_event` must not block, hence the
+/// unbounded channel; the actor drains it continuously.
+struct Forward(mpsc::UnboundedSender<Arc<Event>>);
+
+impl EventHandler for Forward {
+    fn handle_event(&self, event: Arc<Event>) {
+        let _ = self.0.send(event);
+    }
+}
+
+/// Builds and spawns a client for one session. The caller must have fully stopped any
+/// previous client on the same store first.
+pub async fn spawn_bot(
+    backend: Arc<dyn Backend>,
+    opts: &WaOptions,
+    events: mpsc::UnboundedSender<Arc<Event>>,
+    pair_phone: Option<String>,
+) -> anyhow::Result<BotHandle> {
+    let mut transport = TokioWebSocketTransportFactory::new();
+    if let Some(url) = &opts.url {
+        transport = transport.with_url(url.clone());
+    }
+    let mut builder = Bot::builder()
+        .with_backend_arc(backend)
+        .with_transport_factory(transport)
+        .with_http_client(ReqwestHttp::new())
+        .with_event_handler(Forward(events))
+        .skip_history_sync();
+    if let Some(v) = opts.version {
+        builder = builder.with_version(v);
+    }
+    if let Some(phone) = pair_phone {
+        builder = builder.with_pair_code(PairCodeOptions { phone_number: phone, ..Default::default() });
+    }
+    let bot = builder.build().await.map_err(|e| anyhow::anyhow!("cannot build the WhatsApp client: {e}"))?;
+    Ok(bot.spawn())
+}

@@ -1,0 +1,249 @@
+//! The session registry. Reads and writes requested on behalf of a caller take a
+//! [`Scope`]: a tenant sees only its own registry's sessions (anything else is
+//! `NotFound`), an admin sees all. Status updates come from the session's own actor and
+//! are unscoped.
+
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, StoreError, StoreResult, conflict_or, now_ms};
+
+/// Whose sessions a query may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    Registry(&'a str),
+    All,
+}
+
+impl<'a> Scope<'a> {
+    pub fn of(principal: &'a crate::auth::Principal) -> Self {
+        if principal.is_admin { Scope::All } else { Scope::Registry(&principal.registry) }
+    }
+
+    /// The SQL condition and its bind value, starting at placeholder `$n`.
+    fn filter(self, n: usize) -> (String, Option<&'a str>) {
+        match self {
+            Scope::Registry(r) => (format!(" AND registry = ${n}"), Some(r)),
+            Scope::All => (String::new(), None),
+        }
+    }
+}
+
+/// Who the linked account is, once known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Me {
+    pub jid: Option<String>,
+    pub lid: Option<String>,
+    pub push_name: Option<String>,
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    pub id: String,
+    pub registry: String,
+    pub label: Option<String>,
+    pub status: String,
+    pub auto_start: bool,
+    pub metadata: Value,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub flags: Value,
+    pub last_error: Option<String>,
+    pub me: Me,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_connected_at: Option<i64>,
+}
+
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub registry: &'a str,
+    pub label: Option<&'a str>,
+    pub status: &'a str,
+    pub auto_start: bool,
+    pub metadata: &'a Value,
+}
+
+/// Fields a caller may change; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ConfigPatch {
+    pub label: Option<Option<String>>,
+    pub auto_start: Option<bool>,
+    pub metadata: Option<Value>,
+    pub webhook_url: Option<Option<String>>,
+    pub webhook_secret: Option<Option<String>>,
+    pub flags: Option<Value>,
+}
+
+const COLUMNS: &str = "id, registry, label, status, auto_start, metadata, webhook_url, webhook_secret, flags, \
+     last_error, me_jid, me_lid, me_push_name, me_platform, created_at, updated_at, last_connected_at";
+
+fn json_col(row: &AnyRow, col: &str) -> StoreResult<Value> {
+    let text: String = row.try_get(col)?;
+    // Only this module writes these columns, always as JSON; a bad value means corruption.
+    serde_json::from_str(&text).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
+}
+
+fn from_row(row: &AnyRow) -> StoreResult<SessionRow> {
+    Ok(SessionRow {
+        id: row.try_get("id")?,
+        registry: row.try_get("registry")?,
+        label: row.try_get("label")?,
+        status: row.try_get("status")?,
+        auto_start: row.try_get::<i64, _>("auto_start")? != 0,
+        metadata: json_col(row, "metadata")?,
+        webhook_url: row.try_get("webhook_url")?,
+        webhook_secret: row.try_get("webhook_secret")?,
+        flags: json_col(row, "flags")?,
+        last_error: row.try_get("last_error")?,
+        me: Me {
+            jid: row.try_get("me_jid")?,
+            lid: row.try_get("me_lid")?,
+            push_name: row.try_get("me_push_name")?,
+            platform: row.try_get("me_platform")?,
+        },
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        last_connected_at: row.try_get("last_connected_at")?,
+    })
+}
+
+impl Db {
+    pub async fn create_session(&self, new: NewSession<'_>) -> StoreResult<SessionRow> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO wa_sessions (id, registry, label, status, auto_start, metadata, flags, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, '{}', $7, $7)",
+        )
+        .bind(new.id)
+        .bind(new.registry)
+        .bind(new.label)
+        .bind(new.status)
+        .bind(i64::from(new.auto_start))
+        .bind(new.metadata.to_string())
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(|e| conflict_or(e, "session"))?;
+        self.session(new.id).await
+    }
+
+    /// A session as seen by `scope`; another registry's session is `NotFound`.
+    pub async fn get_session(&self, scope: Scope<'_>, id: &str) -> StoreResult<SessionRow> {
+        let (cond, bind) = scope.filter(2);
+        let sql = format!("SELECT {COLUMNS} FROM wa_sessions WHERE id = $1{cond}");
+        let mut query = sqlx::query(&sql).bind(id);
+        if let Some(r) = bind {
+            query = query.bind(r);
+        }
+        let row = query.fetch_optional(self.pool()).await?.ok_or(StoreError::NotFound)?;
+        from_row(&row)
+    }
+
+    /// Unscoped read, for the session's own actor and the boot sequence.
+    pub async fn session(&self, id: &str) -> StoreResult<SessionRow> {
+        self.get_session(Scope::All, id).await
+    }
+
+    pub async fn session_exists(&self, id: &str) -> StoreResult<bool> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM wa_sessions WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+        Ok(n > 0)
+    }
+
+    pub async fn list_sessions(&self, scope: Scope<'_>) -> StoreResult<Vec<SessionRow>> {
+        let (cond, bind) = scope.filter(1);
+        let sql = format!("SELECT {COLUMNS} FROM wa_sessions WHERE 1 = 1{cond} ORDER BY created_at, id");
+        let mut query = sqlx::query(&sql);
+        if let Some(r) = bind {
+            query = query.bind(r);
+        }
+        query.fetch_all(self.pool()).await?.iter().map(from_row).collect()
+    }
+
+    /// Sessions to bring back at start: auto-start on, not stopped on purpose, and not
+    /// failed without credentials (logged out: restoring would only show a new QR).
+    pub async fn sessions_to_restore(&self) -> StoreResult<Vec<SessionRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM wa_sessions WHERE auto_start = 1 AND status <> 'STOPPED'
+               AND (status <> 'FAILED' OR me_jid IS NOT NULL) ORDER BY created_at, id"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn set_session_status(&self, id: &str, status: &str, last_error: Option<&str>) -> StoreResult<()> {
+        sqlx::query("UPDATE wa_sessions SET status = $1, last_error = $2, updated_at = $3 WHERE id = $4")
+            .bind(status)
+            .bind(last_error)
+            .bind(now_ms())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records who the account is; `connected` also stamps `last_connected_at`.
+    pub async fn set_session_me(&self, id: &str, me: &Me, connected: bool) -> StoreResult<()> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE wa_sessions SET me_jid = $1, me_lid = $2, me_push_name = $3, me_platform = $4, updated_at = $5,
+                    last_connected_at = CASE WHEN $6 = 1 THEN $5 ELSE last_connected_at END
+             WHERE id = $7",
+        )
+        .bind(me.jid.as_deref())
+        .bind(me.lid.as_deref())
+        .bind(me.push_name.as_deref())
+        .bind(me.platform.as_deref())
+        .bind(now)
+        .bind(i64::from(connected))
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_session_config(&self, scope: Scope<'_>, id: &str, patch: ConfigPatch) -> StoreResult<SessionRow> {
+        let cur = self.get_session(scope, id).await?;
+        let label = patch.label.unwrap_or(cur.label);
+        let auto_start = patch.auto_start.unwrap_or(cur.auto_start);
+        let metadata = patch.metadata.unwrap_or(cur.metadata);
+        let url = patch.webhook_url.unwrap_or(cur.webhook_url);
+        let secret = patch.webhook_secret.unwrap_or(cur.webhook_secret);
+        let flags = patch.flags.unwrap_or(cur.flags);
+        sqlx::query(
+            "UPDATE wa_sessions SET label = $1, auto_start = $2, metadata = $3, webhook_url = $4, webhook_secret = $5,
+                    flags = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(label)
+        .bind(i64::from(auto_start))
+        .bind(metadata.to_string())
+        .bind(url)
+        .bind(secret)
+        .bind(flags.to_string())
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        self.session(id).await
+    }
+
+    pub async fn delete_session_row(&self, scope: Scope<'_>, id: &str) -> StoreResult<()> {
+        let (cond, bind) = scope.filter(2);
+        let sql = format!("DELETE FROM wa_sessions WHERE id = $1{cond}");
+        let mut query = sqlx::query(&sql).bind(id);
+        if let Some(r) = bind {
+            query = query.bind(r);
+        }
+        if query.execute(self.pool()).await?.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
