@@ -298,11 +298,9 @@ impl Actor {
                 });
                 self.set_status(Status::Working, None, Tag::Open, StatusDetail { me: Some(&me), ..Default::default() }).await;
             }
-            Event::Disconnected(_) => {
-                if self.snapshot().status == Status::Working {
-                    self.reconnect_deadline = Some(Instant::now() + self.deps.reconnect_timeout);
-                    self.set_status(Status::Starting, None, Tag::Reconnecting, StatusDetail::default()).await;
-                }
+            Event::Disconnected(_) if self.snapshot().status == Status::Working => {
+                self.reconnect_deadline = Some(Instant::now() + self.deps.reconnect_timeout);
+                self.set_status(Status::Starting, None, Tag::Reconnecting, StatusDetail::default()).await;
             }
             Event::LoggedOut(_) if !self.logging_out => {
                 // The phone removed this device (or WhatsApp logged it out): credentials are dead.
