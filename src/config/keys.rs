@@ -49,6 +49,13 @@ pub const KEYS: &[KeySpec] = &[
     key("WAREST_DB_DATABASE", "warest", "PostgreSQL database name, used with WAREST_DB_HOST"),
     key("WAREST_DB_SQLITE_PATH", "", "SQLite file (empty: <WAREST_DATA_DIR>/warest.db)"),
     key("WAREST_DB_POOL_MAX", "10", "Largest number of pooled database connections"),
+    // Sessions
+    key("WAREST_WA_URL", "", "WhatsApp WebSocket URL override; sandbox builds only (the simulated network)"),
+    key("WAREST_WA_VERSION", "", "Pin the WhatsApp Web version (e.g. 2.3000.1027); empty: resolve it online"),
+    key("WAREST_SESSION_QR_WAIT_SEC", "15", "How long /session/create waits for the first QR code"),
+    key("WAREST_SESSION_RECONNECT_TIMEOUT_SEC", "600", "A session that cannot reconnect for this long goes FAILED"),
+    key("WAREST_SESSION_BOOT_CONCURRENCY", "8", "Sessions restored in parallel at start"),
+    key("WAREST_SESSION_BOOT_JITTER_MS", "2000", "Random delay (up to) before each restored session connects"),
     // HTTP guards
     key("RATE_LIMIT_WINDOW_MS", "60000", "Rate-limit window per API key, in milliseconds"),
     key("RATE_LIMIT_MAX", "120", "Requests allowed per API key per window"),

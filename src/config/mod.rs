@@ -80,6 +80,12 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     pub log_level: String,
     pub log_pretty: bool,
+    pub wa_url: Option<String>,
+    pub wa_version: Option<(u32, u32, u32)>,
+    pub session_qr_wait: Duration,
+    pub session_reconnect_timeout: Duration,
+    pub session_boot_concurrency: usize,
+    pub session_boot_jitter: Duration,
 }
 
 impl Config {
@@ -140,6 +146,16 @@ impl Config {
             allowed_origins: allowed_origins(&s)?,
             log_level: log_level(&s)?,
             log_pretty: s.bool("LOG_PRETTY")?,
+            wa_url: wa_url(&s)?,
+            wa_version: wa_version(&s)?,
+            session_qr_wait: Duration::from_secs(s.range("WAREST_SESSION_QR_WAIT_SEC", 1, 120)?),
+            session_reconnect_timeout: Duration::from_secs(s.range(
+                "WAREST_SESSION_RECONNECT_TIMEOUT_SEC",
+                10,
+                86_400,
+            )?),
+            session_boot_concurrency: s.range("WAREST_SESSION_BOOT_CONCURRENCY", 1, 1000)? as usize,
+            session_boot_jitter: Duration::from_millis(s.range("WAREST_SESSION_BOOT_JITTER_MS", 0, 600_000)?),
         })
     }
 }
@@ -213,6 +229,30 @@ fn allowed_origins(s: &Source) -> Result<AllowedOrigins, ConfigError> {
         }
     }
     Ok(AllowedOrigins::List(items.into_iter().map(String::from).collect()))
+}
+
+/// The WhatsApp endpoint can only be redirected in sandbox builds: a production build
+/// verifies WhatsApp's certificate chain and could not talk to anything else anyway.
+fn wa_url(s: &Source) -> Result<Option<String>, ConfigError> {
+    let Some(url) = s.opt("WAREST_WA_URL") else { return Ok(None) };
+    if !cfg!(feature = "sandbox") {
+        return Err(ConfigError::new("WAREST_WA_URL", "only sandbox builds (cargo feature `sandbox`) accept it"));
+    }
+    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+        return Err(ConfigError::new("WAREST_WA_URL", "expected a ws:// or wss:// URL"));
+    }
+    Ok(Some(url))
+}
+
+fn wa_version(s: &Source) -> Result<Option<(u32, u32, u32)>, ConfigError> {
+    let Some(raw) = s.opt("WAREST_WA_VERSION") else { return Ok(None) };
+    let parts: Vec<u32> = raw.split('.').filter_map(|p| p.parse().ok()).collect();
+    match parts.as_slice() {
+        [a, b, c] if raw.split('.').count() == 3 => Ok(Some((*a, *b, *c))),
+        _ => {
+            Err(ConfigError::new("WAREST_WA_VERSION", format!("expected three numbers like 2.3000.1027, got {raw:?}")))
+        }
+    }
 }
 
 fn log_level(s: &Source) -> Result<String, ConfigError> {

@@ -45,6 +45,8 @@ fn bad_values_name_their_key() {
     assert_eq!(err_key(&[("WAREST_ADMIN_APIKEY", "short")]), "WAREST_ADMIN_APIKEY");
     assert_eq!(err_key(&[("WAREST_AUTHADMIN_USERNAME", "bad name!")]), "WAREST_AUTHADMIN_USERNAME");
     assert_eq!(err_key(&[("WAREST_HTTP_BODY_LIMIT_MB", "0")]), "WAREST_HTTP_BODY_LIMIT_MB");
+    assert_eq!(err_key(&[("WAREST_WA_VERSION", "2.3000")]), "WAREST_WA_VERSION");
+    assert_eq!(err_key(&[("WAREST_SESSION_BOOT_CONCURRENCY", "0")]), "WAREST_SESSION_BOOT_CONCURRENCY");
 }
 
 #[test]
@@ -52,6 +54,17 @@ fn error_is_one_line_naming_key_and_problem() {
     let e = load(&[("RATE_LIMIT_MAX", "lots")]).unwrap_err().to_string();
     assert_eq!(e, "invalid configuration: RATE_LIMIT_MAX: expected an integer from 1 to 1000000, got \"lots\"");
     assert!(!e.contains('\n'));
+}
+
+#[test]
+fn the_whatsapp_url_override_needs_a_sandbox_build() {
+    let r = load(&[("WAREST_WA_URL", "ws://127.0.0.1:9/ws/chat")]);
+    if cfg!(feature = "sandbox") {
+        assert_eq!(r.unwrap().wa_url.as_deref(), Some("ws://127.0.0.1:9/ws/chat"));
+    } else {
+        assert_eq!(r.unwrap_err().key, "WAREST_WA_URL");
+    }
+    assert_eq!(load(&[("WAREST_WA_VERSION", "2.3000.1027")]).unwrap().wa_version, Some((2, 3000, 1027)));
 }
 
 #[test]

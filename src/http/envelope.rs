@@ -60,6 +60,11 @@ impl<T: Serialize> Reply<T> {
     pub fn created(message: impl Into<String>, result: T) -> Self {
         Reply { code: Code::Created, message: message.into(), result }
     }
+
+    /// A success with a specific code (e.g. 1104 "already open", 1107 "scan the QR").
+    pub fn with_code(code: Code, message: impl Into<String>, result: T) -> Self {
+        Reply { code, message: message.into(), result }
+    }
 }
 
 impl<T: Serialize> IntoResponse for Reply<T> {

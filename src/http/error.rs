@@ -19,8 +19,11 @@ pub enum Code {
     AlreadyPending = 1005,
     SessionIdRequired = 1100,
     SessionNotFound = 1101,
+    SessionIdTaken = 1102,
     SessionAlreadyOpen = 1104,
+    SessionStarting = 1106,
     ScanQr = 1107,
+    SessionFailed = 1108,
     ReconnectScheduled = 1109,
     PairCodePending = 1110,
     RequestFailed = 2000,
@@ -45,8 +48,11 @@ impl Code {
     pub fn status(self) -> StatusCode {
         use Code::*;
         match self {
-            Ok | AlreadyPending | SessionAlreadyOpen | ScanQr | ReconnectScheduled | PairCodePending => StatusCode::OK,
+            Ok | AlreadyPending | SessionAlreadyOpen | ScanQr => StatusCode::OK,
             Created => StatusCode::CREATED,
+            SessionStarting | ReconnectScheduled | PairCodePending => StatusCode::ACCEPTED,
+            SessionIdTaken => StatusCode::CONFLICT,
+            SessionFailed => StatusCode::BAD_GATEWAY,
             SessionIdRequired | Validation | RequestFailed => StatusCode::BAD_REQUEST,
             Unauthorized => StatusCode::UNAUTHORIZED,
             Forbidden => StatusCode::FORBIDDEN,

@@ -40,12 +40,23 @@ pub struct Qr {
 }
 
 pub(super) enum Command {
-    Start { pair_phone: Option<String>, reply: oneshot::Sender<()> },
-    Stop { reply: oneshot::Sender<()> },
-    Restart { reply: oneshot::Sender<()> },
-    Logout { reply: oneshot::Sender<()> },
+    Start {
+        pair_phone: Option<String>,
+        reply: oneshot::Sender<()>,
+    },
+    Stop {
+        reply: oneshot::Sender<()>,
+    },
+    Restart {
+        reply: oneshot::Sender<()>,
+    },
+    Logout {
+        reply: oneshot::Sender<()>,
+    },
     /// Process shutdown: stop the client but keep the stored status, so boot restores it.
-    Shutdown { reply: oneshot::Sender<()> },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 #[derive(Clone)]
@@ -132,7 +143,11 @@ pub fn spawn(id: String, registry: String, initial: Snapshot, deps: ActorDeps) -
 }
 
 impl Actor {
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut events: mpsc::UnboundedReceiver<(u64, Arc<Event>)>) {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut events: mpsc::UnboundedReceiver<(u64, Arc<Event>)>,
+    ) {
         loop {
             let deadline = self.reconnect_deadline;
             tokio::select! {
@@ -271,7 +286,11 @@ impl Actor {
                     expires_at: crate::store::now_ms() + q.timeout.as_millis() as i64,
                 };
                 self.state.send_modify(|s| s.qr = Some(qr.clone()));
-                let detail = StatusDetail { qr: Some(&qr.code), qr_duration_secs: Some(q.timeout.as_secs()), ..Default::default() };
+                let detail = StatusDetail {
+                    qr: Some(&qr.code),
+                    qr_duration_secs: Some(q.timeout.as_secs()),
+                    ..Default::default()
+                };
                 self.set_status(Status::ScanQrCode, None, Tag::Qr, detail).await;
             }
             Event::PairingCode(p) => {
@@ -296,7 +315,8 @@ impl Actor {
                     s.qr = None;
                     s.pairing_code = None;
                 });
-                self.set_status(Status::Working, None, Tag::Open, StatusDetail { me: Some(&me), ..Default::default() }).await;
+                self.set_status(Status::Working, None, Tag::Open, StatusDetail { me: Some(&me), ..Default::default() })
+                    .await;
             }
             Event::Disconnected(_) if self.snapshot().status == Status::Working => {
                 self.reconnect_deadline = Some(Instant::now() + self.deps.reconnect_timeout);
@@ -307,8 +327,13 @@ impl Actor {
                 self.stop_client().await;
                 self.wipe_credentials().await;
                 let reason = "logged out from the phone";
-                self.set_status(Status::Failed, Some(reason), Tag::LoggedOut, StatusDetail { reason: Some(reason), ..Default::default() })
-                    .await;
+                self.set_status(
+                    Status::Failed,
+                    Some(reason),
+                    Tag::LoggedOut,
+                    StatusDetail { reason: Some(reason), ..Default::default() },
+                )
+                .await;
             }
             Event::TemporaryBan(b) => {
                 let reason = format!("temporarily banned by WhatsApp ({:?}) for {}s", b.code, b.expire.num_seconds());
@@ -358,8 +383,13 @@ impl Actor {
 
     async fn set_failed(&mut self, reason: &str) {
         tracing::warn!(session = %self.id, reason, "session failed");
-        self.set_status(Status::Failed, Some(reason), Tag::Failed, StatusDetail { reason: Some(reason), ..Default::default() })
-            .await;
+        self.set_status(
+            Status::Failed,
+            Some(reason),
+            Tag::Failed,
+            StatusDetail { reason: Some(reason), ..Default::default() },
+        )
+        .await;
     }
 
     async fn set_status(&mut self, status: Status, error: Option<&str>, tag: Tag, detail: StatusDetail<'_>) {

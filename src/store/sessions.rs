@@ -209,7 +209,12 @@ impl Db {
         Ok(())
     }
 
-    pub async fn update_session_config(&self, scope: Scope<'_>, id: &str, patch: ConfigPatch) -> StoreResult<SessionRow> {
+    pub async fn update_session_config(
+        &self,
+        scope: Scope<'_>,
+        id: &str,
+        patch: ConfigPatch,
+    ) -> StoreResult<SessionRow> {
         let cur = self.get_session(scope, id).await?;
         let label = patch.label.unwrap_or(cur.label);
         let auto_start = patch.auto_start.unwrap_or(cur.auto_start);
