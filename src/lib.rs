@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod sessions;
 pub mod store;
 pub mod system;
 pub mod telemetry;
