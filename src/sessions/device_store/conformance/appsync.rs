@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use whatsapp_rust::wacore::appstate::hash::HashState;
 use whatsapp_rust::wacore::appstate::processor::AppStateMutationMAC;
-use whatsapp_rust::wacore::store::traits::{AppStateSyncKey, AppSyncStore, Backend};
+use whatsapp_rust::wacore::store::traits::{AppStateSyncKey, Backend};
 
 fn key(data: u8, ts: i64) -> AppStateSyncKey {
     AppStateSyncKey { key_data: vec![data; 32], fingerprint: vec![data, 1, 2], timestamp: ts }

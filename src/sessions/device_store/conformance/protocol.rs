@@ -1,7 +1,7 @@
 //! ProtocolStore conformance: sender-key device status, LID↔PN mappings, base keys,
 //! device lists, group metadata.
 
-use whatsapp_rust::wacore::store::traits::{Backend, DeviceInfo, DeviceListRecord, LidPnMappingEntry, ProtocolStore};
+use whatsapp_rust::wacore::store::traits::{Backend, DeviceInfo, DeviceListRecord, LidPnMappingEntry};
 
 async fn sorted_devices(b: &dyn Backend, group: &str) -> Vec<(String, bool)> {
     let mut got = b.get_sender_key_devices(group).await.unwrap();

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use whatsapp_rust::wacore::store::Device;
-use whatsapp_rust::wacore::store::traits::{Backend, DeviceStore, MsgSecretEntry, MsgSecretStore};
+use whatsapp_rust::wacore::store::traits::{Backend, MsgSecretEntry};
 
 fn secret_entry(msg_id: &str, secret: u8, expires_at: i64, message_ts: i64) -> MsgSecretEntry {
     MsgSecretEntry {

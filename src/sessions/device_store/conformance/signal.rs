@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use whatsapp_rust::bytes::Bytes;
-use whatsapp_rust::wacore::store::traits::{Backend, SignalStore};
+use whatsapp_rust::wacore::store::traits::Backend;
 
 async fn identities(b: &dyn Backend) {
     let addr = "5511000000001:0@s.whatsapp.net";

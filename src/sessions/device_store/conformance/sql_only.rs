@@ -200,7 +200,7 @@ impl whatsapp_rust::http::HttpClient for NoHttp {
 async fn bot_builds_on_sql_store() {
     let t = TestDb::sqlite().await;
     let store = SqlDeviceStore::new(t.db.clone(), "sess-bot");
-    let bot = whatsapp_rust::Bot::builder()
+    let bot = whatsapp_rust::bot::Bot::builder()
         .with_backend(store.clone())
         .with_http_client(NoHttp)
         .with_version((2, 3000, 0))

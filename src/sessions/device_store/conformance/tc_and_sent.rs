@@ -1,7 +1,7 @@
 //! ProtocolStore conformance, continued: trusted-contact tokens (the two writers and the
 //! two-cutoff expiry) and the sent-message retry store.
 
-use whatsapp_rust::wacore::store::traits::{Backend, ProtocolStore, TcTokenEntry};
+use whatsapp_rust::wacore::store::traits::{Backend, TcTokenEntry};
 
 use crate::sessions::device_store::now_secs;
 
