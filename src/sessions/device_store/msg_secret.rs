@@ -46,12 +46,7 @@ impl MsgSecretStore for SqlDeviceStore {
         Ok(self.get_msg_secret_with_ts(chat, sender, msg_id).await?.map(|(secret, _)| secret))
     }
 
-    async fn get_msg_secret_with_ts(
-        &self,
-        chat: &str,
-        sender: &str,
-        msg_id: &str,
-    ) -> WaResult<Option<(Vec<u8>, i64)>> {
+    async fn get_msg_secret_with_ts(&self, chat: &str, sender: &str, msg_id: &str) -> WaResult<Option<(Vec<u8>, i64)>> {
         let row = sqlx::query(
             "SELECT secret, message_ts FROM wa_msg_secrets
              WHERE session_id = $1 AND chat = $2 AND sender = $3 AND msg_id = $4",
@@ -68,14 +63,13 @@ impl MsgSecretStore for SqlDeviceStore {
 
     /// Rows with a deadline at or before the cutoff go; `expires_at = 0` (never) stays.
     async fn delete_expired_msg_secrets(&self, cutoff_timestamp: i64) -> WaResult<u32> {
-        let done = sqlx::query(
-            "DELETE FROM wa_msg_secrets WHERE session_id = $1 AND expires_at <> 0 AND expires_at <= $2",
-        )
-        .bind(&self.session)
-        .bind(cutoff_timestamp)
-        .execute(self.pool())
-        .await
-        .map_err(db_err)?;
+        let done =
+            sqlx::query("DELETE FROM wa_msg_secrets WHERE session_id = $1 AND expires_at <> 0 AND expires_at <= $2")
+                .bind(&self.session)
+                .bind(cutoff_timestamp)
+                .execute(self.pool())
+                .await
+                .map_err(db_err)?;
         Ok(u32::try_from(done.rows_affected()).unwrap_or(u32::MAX))
     }
 }

@@ -172,11 +172,12 @@ impl ProtocolStore for SqlDeviceStore {
     }
 
     async fn get_all_lid_mappings(&self) -> WaResult<Vec<LidPnMappingEntry>> {
-        let rows = sqlx::query(&format!("SELECT {LID_COLUMNS} FROM wa_lid_mappings WHERE session_id = $1 ORDER BY lid"))
-            .bind(&self.session)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows =
+            sqlx::query(&format!("SELECT {LID_COLUMNS} FROM wa_lid_mappings WHERE session_id = $1 ORDER BY lid"))
+                .bind(&self.session)
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?;
         rows.iter().map(lid_from_row).collect()
     }
 
@@ -196,15 +197,14 @@ impl ProtocolStore for SqlDeviceStore {
     }
 
     async fn has_same_base_key(&self, address: &str, message_id: &str, current_base_key: &[u8]) -> WaResult<bool> {
-        let row = sqlx::query(
-            "SELECT base_key FROM wa_base_keys WHERE session_id = $1 AND address = $2 AND message_id = $3",
-        )
-        .bind(&self.session)
-        .bind(address)
-        .bind(message_id)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db_err)?;
+        let row =
+            sqlx::query("SELECT base_key FROM wa_base_keys WHERE session_id = $1 AND address = $2 AND message_id = $3")
+                .bind(&self.session)
+                .bind(address)
+                .bind(message_id)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?;
         let stored: Option<Vec<u8>> = row.map(|r| col(&r, "base_key")).transpose()?;
         Ok(stored.is_some_and(|s| s == current_base_key))
     }

@@ -262,9 +262,7 @@ impl SignalStore for SqlDeviceStore {
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        rows.iter()
-            .map(|r| Ok((to_u32(col(r, "id")?, "signed prekey id")?, col(r, "record")?)))
-            .collect()
+        rows.iter().map(|r| Ok((to_u32(col(r, "id")?, "signed prekey id")?, col(r, "record")?))).collect()
     }
 
     async fn remove_signed_prekey(&self, id: u32) -> WaResult<()> {

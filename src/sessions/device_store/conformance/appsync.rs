@@ -37,7 +37,8 @@ async fn versions(b: &dyn Backend) {
     b.set_version("regular", state).await.unwrap();
     let got = b.get_version("regular").await.unwrap();
     assert_eq!((got.version, got.hash, got.mac_mismatch_fatal), (7, [3; 128], true));
-    let expected: HashMap<String, Vec<u8>> = [("idx-a".to_string(), vec![1, 2, 3]), ("idx-b".to_string(), vec![])].into();
+    let expected: HashMap<String, Vec<u8>> =
+        [("idx-a".to_string(), vec![1, 2, 3]), ("idx-b".to_string(), vec![])].into();
     assert_eq!(got.index_value_map, expected);
     assert_eq!(b.get_version("critical_block").await.unwrap().version, 0);
 

@@ -103,7 +103,11 @@ fn record(user: &str, devices: &[u32], ts: i64) -> DeviceListRecord {
     }
 }
 
-fn summary(r: Option<DeviceListRecord>) -> Option<(Vec<(u32, Option<u32>, bool)>, i64, Option<String>, Option<u32>)> {
+/// A record's comparable content: `(device_id, key_index, is_hosted)` per device, then
+/// timestamp, phash and raw_id.
+type Summary = (Vec<(u32, Option<u32>, bool)>, i64, Option<String>, Option<u32>);
+
+fn summary(r: Option<DeviceListRecord>) -> Option<Summary> {
     r.map(|r| {
         let devices = r.devices.iter().map(|d| (d.device_id, d.key_index, d.is_hosted)).collect();
         (devices, r.timestamp, r.phash, r.raw_id)
@@ -114,7 +118,10 @@ async fn device_lists(b: &dyn Backend) {
     assert!(b.get_devices("5511").await.unwrap().is_none());
     b.update_device_list(record("5511", &[0, 3, 99], 100)).await.unwrap();
     let got = summary(b.get_devices("5511").await.unwrap()).unwrap();
-    assert_eq!(got, (vec![(0, Some(10), false), (3, Some(13), false), (99, Some(109), true)], 100, Some("2:abc".into()), Some(42)));
+    assert_eq!(
+        got,
+        (vec![(0, Some(10), false), (3, Some(13), false), (99, Some(109), true)], 100, Some("2:abc".into()), Some(42))
+    );
 
     b.update_device_lists(vec![record("5511", &[0], 200), record("5522", &[1], 300)]).await.unwrap();
     b.update_device_lists(vec![]).await.unwrap();

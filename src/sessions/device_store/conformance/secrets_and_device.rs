@@ -23,9 +23,12 @@ async fn msg_secrets(b: &dyn Backend) {
     b.put_msg_secret("chatA", "senderX", "M2", &[2; 32]).await.unwrap();
     b.put_msg_secret("chatA", "senderY", "M1", &[3; 32]).await.unwrap();
     b.put_msg_secret("chatB", "senderX", "M1", &[4; 32]).await.unwrap();
-    for (chat, sender, id, v) in
-        [("chatA", "senderX", "M1", 1), ("chatA", "senderX", "M2", 2), ("chatA", "senderY", "M1", 3), ("chatB", "senderX", "M1", 4)]
-    {
+    for (chat, sender, id, v) in [
+        ("chatA", "senderX", "M1", 1),
+        ("chatA", "senderX", "M2", 2),
+        ("chatA", "senderY", "M1", 3),
+        ("chatB", "senderX", "M1", 4),
+    ] {
         assert_eq!(b.get_msg_secret(chat, sender, id).await.unwrap(), Some(vec![v; 32]));
     }
     b.put_msg_secret("chatA", "senderX", "M1", &[9; 32]).await.unwrap();

@@ -35,9 +35,12 @@ async fn sessions(b: &dyn Backend) {
 
     let first: Arc<str> = "15550000001:1@s.whatsapp.net".into();
     let second: Arc<str> = "15550000002:2@s.whatsapp.net".into();
-    b.put_sessions_batch(&[(first.clone(), Bytes::from_static(b"first")), (second.clone(), Bytes::from_static(b"second"))])
-        .await
-        .unwrap();
+    b.put_sessions_batch(&[
+        (first.clone(), Bytes::from_static(b"first")),
+        (second.clone(), Bytes::from_static(b"second")),
+    ])
+    .await
+    .unwrap();
     b.put_sessions_batch(&[(first.clone(), Bytes::from_static(b"updated"))]).await.unwrap();
     assert_eq!(b.get_session(&first).await.unwrap().unwrap(), Bytes::from_static(b"updated"));
     assert_eq!(b.get_session(&second).await.unwrap().unwrap(), Bytes::from_static(b"second"));
@@ -108,9 +111,12 @@ async fn sender_keys(b: &dyn Backend) {
     b.put_sender_key(addr, b"sk1").await.unwrap();
     assert_eq!(b.get_sender_key(addr).await.unwrap().unwrap(), b"sk1".to_vec());
     let other: Arc<str> = "g2::u2".into();
-    b.put_sender_keys_batch(&[(Arc::from(addr), Bytes::from_static(b"sk2")), (other.clone(), Bytes::from_static(b"o"))])
-        .await
-        .unwrap();
+    b.put_sender_keys_batch(&[
+        (Arc::from(addr), Bytes::from_static(b"sk2")),
+        (other.clone(), Bytes::from_static(b"o")),
+    ])
+    .await
+    .unwrap();
     assert_eq!(b.get_sender_key(addr).await.unwrap().unwrap(), b"sk2".to_vec());
     assert_eq!(b.get_sender_key(&other).await.unwrap().unwrap(), b"o".to_vec());
     b.delete_sender_key(addr).await.unwrap();

@@ -26,8 +26,10 @@ async fn populate(b: &SqlDeviceStore, tag: u8) {
     b.put_sender_keys_batch(&[(Arc::from("g::u"), Bytes::from(vec![tag]))]).await.unwrap();
     b.set_sync_key(&[tag], AppStateSyncKey { key_data: vec![tag], fingerprint: vec![], timestamp: 1 }).await.unwrap();
     b.set_version("regular", HashState { version: u64::from(tag), ..HashState::default() }).await.unwrap();
-    b.put_mutation_macs("regular", 1, &[AppStateMutationMAC { index_mac: vec![1], value_mac: vec![tag] }]).await.unwrap();
-    b.set_sender_key_status("g@g.us", &[("d@lid", tag % 2 == 0)]).await.unwrap();
+    b.put_mutation_macs("regular", 1, &[AppStateMutationMAC { index_mac: vec![1], value_mac: vec![tag] }])
+        .await
+        .unwrap();
+    b.set_sender_key_status("g@g.us", &[("d@lid", tag.is_multiple_of(2))]).await.unwrap();
     let lid = LidPnMappingEntry {
         lid: "100".into(),
         phone_number: format!("55{tag}"),
@@ -37,7 +39,8 @@ async fn populate(b: &SqlDeviceStore, tag: u8) {
     };
     b.put_lid_mapping(&lid).await.unwrap();
     b.save_base_key("u@lid", "m", &[tag]).await.unwrap();
-    let list = DeviceListRecord { user: "u".into(), devices: vec![], timestamp: i64::from(tag), phash: None, raw_id: None };
+    let list =
+        DeviceListRecord { user: "u".into(), devices: vec![], timestamp: i64::from(tag), phash: None, raw_id: None };
     b.update_device_list(list).await.unwrap();
     b.put_group_metadata("g@g.us", &[tag]).await.unwrap();
     b.store_received_tc_token("u@lid", &[tag], 1).await.unwrap();
@@ -56,7 +59,7 @@ async fn assert_sees(b: &SqlDeviceStore, tag: u8) {
     assert_eq!(b.get_latest_sync_key_id().await.unwrap(), Some(vec![tag]));
     assert_eq!(b.get_version("regular").await.unwrap().version, u64::from(tag));
     assert_eq!(b.get_mutation_mac("regular", &[1]).await.unwrap(), Some(vec![tag]));
-    assert_eq!(b.get_sender_key_devices("g@g.us").await.unwrap(), vec![("d@lid".to_string(), tag % 2 == 0)]);
+    assert_eq!(b.get_sender_key_devices("g@g.us").await.unwrap(), vec![("d@lid".to_string(), tag.is_multiple_of(2))]);
     assert_eq!(b.get_all_lid_mappings().await.unwrap().len(), 1);
     assert_eq!(b.get_lid_mapping("100").await.unwrap().unwrap().phone_number, format!("55{tag}"));
     assert!(b.has_same_base_key("u@lid", "m", &[tag]).await.unwrap());
@@ -140,7 +143,9 @@ async fn deleting_a_session_removes_all_its_rows(db: &Db) {
 /// silently miss one added later.
 async fn device_tables_list_is_complete(db: &Db) {
     let sql = match db.kind() {
-        crate::store::DbKind::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'wa\\_%' ESCAPE '\\'",
+        crate::store::DbKind::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'wa\\_%' ESCAPE '\\'"
+        }
         crate::store::DbKind::Postgres => {
             "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables
              WHERE table_schema = current_schema() AND table_name LIKE 'wa\\_%' ESCAPE '\\'"
