@@ -6,8 +6,8 @@
 
 mod seed;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -30,12 +30,7 @@ pub struct Principal {
 
 impl Principal {
     pub fn from_user(user: &User, key_id: Option<String>) -> Self {
-        Principal {
-            registry: user.id.clone(),
-            username: user.username.clone(),
-            is_admin: user.is_admin,
-            key_id,
-        }
+        Principal { registry: user.id.clone(), username: user.username.clone(), is_admin: user.is_admin, key_id }
     }
 }
 

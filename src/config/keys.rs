@@ -15,21 +15,11 @@ pub struct KeySpec {
 }
 
 const fn key(name: &'static str, default: &'static str, doc: &'static str) -> KeySpec {
-    KeySpec {
-        name,
-        default,
-        secret: false,
-        doc,
-    }
+    KeySpec { name, default, secret: false, doc }
 }
 
 const fn secret(name: &'static str, doc: &'static str) -> KeySpec {
-    KeySpec {
-        name,
-        default: "",
-        secret: true,
-        doc,
-    }
+    KeySpec { name, default: "", secret: true, doc }
 }
 
 pub const KEYS: &[KeySpec] = &[

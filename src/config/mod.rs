@@ -108,13 +108,9 @@ impl Config {
         let database = match s.raw("WAREST_DB_CLIENT").to_ascii_lowercase().as_str() {
             "sqlite" | "sqlite3" => {
                 let path = s.opt("WAREST_DB_SQLITE_PATH");
-                Database::Sqlite {
-                    path: path.map_or_else(|| data_dir.join("warest.db"), PathBuf::from),
-                }
+                Database::Sqlite { path: path.map_or_else(|| data_dir.join("warest.db"), PathBuf::from) }
             }
-            "postgres" | "postgresql" | "pg" => Database::Postgres {
-                url: Secret::new(postgres_url(&s)?),
-            },
+            "postgres" | "postgresql" | "pg" => Database::Postgres { url: Secret::new(postgres_url(&s)?) },
             other => {
                 return Err(ConfigError::new(
                     "WAREST_DB_CLIENT",
@@ -192,10 +188,9 @@ fn admin_username(s: &Source) -> Result<String, ConfigError> {
 fn admin_api_key(s: &Source) -> Result<Option<Secret>, ConfigError> {
     match s.opt("WAREST_ADMIN_APIKEY") {
         // A short admin key is guessable; refuse it rather than run with it.
-        Some(k) if k.len() < 16 => Err(ConfigError::new(
-            "WAREST_ADMIN_APIKEY",
-            "must be at least 16 characters (or empty to generate one)",
-        )),
+        Some(k) if k.len() < 16 => {
+            Err(ConfigError::new("WAREST_ADMIN_APIKEY", "must be at least 16 characters (or empty to generate one)"))
+        }
         other => Ok(other.map(Secret::new)),
     }
 }
@@ -227,10 +222,7 @@ fn log_level(s: &Source) -> Result<String, ConfigError> {
         // The original (pino) also accepts these two.
         "fatal" => Ok("error".into()),
         "silent" => Ok("off".into()),
-        _ => Err(ConfigError::new(
-            "LOG_LEVEL",
-            format!("expected trace, debug, info, warn or error, got {level:?}"),
-        )),
+        _ => Err(ConfigError::new("LOG_LEVEL", format!("expected trace, debug, info, warn or error, got {level:?}"))),
     }
 }
 

@@ -15,10 +15,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            problem: problem.into(),
-        }
+        Self { key: key.into(), problem: problem.into() }
     }
 }
 
@@ -60,8 +57,7 @@ impl<'a> Source<'a> {
 
     pub fn parse<T: FromStr>(&self, key: &str, expected: &str) -> Result<T, ConfigError> {
         let raw = self.raw(key);
-        raw.parse()
-            .map_err(|_| ConfigError::new(key, format!("expected {expected}, got {raw:?}")))
+        raw.parse().map_err(|_| ConfigError::new(key, format!("expected {expected}, got {raw:?}")))
     }
 
     /// An integer within `[min, max]`.

@@ -33,7 +33,10 @@ fn bad_values_name_their_key() {
     assert_eq!(err_key(&[("RATE_LIMIT_WINDOW_MS", "-5")]), "RATE_LIMIT_WINDOW_MS");
     assert_eq!(err_key(&[("WAREST_DB_CLIENT", "oracle")]), "WAREST_DB_CLIENT");
     assert_eq!(err_key(&[("WAREST_DB_CLIENT", "postgres")]), "WAREST_DB_POSTGRES_URL");
-    assert_eq!(err_key(&[("WAREST_DB_POSTGRES_URL", "mysql://x"), ("WAREST_DB_CLIENT", "postgres")]), "WAREST_DB_POSTGRES_URL");
+    assert_eq!(
+        err_key(&[("WAREST_DB_POSTGRES_URL", "mysql://x"), ("WAREST_DB_CLIENT", "postgres")]),
+        "WAREST_DB_POSTGRES_URL"
+    );
     assert_eq!(err_key(&[("GENERIC_TIMEZONE", "Mars/Olympus")]), "GENERIC_TIMEZONE");
     assert_eq!(err_key(&[("LOG_LEVEL", "loud")]), "LOG_LEVEL");
     assert_eq!(err_key(&[("LOG_PRETTY", "maybe")]), "LOG_PRETTY");
@@ -47,10 +50,7 @@ fn bad_values_name_their_key() {
 #[test]
 fn error_is_one_line_naming_key_and_problem() {
     let e = load(&[("RATE_LIMIT_MAX", "lots")]).unwrap_err().to_string();
-    assert_eq!(
-        e,
-        "invalid configuration: RATE_LIMIT_MAX: expected an integer from 1 to 1000000, got \"lots\""
-    );
+    assert_eq!(e, "invalid configuration: RATE_LIMIT_MAX: expected an integer from 1 to 1000000, got \"lots\"");
     assert!(!e.contains('\n'));
 }
 

@@ -2,11 +2,11 @@
 //! UI at `/docs`, and the small login page that sets the docs cookie. Both the document
 //! and the UI are gated: a docs cookie or an API key.
 
+use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
@@ -44,7 +44,12 @@ impl Modify for Security {
         );
         components.add_security_scheme(
             "BearerAuth",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("The same API key as a bearer token.")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The same API key as a bearer token."))
+                    .build(),
+            ),
         );
     }
 }
@@ -98,8 +103,7 @@ pub fn openapi_json() -> String {
 /// `/docs` (Swagger UI, vendored assets) and `/openapi.json`, behind [`docs_gate`].
 pub fn docs_router(state: AppState, doc: utoipa::openapi::OpenApi) -> Router<AppState> {
     let ui: Router<AppState> = SwaggerUi::new("/docs").url("/openapi.json", doc).into();
-    ui.layer(axum::middleware::from_fn_with_state(state, docs_gate))
-        .layer(axum::middleware::map_response(docs_csp))
+    ui.layer(axum::middleware::from_fn_with_state(state, docs_gate)).layer(axum::middleware::map_response(docs_csp))
 }
 
 /// Admits a valid docs cookie or API key. Browsers without one are sent to the login page;
@@ -115,12 +119,13 @@ async fn docs_gate(State(state): State<AppState>, req: Request, next: Next) -> R
     if allowed {
         return next.run(req).await;
     }
-    let wants_html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    if wants_html { Redirect::to("/login?next=/docs/").into_response() } else { ApiError::unauthorized().into_response() }
+    let wants_html =
+        req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if wants_html {
+        Redirect::to("/login?next=/docs/").into_response()
+    } else {
+        ApiError::unauthorized().into_response()
+    }
 }
 
 /// Swagger UI runs its own (vendored) scripts and inline styles; everything still comes
@@ -141,7 +146,9 @@ pub async fn login_page() -> impl IntoResponse {
     let mut res = Html(LOGIN_HTML).into_response();
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
     );
     res
 }

@@ -79,7 +79,12 @@ impl ApiError {
     /// A 400 naming the field: `"<field>: <problem>"`.
     pub fn field(field: impl Into<String>, problem: impl std::fmt::Display) -> Self {
         let field = field.into();
-        ApiError { code: Code::Validation, message: format!("{field}: {problem}"), field: Some(field), retry_after: None }
+        ApiError {
+            code: Code::Validation,
+            message: format!("{field}: {problem}"),
+            field: Some(field),
+            retry_after: None,
+        }
     }
 
     pub fn not_found(what: &str) -> Self {

@@ -111,7 +111,8 @@ where
         serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|err| {
             let path = err.path().to_string();
             let msg = err.into_inner().to_string();
-            let field = missing_field(&msg).map(str::to_string).unwrap_or(if path == "." { "query".into() } else { path });
+            let field =
+                missing_field(&msg).map(str::to_string).unwrap_or(if path == "." { "query".into() } else { path });
             ApiError::field(field, msg)
         })
     }

@@ -14,11 +14,11 @@ pub mod routes;
 
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -52,13 +52,10 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::admin_users::router())
         .merge(routes::keys::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
-    let key_optional = routes::server::probes()
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::optional_key));
-    let (api, _) = OpenApiRouter::new()
-        .merge(key_required)
-        .merge(key_optional)
-        .merge(routes::auth::router())
-        .split_for_parts();
+    let key_optional =
+        routes::server::probes().route_layer(middleware::from_fn_with_state(state.clone(), auth::optional_key));
+    let (api, _) =
+        OpenApiRouter::new().merge(key_required).merge(key_optional).merge(routes::auth::router()).split_for_parts();
     let (_, doc) = api_router().split_for_parts();
 
     let body_limit = state.config.body_limit_bytes;
@@ -84,7 +81,11 @@ pub fn router(state: AppState) -> Router {
                 })
                 .on_request(())
                 .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
-                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request");
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = latency.as_secs_f64() * 1000.0,
+                        "request"
+                    );
                 })
                 .on_failure(()),
         )

@@ -62,9 +62,7 @@ impl RateLimiter {
     /// Whether `key` is over its limit, without counting a request.
     pub fn is_blocked(&self, key: &str) -> bool {
         let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        buckets
-            .get(key)
-            .is_some_and(|(start, n)| start.elapsed() < self.window && *n >= self.max)
+        buckets.get(key).is_some_and(|(start, n)| start.elapsed() < self.window && *n >= self.max)
     }
 }
 

@@ -124,12 +124,10 @@ impl Db {
     }
 
     pub async fn list_api_keys(&self, user_id: &str) -> StoreResult<Vec<ApiKey>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at, id"
-        ))
-        .bind(user_id)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at, id"))
+            .bind(user_id)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(from_row).collect()
     }
 
@@ -143,14 +141,12 @@ impl Db {
 
     /// Revokes a key of this user. Revoking twice is fine; another user's key is `NotFound`.
     pub async fn revoke_api_key(&self, user_id: &str, id: &str) -> StoreResult<ApiKey> {
-        sqlx::query(
-            "UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND id = $3 AND revoked_at IS NULL",
-        )
-        .bind(now_ms())
-        .bind(user_id)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND id = $3 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(user_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         self.get_api_key(user_id, id).await
     }
 

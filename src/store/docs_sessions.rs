@@ -10,10 +10,7 @@ impl Db {
         // Expired rows are swept here rather than by a timer: logins are rare and this
         // keeps the table bounded without another background task.
         let now = now_ms();
-        sqlx::query("DELETE FROM docs_sessions WHERE expires_at <= $1")
-            .bind(now)
-            .execute(self.pool())
-            .await?;
+        sqlx::query("DELETE FROM docs_sessions WHERE expires_at <= $1").bind(now).execute(self.pool()).await?;
         sqlx::query("INSERT INTO docs_sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(user_id)
@@ -48,10 +45,7 @@ impl Db {
     }
 
     pub async fn delete_docs_session(&self, token_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM docs_sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(self.pool())
-            .await?;
+        sqlx::query("DELETE FROM docs_sessions WHERE token_hash = $1").bind(token_hash).execute(self.pool()).await?;
         Ok(())
     }
 }

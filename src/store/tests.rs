@@ -20,7 +20,8 @@ async fn users_roundtrip(db: &Db) {
     assert!(db.find_user_by_username("nobody").await.unwrap().is_none());
     assert_eq!(db.user_password_hash(&id).await.unwrap().as_deref(), Some("h"));
 
-    let dup = db.create_user(NewUser { id: &new_id("usr"), username: "alice", password_hash: None, is_admin: false }).await;
+    let dup =
+        db.create_user(NewUser { id: &new_id("usr"), username: "alice", password_hash: None, is_admin: false }).await;
     assert!(matches!(dup, Err(StoreError::Conflict("username"))), "{dup:?}");
 
     user(db, "bob").await;

@@ -95,17 +95,12 @@ impl Db {
 
     /// Users ordered by creation, one page at a time.
     pub async fn list_users(&self, limit: i64, offset: i64) -> StoreResult<(Vec<User>, i64)> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2"
-        ))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await?;
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
-            .fetch_one(self.pool())
-            .await?
-            .try_get("n")?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2"))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await?;
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?.try_get("n")?;
         Ok((rows.iter().map(from_row).collect::<StoreResult<_>>()?, total))
     }
 
@@ -128,10 +123,7 @@ impl Db {
         // Explicit deletes as well as the cascade: the cascade needs SQLite's foreign_keys
         // pragma, and this must hold even on a connection where it is off.
         for table in ["api_keys", "docs_sessions"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(id).execute(&mut *tx).await?;
         }
         let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {

@@ -62,9 +62,7 @@ pub fn aggregate(samples: &[Sample], interval: i64) -> Vec<Bucket> {
             _ => out.push((start, f64::from(s.usage), 1)),
         }
     }
-    out.into_iter()
-        .map(|(ts, sum, n)| Bucket { ts, usage: round1((sum / f64::from(n)) as f32) })
-        .collect()
+    out.into_iter().map(|(ts, sum, n)| Bucket { ts, usage: round1((sum / f64::from(n)) as f32) }).collect()
 }
 
 pub fn round1(x: f32) -> f32 {

@@ -52,7 +52,11 @@ pub fn snapshot(process_uptime_secs: u64) -> Snapshot {
     let pid = sysinfo::get_current_pid().ok();
     let mut rss = 0;
     if let Some(pid) = pid {
-        sys.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), true, ProcessRefreshKind::nothing().with_memory());
+        sys.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[pid]),
+            true,
+            ProcessRefreshKind::nothing().with_memory(),
+        );
         rss = sys.process(pid).map_or(0, |p| p.memory());
     }
     let (total, used) = (sys.total_memory(), sys.used_memory());
@@ -69,7 +73,11 @@ pub fn snapshot(process_uptime_secs: u64) -> Snapshot {
         .collect();
     let load = System::load_average();
     Snapshot {
-        memory: MemoryInfo { total_mb: total / 1_048_576, used_mb: used / 1_048_576, usage_percent: percent(used, total) },
+        memory: MemoryInfo {
+            total_mb: total / 1_048_576,
+            used_mb: used / 1_048_576,
+            usage_percent: percent(used, total),
+        },
         process: ProcessInfo {
             pid: std::process::id(),
             rss_mb: (rss as f64 / 1_048_576.0 * 10.0).round() / 10.0,

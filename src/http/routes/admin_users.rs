@@ -107,15 +107,25 @@ async fn create_user(
     auth::validate_username(&req.username).map_err(|why| ApiError::field("username", why))?;
     let hash = match req.password {
         Some(pw) if pw.len() < MIN_PASSWORD_LEN || pw.len() > MAX_PASSWORD_LEN => {
-            return Err(ApiError::field("password", format!("must be {MIN_PASSWORD_LEN}-{MAX_PASSWORD_LEN} characters")));
+            return Err(ApiError::field(
+                "password",
+                format!("must be {MIN_PASSWORD_LEN}-{MAX_PASSWORD_LEN} characters"),
+            ));
         }
-        Some(pw) => Some(tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await.map_err(|_| ApiError::internal())?),
+        Some(pw) => Some(
+            tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await.map_err(|_| ApiError::internal())?,
+        ),
         None => None,
     };
     super::keys::validate_key_name(req.key_name.as_deref())?;
     let user = state
         .db
-        .create_user(NewUser { id: &auth::new_id("usr"), username: &req.username, password_hash: hash.as_deref(), is_admin: req.is_admin })
+        .create_user(NewUser {
+            id: &auth::new_id("usr"),
+            username: &req.username,
+            password_hash: hash.as_deref(),
+            is_admin: req.is_admin,
+        })
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => ApiError::new(Code::Conflict, format!("username {:?} is taken", req.username)),
@@ -150,7 +160,11 @@ async fn list_users(
 #[utoipa::path(get, path = "/api/v1/admin/users/{userId}", tag = "Admin", operation_id = "adminGetUser",
     summary = "Get a user", params(("userId" = String, Path)),
     responses((status = 200, description = "The user", body = Envelope<UserView>), AdminErrors))]
-async fn get_user(State(state): State<AppState>, _a: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Reply<UserView>> {
+async fn get_user(
+    State(state): State<AppState>,
+    _a: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Reply<UserView>> {
     let user = state.db.get_user(&id).await.map_err(not_found_user)?;
     Ok(Reply::ok("User fetched", user.into()))
 }
@@ -167,7 +181,11 @@ fn refuse_self(admin: &Admin, id: &str, what: &str) -> ApiResult<()> {
     summary = "Disable a user", description = "Its keys and explorer sessions stop working at once; data is kept.",
     params(("userId" = String, Path)),
     responses((status = 200, description = "Disabled", body = Envelope<UserView>), AdminErrors))]
-async fn disable_user(State(state): State<AppState>, a: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Reply<UserView>> {
+async fn disable_user(
+    State(state): State<AppState>,
+    a: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Reply<UserView>> {
     refuse_self(&a, &id, "disable")?;
     let user = state.db.set_user_disabled(&id, true).await.map_err(not_found_user)?;
     Ok(Reply::ok("User disabled", user.into()))
@@ -176,7 +194,11 @@ async fn disable_user(State(state): State<AppState>, a: Admin, ApiPath(id): ApiP
 #[utoipa::path(post, path = "/api/v1/admin/users/{userId}/enable", tag = "Admin", operation_id = "adminEnableUser",
     summary = "Enable a user", params(("userId" = String, Path)),
     responses((status = 200, description = "Enabled", body = Envelope<UserView>), AdminErrors))]
-async fn enable_user(State(state): State<AppState>, _a: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Reply<UserView>> {
+async fn enable_user(
+    State(state): State<AppState>,
+    _a: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Reply<UserView>> {
     let user = state.db.set_user_disabled(&id, false).await.map_err(not_found_user)?;
     Ok(Reply::ok("User enabled", user.into()))
 }
@@ -185,7 +207,11 @@ async fn enable_user(State(state): State<AppState>, _a: Admin, ApiPath(id): ApiP
     summary = "Delete a user", description = "Deletes the user with its keys and explorer sessions.",
     params(("userId" = String, Path)),
     responses((status = 200, description = "Deleted", body = Envelope<UserView>), AdminErrors))]
-async fn delete_user(State(state): State<AppState>, a: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Reply<UserView>> {
+async fn delete_user(
+    State(state): State<AppState>,
+    a: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Reply<UserView>> {
     refuse_self(&a, &id, "delete")?;
     let user = state.db.get_user(&id).await.map_err(not_found_user)?;
     state.db.delete_user(&id).await.map_err(not_found_user)?;
@@ -196,7 +222,11 @@ async fn delete_user(State(state): State<AppState>, a: Admin, ApiPath(id): ApiPa
 #[utoipa::path(get, path = "/api/v1/admin/users/{userId}/keys", tag = "Admin", operation_id = "adminListUserKeys",
     summary = "List a user's API keys", params(("userId" = String, Path)),
     responses((status = 200, description = "Keys, without secrets", body = Envelope<Page<KeyView>>), AdminErrors))]
-async fn list_user_keys(State(state): State<AppState>, _a: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Reply<Page<KeyView>>> {
+async fn list_user_keys(
+    State(state): State<AppState>,
+    _a: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Reply<Page<KeyView>>> {
     state.db.get_user(&id).await.map_err(not_found_user)?;
     Ok(Reply::ok("API keys fetched", list_keys_of(&state.db, &id).await?))
 }

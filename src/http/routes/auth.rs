@@ -57,7 +57,8 @@ struct LoginBody {
 impl<S: Send + Sync> FromRequest<S> for LoginBody {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let ct =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| ApiError::field("body", "could not read the request body"))?;

@@ -83,7 +83,10 @@ pub fn validate_key_name(name: Option<&str>) -> ApiResult<String> {
 pub async fn create_key_for(db: &Db, user_id: &str, name: Option<&str>) -> ApiResult<CreatedKey> {
     let name = validate_key_name(name)?;
     if db.count_live_api_keys(user_id).await? >= MAX_LIVE_KEYS {
-        return Err(ApiError::new(Code::Conflict, format!("a user may hold at most {MAX_LIVE_KEYS} live keys; revoke one first")));
+        return Err(ApiError::new(
+            Code::Conflict,
+            format!("a user may hold at most {MAX_LIVE_KEYS} live keys; revoke one first"),
+        ));
     }
     let (key, plaintext) = auth::issue_key(db, user_id, &name, KeySource::Api).await?;
     Ok(CreatedKey { view: key.into(), key: plaintext })

@@ -1,9 +1,9 @@
 //! `/api/v1/server/*`: ping, runtime info, health, readiness and CPU history.
 
 use axum::Extension;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::extract::State;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -12,12 +12,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::http::RequestStart;
 use crate::http::auth::{Admin, MaybeTenant, Tenant};
 use crate::http::docs::{AdminErrors, CommonErrors};
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::ApiQuery;
-use crate::http::RequestStart;
 use crate::system::{self, cpu};
 
 pub fn authed() -> OpenApiRouter<AppState> {
@@ -102,9 +102,7 @@ pub struct ServerInfo {
     responses((status = 200, description = "Runtime snapshot", body = Envelope<ServerInfo>), AdminErrors))]
 async fn info(State(state): State<AppState>, _a: Admin) -> ApiResult<Reply<ServerInfo>> {
     let uptime = state.started.elapsed().as_secs();
-    let snap = tokio::task::spawn_blocking(move || system::snapshot(uptime))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let snap = tokio::task::spawn_blocking(move || system::snapshot(uptime)).await.map_err(|_| ApiError::internal())?;
     let usage = state.cpu.latest().map(|s| s.usage);
     Ok(Reply::ok(
         "Server information fetched",
@@ -214,7 +212,12 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 fn envelope_with_status<T: Serialize>(http: StatusCode, code: Code, msg: &str, body: T) -> Response {
-    let env = Envelope { status: http.is_success(), code: code.number(), message: msg.to_string(), results: Some(vec![body]) };
+    let env = Envelope {
+        status: http.is_success(),
+        code: code.number(),
+        message: msg.to_string(),
+        results: Some(vec![body]),
+    };
     (http, axum::Json(env)).into_response()
 }
 
@@ -270,12 +273,13 @@ async fn cpu_history(
         &period,
         &[("1h", 3600), ("6h", 21_600), ("12h", 43_200), ("24h", 86_400), ("7d", 604_800), ("30d", 2_592_000)],
     )?;
-    let interval_s = seconds_of("interval", &interval, &[("1m", 60), ("5m", 300), ("15m", 900), ("30m", 1800), ("1h", 3600)])?;
+    let interval_s =
+        seconds_of("interval", &interval, &[("1m", 60), ("5m", 300), ("15m", 900), ("30m", 1800), ("1h", 3600)])?;
     let now = Utc::now().timestamp();
     let samples = state.cpu.since(now - period_s);
     let buckets = cpu::aggregate(&samples, interval_s);
-    let avg = (!samples.is_empty())
-        .then(|| cpu::round1(samples.iter().map(|s| s.usage).sum::<f32>() / samples.len() as f32));
+    let avg =
+        (!samples.is_empty()).then(|| cpu::round1(samples.iter().map(|s| s.usage).sum::<f32>() / samples.len() as f32));
     let max = samples.iter().map(|s| s.usage).reduce(f32::max);
     Ok(Reply::ok(
         "CPU history fetched",
