@@ -80,6 +80,9 @@ impl AppSyncStore for SqlDeviceStore {
     async fn put_mutation_macs(&self, name: &str, version: u64, mutations: &[AppStateMutationMAC]) -> WaResult<()> {
         // Versions are server counters far below i64::MAX; saturate rather than fail.
         let version = i64::try_from(version).unwrap_or(i64::MAX);
+        if mutations.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for m in mutations {
             sqlx::query(
@@ -135,6 +138,9 @@ impl AppSyncStore for SqlDeviceStore {
     }
 
     async fn delete_mutation_macs(&self, name: &str, index_macs: &[Vec<u8>]) -> WaResult<()> {
+        if index_macs.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for index_mac in index_macs {
             sqlx::query("DELETE FROM wa_mutation_macs WHERE session_id = $1 AND name = $2 AND index_mac = $3")

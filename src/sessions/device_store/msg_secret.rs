@@ -13,6 +13,9 @@ impl MsgSecretStore for SqlDeviceStore {
     /// `merge_msg_secret_message_ts` (the larger time), spelled as CASE because SQLite
     /// and Postgres disagree on the two-argument max.
     async fn put_msg_secrets(&self, entries: Vec<MsgSecretEntry>) -> WaResult<usize> {
+        if entries.is_empty() {
+            return Ok(0);
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for e in &entries {
             sqlx::query(

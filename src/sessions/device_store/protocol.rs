@@ -26,6 +26,9 @@ fn lid_from_row(row: &sqlx::any::AnyRow) -> WaResult<LidPnMappingEntry> {
 
 impl SqlDeviceStore {
     async fn put_lid_rows(&self, entries: &[LidPnMappingEntry]) -> WaResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for e in entries {
             // seq: the phone's most recent LID is the one mapped last, as in InMemoryBackend.
@@ -50,6 +53,9 @@ impl SqlDeviceStore {
     }
 
     async fn put_device_lists(&self, records: &[DeviceListRecord]) -> WaResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for record in records {
             let json = serde_json::to_string(record).map_err(ser_err)?;
@@ -93,6 +99,9 @@ impl ProtocolStore for SqlDeviceStore {
     }
 
     async fn set_sender_key_status(&self, group_jid: &str, entries: &[(&str, bool)]) -> WaResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for (device_jid, has_key) in entries {
             sqlx::query(
@@ -116,6 +125,9 @@ impl ProtocolStore for SqlDeviceStore {
     }
 
     async fn delete_sender_key_device_rows(&self, device_jids: &[&str]) -> WaResult<()> {
+        if device_jids.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for chunk in device_jids.chunks(IN_CHUNK) {
             let sql = format!(

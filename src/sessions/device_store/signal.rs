@@ -38,6 +38,9 @@ impl SqlDeviceStore {
             "INSERT INTO {table} (session_id, address, record) VALUES ($1, $2, $3)
              ON CONFLICT (session_id, address) DO UPDATE SET record = excluded.record"
         );
+        if rows.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for (address, record) in rows {
             sqlx::query(&sql)
@@ -52,6 +55,9 @@ impl SqlDeviceStore {
     }
 
     async fn put_prekeys(&self, keys: &[(u32, &[u8])], uploaded: bool) -> WaResult<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for (id, record) in keys {
             sqlx::query(
@@ -77,6 +83,9 @@ impl SignalStore for SqlDeviceStore {
     }
 
     async fn put_identities_batch(&self, identities: &[(Arc<str>, [u8; 32])]) -> WaResult<()> {
+        if identities.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for (address, key) in identities {
             sqlx::query(
@@ -198,6 +207,9 @@ impl SignalStore for SqlDeviceStore {
 
     /// UPDATE only: a key consumed between the upload snapshot and this call stays gone.
     async fn mark_prekeys_uploaded(&self, ids: &[u32]) -> WaResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for chunk in ids.chunks(IN_CHUNK) {
             let sql = format!(

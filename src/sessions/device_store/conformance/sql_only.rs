@@ -218,3 +218,12 @@ async fn bot_builds_on_sql_store() {
     drop(bot);
     t.cleanup().await;
 }
+
+/// The client holds its store as `Arc<dyn Backend>`; this must keep compiling.
+#[test]
+fn store_is_usable_as_shared_backend() {
+    fn shared(store: SqlDeviceStore) -> Arc<dyn Backend> {
+        Arc::new(store)
+    }
+    let _ = shared;
+}
