@@ -1,8 +1,9 @@
 //! Sessions: the registry, one actor task per live session owning its whatsapp-rust
-//! client, the lifecycle state machine, and the events it publishes. Does not format
-//! messages or deliver webhooks.
+//! client, the lifecycle state machine, the events it publishes, and the device store on
+//! sqlx. Does not format messages or deliver webhooks.
 
 pub mod actor;
+pub mod device_store;
 pub mod events;
 pub mod manager;
 pub mod qr;

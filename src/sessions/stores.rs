@@ -34,3 +34,27 @@ impl DeviceStores for MemoryStores {
         Ok(())
     }
 }
+
+/// The production store: every session's device state in the gateway's own database,
+/// one pool shared by all sessions.
+pub struct SqlStores {
+    db: crate::store::Db,
+}
+
+impl SqlStores {
+    pub fn new(db: crate::store::Db) -> Self {
+        SqlStores { db }
+    }
+}
+
+#[whatsapp_rust::async_trait]
+impl DeviceStores for SqlStores {
+    fn open(&self, session_id: &str) -> Arc<dyn Backend> {
+        Arc::new(super::device_store::SqlDeviceStore::new(self.db.clone(), session_id))
+    }
+
+    async fn wipe(&self, session_id: &str) -> anyhow::Result<()> {
+        self.db.delete_session_device_rows(session_id).await?;
+        Ok(())
+    }
+}

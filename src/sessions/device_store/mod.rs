@@ -1,0 +1,127 @@
+//! The whatsapp-rust storage [`Backend`] on our sqlx pool: [`SqlDeviceStore`] is one
+//! session's Signal keys, app-state sync state, protocol caches, message secrets and
+//! device identity, in the `wa_*` tables of migration `0002_device_store.sql`.
+//!
+//! One store instance serves exactly one WhatsApp session; every row carries its
+//! `session_id` and every query filters on it, so sessions sharing a database never see
+//! each other's rows. Queries use the dialect common to SQLite and Postgres (see
+//! [`crate::store`]). Owns no session lifecycle: creating, running and deleting sessions
+//! belongs to the sessions component, which calls [`Db::delete_session_device_rows`].
+//!
+//! The trait impls are split by sub-trait: `signal`, `appsync`, `protocol` (with the tc
+//! token and sent-message parts in `tc_tokens`), `msg_secret` and `device`.
+
+mod appsync;
+mod device;
+mod msg_secret;
+mod protocol;
+mod signal;
+mod tc_tokens;
+
+#[cfg(test)]
+mod conformance;
+
+use sqlx::any::AnyRow;
+use whatsapp_rust::wacore::store::error::StoreError as WaStoreError;
+
+use crate::store::{Db, StoreResult};
+
+/// Results as the whatsapp-rust traits want them.
+pub(crate) type WaResult<T> = Result<T, WaStoreError>;
+
+/// Every device-store table; each has a `session_id` column. Deleting a session clears
+/// all of them, and the deletion test counts rows in each.
+pub(crate) const DEVICE_TABLES: &[&str] = &[
+    "wa_devices",
+    "wa_identities",
+    "wa_signal_sessions",
+    "wa_prekeys",
+    "wa_signed_prekeys",
+    "wa_sender_keys",
+    "wa_sync_keys",
+    "wa_app_state_versions",
+    "wa_mutation_macs",
+    "wa_sender_key_devices",
+    "wa_lid_mappings",
+    "wa_base_keys",
+    "wa_device_lists",
+    "wa_group_metadata",
+    "wa_tc_tokens",
+    "wa_sent_messages",
+    "wa_msg_secrets",
+];
+
+/// Most bind parameters one dynamic `IN (...)` list uses; well under both databases'
+/// limits (SQLite 32766, Postgres 65535), leaving room for the fixed parameters.
+pub(crate) const IN_CHUNK: usize = 500;
+
+/// One WhatsApp session's device store. Cheap to clone; clones share the pool.
+#[derive(Clone, Debug)]
+pub struct SqlDeviceStore {
+    db: Db,
+    session: String,
+}
+
+impl SqlDeviceStore {
+    pub fn new(db: Db, session_id: impl Into<String>) -> SqlDeviceStore {
+        SqlDeviceStore { db, session: session_id.into() }
+    }
+
+    pub fn session_id(&self) -> &str {
+        &self.session
+    }
+
+    fn pool(&self) -> &sqlx::AnyPool {
+        self.db.pool()
+    }
+}
+
+impl Db {
+    /// Deletes every device-store row of one session, in one transaction so a crash never
+    /// leaves half a Signal identity behind. Returns the number of rows removed.
+    pub async fn delete_session_device_rows(&self, session_id: &str) -> StoreResult<u64> {
+        let mut tx = self.pool().begin().await?;
+        let mut removed = 0;
+        for table in DEVICE_TABLES {
+            let done = sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1"))
+                .bind(session_id)
+                .execute(&mut *tx)
+                .await?;
+            removed += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+}
+
+/// A database failure, keeping sqlx's error as the typed source.
+pub(crate) fn db_err(err: sqlx::Error) -> WaStoreError {
+    WaStoreError::Database(Box::new(err))
+}
+
+pub(crate) fn ser_err(err: serde_json::Error) -> WaStoreError {
+    WaStoreError::Serialization(Box::new(err))
+}
+
+/// Reads a column, mapping a missing column or type mismatch to a store error.
+pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> WaResult<T>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    sqlx::Row::try_get(row, name).map_err(db_err)
+}
+
+/// A u32 (prekey id, ...) stored as i64; a value out of range means a corrupted row.
+pub(crate) fn to_u32(value: i64, what: &str) -> WaResult<u32> {
+    u32::try_from(value).map_err(|_| WaStoreError::Validation(format!("{what} out of range: {value}")))
+}
+
+/// `$start, $start+1, ...` for `n` parameters of a dynamic `IN (...)` list.
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Unix seconds, the unit of the sent-message and pending cutoffs whatsapp-rust passes.
+pub(crate) fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
