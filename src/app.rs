@@ -13,6 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::http::rate_limit::RateLimiter;
+use crate::sessions::actor::ActorDeps;
+use crate::sessions::events::EventBus;
+use crate::sessions::manager::{BootOptions, SessionManager};
+use crate::sessions::stores::{DeviceStores, SqlStores};
+use crate::sessions::wa::WaOptions;
 use crate::store::{Db, now_ms};
 use crate::system::cpu::CpuHistory;
 
@@ -23,6 +28,8 @@ pub struct AppState {
     pub db: Db,
     pub limiter: Arc<RateLimiter>,
     pub cpu: Arc<CpuHistory>,
+    pub sessions: SessionManager,
+    pub events: EventBus,
     /// True once migrations ran and session bootstrap was attempted.
     pub ready: Arc<AtomicBool>,
     pub started: Instant,
@@ -35,12 +42,27 @@ const KEY_TOUCH_EVERY_MS: i64 = 60_000;
 
 impl AppState {
     pub fn new(config: Config, db: Db) -> Self {
+        Self::with_stores(config, db.clone(), Arc::new(SqlStores::new(db)))
+    }
+
+    /// With another device store (tests use memory to run without a database per client).
+    pub fn with_stores(config: Config, db: Db, stores: Arc<dyn DeviceStores>) -> Self {
         let limiter = RateLimiter::new(config.rate_limit_window, config.rate_limit_max);
+        let events = EventBus::default();
+        let sessions = SessionManager::new(ActorDeps {
+            db: db.clone(),
+            bus: events.clone(),
+            stores,
+            wa: WaOptions { url: config.wa_url.clone(), version: config.wa_version },
+            reconnect_timeout: config.session_reconnect_timeout,
+        });
         AppState {
             config: Arc::new(config),
             db,
             limiter: Arc::new(limiter),
             cpu: Arc::new(CpuHistory::default()),
+            sessions,
+            events,
             ready: Arc::new(AtomicBool::new(false)),
             started: Instant::now(),
             key_touched: Arc::default(),
@@ -107,8 +129,22 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.kind().as_str(), "warest listening");
 
-    // Session bootstrap has nothing to restore yet; ready means "migrated and bootstrapped".
-    state.ready.store(true, Ordering::Release);
+    // Ready means migrated and session bootstrap attempted; the listener already answers
+    // (health probes, 503 on /ready) while sessions come back.
+    let boot = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let opts = BootOptions {
+                concurrency: state.config.session_boot_concurrency,
+                max_jitter: state.config.session_boot_jitter,
+            };
+            match state.sessions.restore_all(opts).await {
+                Ok(n) => tracing::info!(sessions = n, "session bootstrap done"),
+                Err(e) => tracing::error!(error = %e, "session bootstrap failed"),
+            }
+            state.ready.store(true, Ordering::Release);
+        })
+    };
 
     let grace = state.config.shutdown_timeout;
     let stop = shutdown.clone();
@@ -119,6 +155,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     shutdown.cancelled().await;
     tracing::info!("shutting down");
     state.ready.store(false, Ordering::Release);
+    boot.abort();
+    // Clients stop cleanly (flushing their stores) and keep their status for the next boot.
+    state.sessions.shutdown_all().await;
     match tokio::time::timeout(grace, server).await {
         Ok(joined) => joined.context("server task panicked")?.context("server error")?,
         Err(_) => tracing::warn!(?grace, "in-flight requests did not finish in time"),

@@ -22,6 +22,7 @@ use crate::app::AppState;
     modifiers(&Security),
     security(("ApiKeyAuth" = []), ("BearerAuth" = [])),
     tags(
+        (name = "Sessions", description = "WhatsApp accounts linked as companion devices: lifecycle, QR and pairing code, config."),
         (name = "Server", description = "Runtime and infrastructure controls."),
         (name = "Admin", description = "Users (tenants) and their API keys. Admin key required."),
         (name = "Keys", description = "The caller's own API keys."),

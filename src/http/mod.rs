@@ -42,6 +42,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::server::authed())
         .merge(routes::admin_users::router())
         .merge(routes::keys::router())
+        .merge(routes::sessions::router())
+        .merge(routes::session_control::router())
         .merge(routes::server::probes())
         .merge(routes::auth::router())
 }
@@ -51,6 +53,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::server::authed())
         .merge(routes::admin_users::router())
         .merge(routes::keys::router())
+        .merge(routes::sessions::router())
+        .merge(routes::session_control::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
     let key_optional =
         routes::server::probes().route_layer(middleware::from_fn_with_state(state.clone(), auth::optional_key));

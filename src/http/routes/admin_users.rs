@@ -204,7 +204,7 @@ async fn enable_user(
 }
 
 #[utoipa::path(delete, path = "/api/v1/admin/users/{userId}", tag = "Admin", operation_id = "adminDeleteUser",
-    summary = "Delete a user", description = "Deletes the user with its keys and explorer sessions.",
+    summary = "Delete a user", description = "Deletes the user with its keys, explorer sessions and WhatsApp sessions (logged out, keys wiped).",
     params(("userId" = String, Path)),
     responses((status = 200, description = "Deleted", body = Envelope<UserView>), AdminErrors))]
 async fn delete_user(
@@ -214,6 +214,11 @@ async fn delete_user(
 ) -> ApiResult<Reply<UserView>> {
     refuse_self(&a, &id, "delete")?;
     let user = state.db.get_user(&id).await.map_err(not_found_user)?;
+    // Its sessions go first: their clients must stop and their device keys be wiped, which
+    // the registry's foreign-key cascade alone would not do.
+    for session in state.db.list_sessions(crate::store::sessions::Scope::Registry(&id)).await? {
+        state.sessions.delete(crate::store::sessions::Scope::Registry(&id), &session.id).await?;
+    }
     state.db.delete_user(&id).await.map_err(not_found_user)?;
     tracing::info!(registry = %id, "user deleted");
     Ok(Reply::ok("User deleted", user.into()))

@@ -4,3 +4,7 @@ pub mod admin_users;
 pub mod auth;
 pub mod keys;
 pub mod server;
+pub mod session_control;
+pub mod session_flags;
+pub mod session_views;
+pub mod sessions;
