@@ -145,8 +145,7 @@ impl SessionView {
 pub async fn wait_for(handle: &SessionHandle, timeout: Duration, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
     let mut rx = handle.watch();
     let _ = tokio::time::timeout(timeout, rx.wait_for(|s| done(s))).await;
-    let snap = rx.borrow().clone();
-    snap
+    rx.borrow().clone()
 }
 
 #[cfg(test)]
