@@ -9,17 +9,15 @@ use serde_json::{Value, json};
 use warest::store::Db;
 use warest::store::sessions::NewSession;
 
-fn db_of(app: &TestApp) -> impl std::future::Future<Output = Db> + '_ {
-    async move {
-        match &app.db {
-            Some(t) => t.db.clone(),
-            None => {
-                let vars = std::collections::HashMap::from([(
-                    "WAREST_DATA_DIR".to_string(),
-                    app.data_dir.path().display().to_string(),
-                )]);
-                warest::app::open_database(&warest::config::Config::from_map(&vars).unwrap()).await.unwrap()
-            }
+async fn db_of(app: &TestApp) -> Db {
+    match &app.db {
+        Some(t) => t.db.clone(),
+        None => {
+            let vars = std::collections::HashMap::from([(
+                "WAREST_DATA_DIR".to_string(),
+                app.data_dir.path().display().to_string(),
+            )]);
+            warest::app::open_database(&warest::config::Config::from_map(&vars).unwrap()).await.unwrap()
         }
     }
 }
