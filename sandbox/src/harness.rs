@@ -1,0 +1,253 @@
+//! The test-facing API: start a sandbox, build plain whatsapp-rust clients
+//! pointed at it, and wait for events without sleeping.
+//!
+//! `Sandbox` owns the listening server and the virtual contacts; `TestClient`
+//! wraps one `Bot` on an `InMemoryBackend` with an event log that can be waited
+//! on with a predicate and a timeout. Nothing here talks to the internet: the
+//! HTTP client refuses every request and the version is pinned.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use tokio::sync::{Notify, broadcast};
+use tokio::task::JoinHandle;
+use wacore::net::{HttpClient, HttpRequest, HttpResponse};
+use wacore::store::InMemoryBackend;
+use wacore::types::events::{Event, EventHandler};
+use wacore_binary::Jid;
+use whatsapp_rust::bot::{Bot, BotHandle};
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+use whatsapp_rust::{Client, async_trait};
+
+use crate::events::SandboxEvent;
+use crate::hub::Hub;
+
+/// The version every sandbox client announces, so none of them fetches it from
+/// web.whatsapp.com.
+pub const CLIENT_VERSION: (u32, u32, u32) = (2, 3000, 0);
+
+/// A running simulated server on 127.0.0.1.
+pub struct Sandbox {
+    pub(crate) hub: Arc<Hub>,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+    pub(crate) contacts: Mutex<std::collections::HashMap<String, Arc<crate::contacts::Contact>>>,
+}
+
+impl Sandbox {
+    /// Binds a random local port and starts serving.
+    pub async fn start() -> Result<Self> {
+        let hub = Arc::new(Hub::new());
+        let (addr, task) = crate::server::listen(hub.clone()).await?;
+        Ok(Self {
+            hub,
+            addr,
+            task,
+            contacts: Mutex::new(Default::default()),
+        })
+    }
+
+    /// The URL to give `TokioWebSocketTransportFactory::with_url`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws/chat", self.addr)
+    }
+
+    /// Plays the phone of `phone` scanning `qr`; see `pairing::link`.
+    pub fn link(&self, qr: &str, phone: &str) -> Result<Jid> {
+        crate::pairing::link(&self.hub, qr, phone)
+    }
+
+    /// Server-side events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<SandboxEvent> {
+        self.hub.subscribe()
+    }
+
+    /// Waits for a server-side event matching `pred` on a receiver taken with
+    /// `subscribe` (take it before triggering the event).
+    pub async fn wait_for_event(
+        rx: &mut broadcast::Receiver<SandboxEvent>,
+        timeout: Duration,
+        mut pred: impl FnMut(&SandboxEvent) -> bool,
+    ) -> Result<SandboxEvent> {
+        tokio::time::timeout(timeout, async {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) if pred(&ev) => return Ok(ev),
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => bail!("sandbox stopped"),
+                }
+            }
+        })
+        .await
+        .map_err(|_| anyhow!("timed out after {timeout:?} waiting for a sandbox event"))?
+    }
+
+    /// Builds and starts a plain client against this sandbox (not yet paired).
+    pub async fn client(&self, push_name: &str) -> Result<TestClient> {
+        TestClient::start(&self.ws_url(), push_name).await
+    }
+
+    /// Starts a client, links it to `phone` from its first QR code, and waits
+    /// until it is connected.
+    pub async fn paired_client(&self, phone: &str, timeout: Duration) -> Result<TestClient> {
+        let client = self.client(phone).await?;
+        let qr = client.wait_for_qr(timeout).await?;
+        self.link(&qr, phone)?;
+        client
+            .wait_for(timeout, |e| matches!(e, Event::Connected(_)))
+            .await?;
+        Ok(client)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Everything a client reported, in order, plus a wake-up for waiters.
+#[derive(Default)]
+pub struct EventLog {
+    events: Mutex<Vec<Arc<Event>>>,
+    notify: Notify,
+}
+
+impl EventHandler for EventLog {
+    fn handle_event(&self, event: Arc<Event>) {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
+        self.notify.notify_waiters();
+    }
+}
+
+impl EventLog {
+    /// How many events have been seen so far (a cursor for `wait_for_after`).
+    pub fn mark(&self) -> usize {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn snapshot(&self) -> Vec<Arc<Event>> {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Waits for the first event at index ≥ `from` matching `pred`.
+    pub async fn wait_for_after(
+        &self,
+        from: usize,
+        timeout: Duration,
+        mut pred: impl FnMut(&Event) -> bool,
+    ) -> Result<Arc<Event>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut scanned = from;
+        loop {
+            // Register interest before scanning so an event pushed in between
+            // still wakes us.
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+                while scanned < events.len() {
+                    if pred(&events[scanned]) {
+                        return Ok(events[scanned].clone());
+                    }
+                    scanned += 1;
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                bail!("timed out after {timeout:?} waiting for a client event");
+            }
+        }
+    }
+}
+
+/// Refuses every request: sandbox clients never need HTTP (version is pinned,
+/// media is not modelled).
+struct NoHttp;
+
+#[async_trait]
+impl HttpClient for NoHttp {
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse> {
+        bail!("sandbox clients have no HTTP access ({})", request.url)
+    }
+}
+
+/// A real whatsapp-rust client on an in-memory store, pointed at a sandbox.
+pub struct TestClient {
+    pub client: Arc<Client>,
+    pub events: Arc<EventLog>,
+    handle: Option<BotHandle>,
+}
+
+impl TestClient {
+    pub async fn start(ws_url: &str, push_name: &str) -> Result<Self> {
+        Self::start_with_log(ws_url, push_name, Arc::new(EventLog::default()), |_, _| {}).await
+    }
+
+    /// Like `start`, with a caller-provided log and a hook that sees every event
+    /// (used by virtual contacts to react to messages).
+    pub(crate) async fn start_with_log(
+        ws_url: &str,
+        push_name: &str,
+        events: Arc<EventLog>,
+        on_event: impl Fn(Arc<Event>, Arc<Client>) + Send + Sync + 'static,
+    ) -> Result<Self> {
+        let log = events.clone();
+        let on_event = Arc::new(on_event);
+        let bot = Bot::builder()
+            .with_backend(InMemoryBackend::new())
+            .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(ws_url))
+            .with_http_client(NoHttp)
+            .with_version(CLIENT_VERSION)
+            .with_push_name(push_name)
+            .skip_history_sync()
+            .on_event(move |ev, client| {
+                log.handle_event(ev.clone());
+                let hook = on_event.clone();
+                async move { hook(ev, client) }
+            })
+            .build()
+            .await?;
+        let client = bot.client();
+        let handle = bot.spawn();
+        Ok(Self {
+            client,
+            events,
+            handle: Some(handle),
+        })
+    }
+
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        pred: impl FnMut(&Event) -> bool,
+    ) -> Result<Arc<Event>> {
+        self.events.wait_for_after(0, timeout, pred).await
+    }
+
+    /// The first QR string the client rendered.
+    pub async fn wait_for_qr(&self, timeout: Duration) -> Result<String> {
+        let ev = self
+            .wait_for(timeout, |e| matches!(e, Event::PairingQrCode(_)))
+            .await?;
+        match &*ev {
+            Event::PairingQrCode(q) => Ok(q.code.clone()),
+            _ => unreachable!("filtered above"),
+        }
+    }
+
+    /// Graceful stop: flushes the store and closes the socket.
+    pub async fn shutdown(mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+    }
+}
