@@ -98,6 +98,7 @@ impl Sandbox {
         client
             .wait_for(timeout, |e| matches!(e, Event::Connected(_)))
             .await?;
+        client.go_online().await;
         Ok(client)
     }
 }
@@ -167,6 +168,22 @@ impl EventLog {
             }
         }
     }
+}
+
+/// The texts carried by a `Messages` event, with their metadata.
+pub fn texts_of(event: &Event) -> Vec<(Arc<wacore::types::message::MessageInfo>, String)> {
+    use wacore::proto_helpers::MessageExt;
+    let Event::Messages(batch) = event else {
+        return Vec::new();
+    };
+    batch
+        .messages
+        .iter()
+        .filter_map(|m| {
+            let text = m.message.text_content()?.to_string();
+            Some((m.info.clone(), text))
+        })
+        .collect()
 }
 
 /// Refuses every request: sandbox clients never need HTTP (version is pinned,
@@ -242,6 +259,47 @@ impl TestClient {
             Event::PairingQrCode(q) => Ok(q.code.clone()),
             _ => unreachable!("filtered above"),
         }
+    }
+
+    /// Announces presence `available`, as an app in the foreground does. Until
+    /// then a companion sends `inactive` instead of `delivery` receipts.
+    pub async fn go_online(&self) {
+        if self.client.presence().set_available().await.is_err() {
+            // No push name yet (it normally arrives by app-state sync, which the
+            // sandbox does not model): receipts must still be real ones.
+            self.client.set_force_active_delivery_receipts(true);
+        }
+    }
+
+    /// Waits for an incoming text equal to `text`; returns its metadata.
+    pub async fn wait_for_text(
+        &self,
+        text: &str,
+        timeout: Duration,
+    ) -> Result<Arc<wacore::types::message::MessageInfo>> {
+        let mut found = None;
+        self.wait_for(timeout, |e| {
+            found = texts_of(e)
+                .into_iter()
+                .find(|(_, t)| t == text)
+                .map(|(info, _)| info);
+            found.is_some()
+        })
+        .await?;
+        found.ok_or_else(|| anyhow!("matched event carried no text"))
+    }
+
+    /// Waits for a receipt of `kind` covering message `id`.
+    pub async fn wait_for_receipt(
+        &self,
+        id: &str,
+        kind: wacore::types::presence::ReceiptType,
+        timeout: Duration,
+    ) -> Result<Arc<Event>> {
+        self.wait_for(timeout, |e| {
+            matches!(e, Event::Receipt(r) if r.r#type == kind && r.message_ids.iter().any(|m| m == id))
+        })
+        .await
     }
 
     /// Graceful stop: flushes the store and closes the socket.

@@ -22,4 +22,4 @@ mod usync;
 
 pub use contacts::Behaviour;
 pub use events::SandboxEvent;
-pub use harness::{CLIENT_VERSION, EventLog, Sandbox, TestClient};
+pub use harness::{CLIENT_VERSION, EventLog, Sandbox, TestClient, texts_of};

@@ -115,6 +115,10 @@ pub(crate) fn receipt(session: &Session, rcpt: &Node) {
     let id = attr(rcpt, "id").unwrap_or_default();
     let typ = attr(rcpt, "type");
     let to_attr = attr(rcpt, "to");
+    debug!(
+        "sandbox: receipt from {phone}:{dev}: {}",
+        wacore::xml::DisplayableNode(rcpt)
+    );
     ack(session, "receipt", &id, to_attr.as_deref(), typ.as_deref());
     let hub = session.hub.clone();
     let mut st = hub.state();
@@ -200,6 +204,11 @@ pub(crate) fn presence(session: &Session, node: &Node) {
             session.conn.send(presence_node(&target, &current));
         }
         return;
+    }
+    if let Some(name) = attr(node, "name")
+        && let Some(acct) = st.accounts.get_mut(&phone)
+    {
+        acct.push_name = name;
     }
     if typ == "available" || typ == "unavailable" {
         st.presence.insert(phone.clone(), typ.clone());
