@@ -15,6 +15,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 use wacore::net::{HttpClient, HttpRequest, HttpResponse};
 use wacore::store::InMemoryBackend;
+use wacore::store::traits::Backend;
 use wacore::types::events::{Event, EventHandler};
 use wacore_binary::Jid;
 use whatsapp_rust::bot::{Bot, BotHandle};
@@ -33,7 +34,6 @@ pub struct Sandbox {
     pub(crate) hub: Arc<Hub>,
     addr: SocketAddr,
     task: JoinHandle<()>,
-    pub(crate) contacts: Mutex<std::collections::HashMap<String, Arc<crate::contacts::Contact>>>,
 }
 
 impl Sandbox {
@@ -45,7 +45,6 @@ impl Sandbox {
             hub,
             addr,
             task,
-            contacts: Mutex::new(Default::default()),
         })
     }
 
@@ -57,6 +56,18 @@ impl Sandbox {
     /// Plays the phone of `phone` scanning `qr`; see `pairing::link`.
     pub fn link(&self, qr: &str, phone: &str) -> Result<Jid> {
         crate::pairing::link(&self.hub, qr, phone)
+    }
+
+    /// Cuts a device's connection as a network failure would (no close frame).
+    /// A running client reconnects on its own; returns whether one was connected.
+    pub fn kick(&self, phone: &str, device: u16) -> bool {
+        let conn = self
+            .hub
+            .state()
+            .conns
+            .get(&(phone.to_string(), device))
+            .cloned();
+        conn.map(|c| c.kill()).is_some()
     }
 
     /// Server-side events from now on.
@@ -202,16 +213,82 @@ pub struct TestClient {
     pub client: Arc<Client>,
     pub events: Arc<EventLog>,
     handle: Option<BotHandle>,
+    backend: Arc<dyn Backend>,
+    ws_url: String,
+    push_name: String,
 }
 
 impl TestClient {
     pub async fn start(ws_url: &str, push_name: &str) -> Result<Self> {
-        Self::start_with_log(ws_url, push_name, Arc::new(EventLog::default()), |_, _| {}).await
+        Self::start_with_log(
+            Arc::new(InMemoryBackend::new()),
+            ws_url,
+            push_name,
+            Arc::new(EventLog::default()),
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// Stops this client gracefully and starts a new one on the same store, as
+    /// an app restart does. The new client has a fresh event log.
+    pub async fn restart(mut self) -> Result<Self> {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+        Self::start_with_log(
+            self.backend.clone(),
+            &self.ws_url,
+            &self.push_name,
+            Arc::new(EventLog::default()),
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// Kills the client without a goodbye (like a crashed app or a dropped
+    /// network) and returns its store, for `resume`.
+    pub fn crash(mut self) -> (Arc<dyn Backend>, String, String) {
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+        (
+            self.backend.clone(),
+            self.ws_url.clone(),
+            self.push_name.clone(),
+        )
+    }
+
+    /// Stops the client gracefully (store flushed, socket closed) and returns
+    /// its store, for `resume`.
+    pub async fn crash_after_shutdown(mut self) -> (Arc<dyn Backend>, String, String) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+        (
+            self.backend.clone(),
+            self.ws_url.clone(),
+            self.push_name.clone(),
+        )
+    }
+
+    /// Starts a client on a store left behind by `crash`.
+    pub async fn resume(parts: (Arc<dyn Backend>, String, String)) -> Result<Self> {
+        let (backend, ws_url, push_name) = parts;
+        Self::start_with_log(
+            backend,
+            &ws_url,
+            &push_name,
+            Arc::new(EventLog::default()),
+            |_, _| {},
+        )
+        .await
     }
 
     /// Like `start`, with a caller-provided log and a hook that sees every event
     /// (used by virtual contacts to react to messages).
     pub(crate) async fn start_with_log(
+        backend: Arc<dyn Backend>,
         ws_url: &str,
         push_name: &str,
         events: Arc<EventLog>,
@@ -220,7 +297,7 @@ impl TestClient {
         let log = events.clone();
         let on_event = Arc::new(on_event);
         let bot = Bot::builder()
-            .with_backend(InMemoryBackend::new())
+            .with_backend_arc(backend.clone())
             .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(ws_url))
             .with_http_client(NoHttp)
             .with_version(CLIENT_VERSION)
@@ -234,11 +311,18 @@ impl TestClient {
             .build()
             .await?;
         let client = bot.client();
+        // Test clients always send real delivery receipts. A companion that has
+        // not announced presence sends `inactive` ones instead, and whether it has
+        // depends on timing (offline-queued messages arrive before any presence).
+        client.set_force_active_delivery_receipts(true);
         let handle = bot.spawn();
         Ok(Self {
             client,
             events,
             handle: Some(handle),
+            backend,
+            ws_url: ws_url.to_string(),
+            push_name: push_name.to_string(),
         })
     }
 

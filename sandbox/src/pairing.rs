@@ -81,7 +81,6 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
         key_index: Some(key_index),
         account_type: Some(wa::ADVEncryptionType::E2EE),
         device_type: Some(wa::ADVEncryptionType::E2EE),
-        ..Default::default()
     }
     .encode_to_vec();
     let mut to_sign = ADV_PREFIX_ACCOUNT_SIGNATURE.to_vec();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use log::{debug, warn};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use wacore_binary::Node;
 
 use super::ws::FrameIo;
@@ -29,6 +29,7 @@ enum Outbound {
 pub(crate) struct ConnHandle {
     pub id: u64,
     tx: mpsc::UnboundedSender<Outbound>,
+    kill: Arc<Notify>,
 }
 
 impl ConnHandle {
@@ -40,6 +41,12 @@ impl ConnHandle {
     /// Closes the socket after everything queued before it was written.
     pub fn close(&self) {
         let _ = self.tx.send(Outbound::Close);
+    }
+
+    /// Drops the TCP connection at once, with no close frame: what a network
+    /// failure looks like to the client.
+    pub fn kill(&self) {
+        self.kill.notify_one();
     }
 }
 
@@ -93,9 +100,11 @@ pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
     let (mut reader, mut writer) = io.into_transport(established.read, established.write);
 
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let kill = Arc::new(Notify::new());
     let conn = ConnHandle {
         id: hub.next_conn_id(),
         tx,
+        kill: kill.clone(),
     };
     let writer_task = tokio::spawn(async move {
         while let Some(out) = rx.recv().await {
@@ -122,7 +131,11 @@ pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
     crate::server::login::start(&mut session, established.client_static, established.payload);
 
     loop {
-        match reader.next_node().await {
+        let next = tokio::select! {
+            next = reader.next_node() => next,
+            _ = kill.notified() => break,
+        };
+        match next {
             Ok(Some(node)) => session.dispatch(node),
             Ok(None) => break,
             Err(e) => {
@@ -140,6 +153,8 @@ pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
         crate::relay::went_offline(&hub, &phone);
         hub.emit(SandboxEvent::Disconnected { phone, device });
     }
+    // Dropping both halves closes the TCP stream.
     writer_task.abort();
+    drop(reader);
     Ok(())
 }
