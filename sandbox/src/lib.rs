@@ -8,6 +8,7 @@
 //! modelled. Start with [`Sandbox::start`].
 
 mod accounts;
+mod client;
 pub mod contacts;
 pub mod events;
 mod harness;
@@ -20,6 +21,7 @@ mod relay;
 mod server;
 mod usync;
 
-pub use contacts::Behaviour;
+pub use client::{CLIENT_VERSION, EventLog, TestClient, texts_of};
+pub use contacts::{Behaviour, InboxEntry};
 pub use events::SandboxEvent;
-pub use harness::{CLIENT_VERSION, EventLog, Sandbox, TestClient, texts_of};
+pub use harness::Sandbox;
