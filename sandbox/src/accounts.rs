@@ -143,4 +143,12 @@ impl Accounts {
             .map(|a| a.devices.keys().map(|d| (phone.to_string(), *d)).collect())
             .unwrap_or_default()
     }
+
+    /// Every device of every account.
+    pub fn all_devices(&self) -> Vec<DeviceAddr> {
+        self.by_phone
+            .iter()
+            .flat_map(|(p, a)| a.devices.keys().map(move |d| (p.clone(), *d)))
+            .collect()
+    }
 }

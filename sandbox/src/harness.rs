@@ -63,6 +63,22 @@ impl Sandbox {
         conn.map(|c| c.kill()).is_some()
     }
 
+    /// The device ids currently linked to `phone` (empty if unknown).
+    pub fn devices(&self, phone: &str) -> Vec<u16> {
+        self.hub
+            .state()
+            .accounts
+            .devices_of(phone)
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    /// The LID user assigned to `phone`, if the account exists.
+    pub fn lid_of(&self, phone: &str) -> Option<String> {
+        self.hub.state().accounts.get(phone).map(|a| a.lid.clone())
+    }
+
     /// Server-side events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<SandboxEvent> {
         self.hub.subscribe()

@@ -26,10 +26,12 @@ pub(crate) fn handle(session: &mut Session, iq: &Node) {
         "usync" => crate::usync::handle(session, iq, &id),
         "w:sync:app:state" => app_state(iq, &id),
         "md" => {
+            // Answer before unlinking: unlinking closes this very socket.
+            session.conn.send(iq_result(&id, vec![]));
             if let Some(rm) = iq.get_optional_child("remove-companion-device") {
                 remove_companion(session, rm);
             }
-            iq_result(&id, vec![])
+            return;
         }
         _ => {
             debug!("sandbox: unmodelled iq xmlns={xmlns} type={typ}");

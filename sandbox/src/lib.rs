@@ -10,6 +10,7 @@
 mod accounts;
 mod client;
 pub mod contacts;
+mod devices;
 pub mod events;
 mod harness;
 mod hub;

@@ -167,8 +167,10 @@ pub(crate) fn on_device_sign(session: &Session, iq: &Node) -> bool {
     let Some(flight) = st.pairing.remove(&id) else {
         return true;
     };
+    let mut key_index = None;
     if let Some(dev) = st.accounts.device_mut(&flight.addr) {
         dev.device_identity = identity;
+        key_index = Some(dev.key_index);
     }
     drop(st);
     flight
@@ -176,6 +178,9 @@ pub(crate) fn on_device_sign(session: &Session, iq: &Node) -> bool {
         .send(NodeBuilder::new("stream:error").attr("code", "515").build());
     flight.conn.close();
     let (phone, device) = flight.addr;
+    if let Some(k) = key_index {
+        crate::devices::announce(&session.hub, &phone, device, k, true);
+    }
     session.hub.emit(SandboxEvent::Linked { phone, device });
     true
 }
@@ -186,15 +191,15 @@ pub(crate) fn unlink(hub: &Hub, phone: &str, device: u16) {
     let removed = st
         .accounts
         .get_mut(phone)
-        .and_then(|a| a.devices.remove(&device))
-        .is_some();
+        .and_then(|a| a.devices.remove(&device));
     let addr = (phone.to_string(), device);
     st.offline.remove(&addr);
     if let Some(conn) = st.conns.remove(&addr) {
         conn.close();
     }
     drop(st);
-    if removed {
+    if let Some(dev) = removed {
+        crate::devices::announce(hub, phone, device, dev.key_index, false);
         hub.emit(SandboxEvent::Unlinked {
             phone: phone.to_string(),
             device,

@@ -109,6 +109,17 @@ fn devices(acct: &Account) -> Node {
             .attr("key-index", d.key_index.to_string())
             .build()
     });
+    NodeBuilder::new("devices")
+        .children([
+            NodeBuilder::new("device-list").children(list).build(),
+            key_index_list(acct),
+        ])
+        .build()
+}
+
+/// `<key-index-list>`: the account's ADV key-index list naming the key indexes
+/// of its current devices. Clients drop companions that are missing from it.
+pub(crate) fn key_index_list(acct: &Account) -> Node {
     let valid: Vec<u32> = acct.devices.values().map(|d| d.key_index).collect();
     let details = wa::ADVKeyIndexList {
         raw_id: Some(acct.adv_raw_id),
@@ -125,13 +136,8 @@ fn devices(acct: &Account) -> Node {
         account_signature: None,
     }
     .encode_to_vec();
-    NodeBuilder::new("devices")
-        .children([
-            NodeBuilder::new("device-list").children(list).build(),
-            NodeBuilder::new("key-index-list")
-                .attr("ts", now().to_string())
-                .bytes(signed)
-                .build(),
-        ])
+    NodeBuilder::new("key-index-list")
+        .attr("ts", now().to_string())
+        .bytes(signed)
         .build()
 }
