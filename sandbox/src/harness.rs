@@ -126,5 +126,6 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.task.abort();
+        self.hub.stop();
     }
 }

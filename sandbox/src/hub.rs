@@ -48,6 +48,8 @@ pub(crate) struct State {
 
 pub struct Hub {
     state: Mutex<State>,
+    /// Flipped to `true` once when the sandbox stops; every connection ends.
+    stop: tokio::sync::watch::Sender<bool>,
     pub(crate) events: broadcast::Sender<SandboxEvent>,
     pub(crate) identity: ServerIdentity,
     next_conn: AtomicU64,
@@ -58,6 +60,7 @@ impl Hub {
         let (events, _) = broadcast::channel(1024);
         Self {
             state: Mutex::new(State::default()),
+            stop: tokio::sync::watch::Sender::new(false),
             events,
             identity: ServerIdentity::generate(),
             next_conn: AtomicU64::new(1),
@@ -77,6 +80,19 @@ impl Hub {
     pub(crate) fn emit(&self, event: SandboxEvent) {
         // No receiver is fine: nobody is waiting.
         let _ = self.events.send(event);
+    }
+
+    /// Ends every connection (the listener is stopped separately).
+    pub(crate) fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Resolves once `stop` has been called.
+    pub(crate) fn stopped(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let mut rx = self.stop.subscribe();
+        async move {
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<SandboxEvent> {

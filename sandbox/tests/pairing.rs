@@ -63,3 +63,18 @@ async fn m2_link_pairs_reconnects_and_connects() {
     );
     client.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_sandbox_disconnects_its_clients() {
+    init_logging();
+    let sandbox = Sandbox::start().await.unwrap();
+    let client = sandbox.paired_client("15550001112", WAIT).await.unwrap();
+    let mark = client.events.mark();
+    drop(sandbox);
+    client
+        .events
+        .wait_for_after(mark, WAIT, |e| matches!(e, Event::Disconnected(_)))
+        .await
+        .unwrap();
+    client.shutdown().await;
+}

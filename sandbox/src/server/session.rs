@@ -130,10 +130,13 @@ pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
     };
     crate::server::login::start(&mut session, established.client_static, established.payload);
 
+    let stopped = hub.stopped();
+    tokio::pin!(stopped);
     loop {
         let next = tokio::select! {
             next = reader.next_node() => next,
             _ = kill.notified() => break,
+            _ = &mut stopped => break,
         };
         match next {
             Ok(Some(node)) => session.dispatch(node),
