@@ -178,3 +178,73 @@ fn track_id(node: &Node) -> Option<String> {
         .then(|| crate::nodes::attr(node, "id"))
         .flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::session::Outbound;
+    use wacore_binary::builder::NodeBuilder;
+
+    fn msg(id: &str) -> Node {
+        NodeBuilder::new("message").attr("id", id).build()
+    }
+
+    fn ids(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Outbound>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(Outbound::Node(n)) = rx.try_recv() {
+            out.push(crate::nodes::attr(&n, "id").unwrap_or_default());
+        }
+        out
+    }
+
+    fn addr() -> DeviceAddr {
+        ("15550000000".to_string(), 1)
+    }
+
+    #[test]
+    fn undeliverable_messages_queue_flagged_offline() {
+        let mut st = State::default();
+        assert!(!st.deliver(&addr(), msg("a")));
+        let queued = &st.offline[&addr()];
+        assert_eq!(queued.len(), 1);
+        assert_eq!(
+            crate::nodes::attr(&queued[0], "offline").as_deref(),
+            Some("1")
+        );
+    }
+
+    #[test]
+    fn unacked_messages_return_to_the_queue_in_order() {
+        let mut st = State::default();
+        let (conn, mut rx) = ConnHandle::for_test(7);
+        st.conns.insert(addr(), conn);
+        for id in ["a", "b", "c"] {
+            assert!(st.deliver(&addr(), msg(id)));
+        }
+        assert_eq!(ids(&mut rx), ["a", "b", "c"]);
+        st.acked(7, "b");
+        // Something queued after the socket died must stay behind the requeued ones.
+        st.conns.clear();
+        st.deliver(&addr(), msg("d"));
+        st.conns.insert(addr(), ConnHandle::for_test(7).0);
+        assert!(st.connection_closed(7, Some(&addr())));
+        let queued: Vec<_> = st.offline[&addr()]
+            .iter()
+            .filter_map(|n| crate::nodes::attr(n, "id"))
+            .collect();
+        assert_eq!(queued, ["a", "c", "d"]);
+    }
+
+    #[test]
+    fn a_newer_connection_gets_what_an_older_one_left_unacked() {
+        let mut st = State::default();
+        let (old, _old_rx) = ConnHandle::for_test(1);
+        st.conns.insert(addr(), old);
+        st.deliver(&addr(), msg("a"));
+        let (new, mut new_rx) = ConnHandle::for_test(2);
+        st.conns.insert(addr(), new);
+        assert!(!st.connection_closed(1, Some(&addr())));
+        assert_eq!(ids(&mut new_rx), ["a"]);
+        assert!(st.offline.get(&addr()).is_none_or(|q| q.is_empty()));
+    }
+}

@@ -19,7 +19,7 @@ use crate::events::SandboxEvent;
 use crate::hub::Hub;
 use crate::nodes::attr;
 
-enum Outbound {
+pub(crate) enum Outbound {
     Node(Box<Node>),
     Close,
 }
@@ -47,6 +47,16 @@ impl ConnHandle {
     /// failure looks like to the client.
     pub fn kill(&self) {
         self.kill.notify_one();
+    }
+}
+
+#[cfg(test)]
+impl ConnHandle {
+    /// A handle whose writes land in a channel instead of a socket.
+    pub(crate) fn for_test(id: u64) -> (Self, mpsc::UnboundedReceiver<Outbound>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let kill = Arc::new(Notify::new());
+        (Self { id, tx, kill }, rx)
     }
 }
 
