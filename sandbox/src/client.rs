@@ -1,0 +1,298 @@
+//! A plain whatsapp-rust test client pointed at a sandbox.
+//!
+//! `TestClient` wraps one `Bot` on an `InMemoryBackend` (kept, so the client can
+//! be restarted or resumed after a crash on the same store) with an `EventLog`
+//! that can be waited on with a predicate and a timeout instead of sleeping.
+//! Nothing here talks to the internet: the HTTP client refuses every request
+//! and the version is pinned.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use tokio::sync::Notify;
+use wacore::net::{HttpClient, HttpRequest, HttpResponse};
+use wacore::store::InMemoryBackend;
+use wacore::store::traits::Backend;
+use wacore::types::events::{Event, EventHandler};
+use whatsapp_rust::bot::{Bot, BotHandle};
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+use whatsapp_rust::{Client, async_trait};
+
+/// The version every sandbox client announces, so none of them fetches it from
+/// web.whatsapp.com.
+pub const CLIENT_VERSION: (u32, u32, u32) = (2, 3000, 0);
+
+/// Everything a client reported, in order, plus a wake-up for waiters.
+#[derive(Default)]
+pub struct EventLog {
+    events: Mutex<Vec<Arc<Event>>>,
+    notify: Notify,
+}
+
+impl EventHandler for EventLog {
+    fn handle_event(&self, event: Arc<Event>) {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
+        self.notify.notify_waiters();
+    }
+}
+
+impl EventLog {
+    /// How many events have been seen so far (a cursor for `wait_for_after`).
+    pub fn mark(&self) -> usize {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn snapshot(&self) -> Vec<Arc<Event>> {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Waits for the first event at index ≥ `from` matching `pred`.
+    pub async fn wait_for_after(
+        &self,
+        from: usize,
+        timeout: Duration,
+        mut pred: impl FnMut(&Event) -> bool,
+    ) -> Result<Arc<Event>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut scanned = from;
+        loop {
+            // Register interest before scanning so an event pushed in between
+            // still wakes us.
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+                while scanned < events.len() {
+                    if pred(&events[scanned]) {
+                        return Ok(events[scanned].clone());
+                    }
+                    scanned += 1;
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                bail!("timed out after {timeout:?} waiting for a client event");
+            }
+        }
+    }
+}
+
+/// The texts carried by a `Messages` event, with their metadata.
+pub fn texts_of(event: &Event) -> Vec<(Arc<wacore::types::message::MessageInfo>, String)> {
+    use wacore::proto_helpers::MessageExt;
+    let Event::Messages(batch) = event else {
+        return Vec::new();
+    };
+    batch
+        .messages
+        .iter()
+        .filter_map(|m| {
+            let text = m.message.text_content()?.to_string();
+            Some((m.info.clone(), text))
+        })
+        .collect()
+}
+
+/// Refuses every request: sandbox clients never need HTTP (version is pinned,
+/// media is not modelled).
+struct NoHttp;
+
+#[async_trait]
+impl HttpClient for NoHttp {
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse> {
+        bail!("sandbox clients have no HTTP access ({})", request.url)
+    }
+}
+
+/// A real whatsapp-rust client on an in-memory store, pointed at a sandbox.
+pub struct TestClient {
+    pub client: Arc<Client>,
+    pub events: Arc<EventLog>,
+    handle: Option<BotHandle>,
+    backend: Arc<dyn Backend>,
+    ws_url: String,
+    push_name: String,
+}
+
+impl TestClient {
+    pub async fn start(ws_url: &str, push_name: &str) -> Result<Self> {
+        Self::start_with_log(
+            Arc::new(InMemoryBackend::new()),
+            ws_url,
+            push_name,
+            Arc::new(EventLog::default()),
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// Stops this client gracefully and starts a new one on the same store, as
+    /// an app restart does. The new client has a fresh event log.
+    pub async fn restart(mut self) -> Result<Self> {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+        Self::start_with_log(
+            self.backend.clone(),
+            &self.ws_url,
+            &self.push_name,
+            Arc::new(EventLog::default()),
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// Kills the client without a goodbye (like a crashed app or a dropped
+    /// network) and returns its store, for `resume`.
+    pub fn crash(mut self) -> (Arc<dyn Backend>, String, String) {
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+        (
+            self.backend.clone(),
+            self.ws_url.clone(),
+            self.push_name.clone(),
+        )
+    }
+
+    /// Stops the client gracefully (store flushed, socket closed) and returns
+    /// its store, for `resume`.
+    pub async fn crash_after_shutdown(mut self) -> (Arc<dyn Backend>, String, String) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+        (
+            self.backend.clone(),
+            self.ws_url.clone(),
+            self.push_name.clone(),
+        )
+    }
+
+    /// Starts a client on a store left behind by `crash`.
+    pub async fn resume(parts: (Arc<dyn Backend>, String, String)) -> Result<Self> {
+        let (backend, ws_url, push_name) = parts;
+        Self::start_with_log(
+            backend,
+            &ws_url,
+            &push_name,
+            Arc::new(EventLog::default()),
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// Like `start`, with a caller-provided log and a hook that sees every event
+    /// (used by virtual contacts to react to messages).
+    pub(crate) async fn start_with_log(
+        backend: Arc<dyn Backend>,
+        ws_url: &str,
+        push_name: &str,
+        events: Arc<EventLog>,
+        on_event: impl Fn(Arc<Event>, Arc<Client>) + Send + Sync + 'static,
+    ) -> Result<Self> {
+        let log = events.clone();
+        let on_event = Arc::new(on_event);
+        let bot = Bot::builder()
+            .with_backend_arc(backend.clone())
+            .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(ws_url))
+            .with_http_client(NoHttp)
+            .with_version(CLIENT_VERSION)
+            .with_push_name(push_name)
+            .skip_history_sync()
+            .on_event(move |ev, client| {
+                log.handle_event(ev.clone());
+                let hook = on_event.clone();
+                async move { hook(ev, client) }
+            })
+            .build()
+            .await?;
+        let client = bot.client();
+        // Test clients always send real delivery receipts. A companion that has
+        // not announced presence sends `inactive` ones instead, and whether it has
+        // depends on timing (offline-queued messages arrive before any presence).
+        client.set_force_active_delivery_receipts(true);
+        let handle = bot.spawn();
+        Ok(Self {
+            client,
+            events,
+            handle: Some(handle),
+            backend,
+            ws_url: ws_url.to_string(),
+            push_name: push_name.to_string(),
+        })
+    }
+
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        pred: impl FnMut(&Event) -> bool,
+    ) -> Result<Arc<Event>> {
+        self.events.wait_for_after(0, timeout, pred).await
+    }
+
+    /// The first QR string the client rendered.
+    pub async fn wait_for_qr(&self, timeout: Duration) -> Result<String> {
+        let ev = self
+            .wait_for(timeout, |e| matches!(e, Event::PairingQrCode(_)))
+            .await?;
+        match &*ev {
+            Event::PairingQrCode(q) => Ok(q.code.clone()),
+            _ => unreachable!("filtered above"),
+        }
+    }
+
+    /// Announces presence `available`, as an app in the foreground does. Until
+    /// then a companion sends `inactive` instead of `delivery` receipts.
+    pub async fn go_online(&self) {
+        if self.client.presence().set_available().await.is_err() {
+            // No push name yet (it normally arrives by app-state sync, which the
+            // sandbox does not model): receipts must still be real ones.
+            self.client.set_force_active_delivery_receipts(true);
+        }
+    }
+
+    /// Waits for an incoming text equal to `text`; returns its metadata.
+    pub async fn wait_for_text(
+        &self,
+        text: &str,
+        timeout: Duration,
+    ) -> Result<Arc<wacore::types::message::MessageInfo>> {
+        let mut found = None;
+        self.wait_for(timeout, |e| {
+            found = texts_of(e)
+                .into_iter()
+                .find(|(_, t)| t == text)
+                .map(|(info, _)| info);
+            found.is_some()
+        })
+        .await?;
+        found.ok_or_else(|| anyhow!("matched event carried no text"))
+    }
+
+    /// Waits for a receipt of `kind` covering message `id`.
+    pub async fn wait_for_receipt(
+        &self,
+        id: &str,
+        kind: wacore::types::presence::ReceiptType,
+        timeout: Duration,
+    ) -> Result<Arc<Event>> {
+        self.wait_for(timeout, |e| {
+            matches!(e, Event::Receipt(r) if r.r#type == kind && r.message_ids.iter().any(|m| m == id))
+        })
+        .await
+    }
+
+    /// Graceful stop: flushes the store and closes the socket.
+    pub async fn shutdown(mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Virtual contacts: accounts whose primary device is a real whatsapp-rust
+//! client run by the sandbox itself.
+//!
+//! A contact is paired through the sandbox's own `link` hook like any other
+//! client, so everything it sends and receives is truly end-to-end encrypted.
+//! It records what it received (decrypted) in an inbox and reacts according to
+//! its `Behaviour`. Tests drive it through the `Sandbox::contact_*` methods.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tokio::sync::Notify;
+use wacore::proto_helpers::MessageExt;
+use wacore::types::events::Event;
+use wacore_binary::Jid;
+use waproto::whatsapp as wa;
+use whatsapp_rust::Client;
+
+use crate::client::{EventLog, TestClient};
+use crate::harness::Sandbox;
+
+/// How long contact setup (QR, link, login) may take before it is an error.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a virtual contact reacts to incoming text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Replies to every incoming text with the same text. Two echo contacts
+    /// talking to each other would loop forever; don't do that.
+    Echo,
+    /// Records and says nothing.
+    Silent,
+}
+
+/// One message a contact received, decrypted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboxEntry {
+    pub id: String,
+    /// Phone number (or LID user) of the sending account.
+    pub from: String,
+    pub chat: Jid,
+    /// The text, for text messages.
+    pub text: Option<String>,
+    /// `(target message id, emoji)` for reactions.
+    pub reaction: Option<(String, String)>,
+}
+
+#[derive(Default)]
+struct Inbox {
+    entries: Mutex<Vec<InboxEntry>>,
+    notify: Notify,
+}
+
+pub(crate) struct Contact {
+    client: TestClient,
+    inbox: Arc<Inbox>,
+}
+
+impl Contact {
+    async fn start(sandbox: &Sandbox, phone: &str, behaviour: Behaviour) -> Result<Self> {
+        let inbox = Arc::new(Inbox::default());
+        let hook_inbox = inbox.clone();
+        let client = TestClient::start_with_log(
+            Arc::new(wacore::store::InMemoryBackend::new()),
+            &sandbox.ws_url(),
+            phone,
+            Arc::new(EventLog::default()),
+            move |ev, client| on_event(&hook_inbox, behaviour, &ev, client),
+        )
+        .await?;
+        let qr = client.wait_for_qr(SETUP_TIMEOUT).await?;
+        sandbox.link(&qr, phone)?;
+        client
+            .wait_for(SETUP_TIMEOUT, |e| matches!(e, Event::Connected(_)))
+            .await?;
+        client.go_online().await;
+        Ok(Self { client, inbox })
+    }
+}
+
+fn on_event(inbox: &Inbox, behaviour: Behaviour, ev: &Event, client: Arc<Client>) {
+    let Event::Messages(batch) = ev else {
+        return;
+    };
+    for m in batch.messages.iter() {
+        if m.info.source.is_from_me {
+            continue;
+        }
+        let text = m.message.text_content().map(str::to_string);
+        let reaction = m.message.reaction_message.as_option().map(|r| {
+            let target = r
+                .key
+                .as_option()
+                .and_then(|k| k.id.clone())
+                .unwrap_or_default();
+            (target, r.text.clone().unwrap_or_default())
+        });
+        let entry = InboxEntry {
+            id: m.info.id.to_string(),
+            from: m.info.source.sender.user.to_string(),
+            chat: m.info.source.chat.clone(),
+            text: text.clone(),
+            reaction,
+        };
+        inbox
+            .entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(entry);
+        inbox.notify.notify_waiters();
+        if behaviour == Behaviour::Echo
+            && let Some(text) = text
+        {
+            let chat = m.info.source.chat.clone();
+            let client = client.clone();
+            tokio::spawn(async move {
+                if let Err(e) = client.send_text(chat, &text).await {
+                    log::warn!("sandbox contact: echo failed: {e}");
+                }
+            });
+        }
+    }
+}
+
+impl Sandbox {
+    fn contact(&self, phone: &str) -> Result<Arc<Contact>> {
+        self.contacts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(phone)
+            .cloned()
+            .with_context(|| format!("no virtual contact {phone}"))
+    }
+
+    /// Creates a virtual contact on `phone`: a real client, paired and online.
+    pub async fn create_contact(&self, phone: &str, behaviour: Behaviour) -> Result<Jid> {
+        if self.contact(phone).is_ok() {
+            bail!("virtual contact {phone} already exists");
+        }
+        let contact = Contact::start(self, phone, behaviour).await?;
+        self.contacts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(phone.to_string(), Arc::new(contact));
+        Ok(Jid::pn(phone))
+    }
+
+    /// The contact sends `text` to the account `to` (a phone number); returns the
+    /// message id.
+    pub async fn contact_send(&self, phone: &str, to: &str, text: &str) -> Result<String> {
+        let c = self.contact(phone)?;
+        Ok(c.client
+            .client
+            .send_text(Jid::pn(to), text)
+            .await?
+            .message_id)
+    }
+
+    /// The contact reacts with `emoji` to message `id` it received from `to`.
+    pub async fn contact_react(
+        &self,
+        phone: &str,
+        to: &str,
+        id: &str,
+        emoji: &str,
+    ) -> Result<String> {
+        let c = self.contact(phone)?;
+        let key = wa::MessageKey {
+            remote_jid: Some(Jid::pn(to).to_string()),
+            from_me: Some(false),
+            id: Some(id.to_string()),
+            ..Default::default()
+        };
+        Ok(c.client
+            .client
+            .send_reaction(Jid::pn(to), key, emoji)
+            .await?
+            .message_id)
+    }
+
+    /// The contact marks messages from `chat` as read (read receipts).
+    pub async fn contact_read(&self, phone: &str, chat: &str, ids: &[&str]) -> Result<()> {
+        let c = self.contact(phone)?;
+        c.client
+            .client
+            .mark_as_read(&Jid::pn(chat), None, ids)
+            .await
+    }
+
+    /// The contact shows "typing…" in its chat with `to`.
+    pub async fn contact_typing(&self, phone: &str, to: &str) -> Result<()> {
+        let c = self.contact(phone)?;
+        c.client
+            .client
+            .chatstate()
+            .send_composing(&Jid::pn(to))
+            .await?;
+        Ok(())
+    }
+
+    /// What the contact has received so far, oldest first.
+    pub fn inbox(&self, phone: &str) -> Result<Vec<InboxEntry>> {
+        let c = self.contact(phone)?;
+        let entries = c.inbox.entries.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(entries.clone())
+    }
+
+    /// Waits until the contact's inbox holds an entry matching `pred`.
+    pub async fn wait_inbox(
+        &self,
+        phone: &str,
+        timeout: Duration,
+        mut pred: impl FnMut(&InboxEntry) -> bool,
+    ) -> Result<InboxEntry> {
+        let c = self.contact(phone)?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = c.inbox.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(e) = c
+                .inbox
+                .entries
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .find(|e| pred(e))
+            {
+                return Ok(e.clone());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                bail!("timed out after {timeout:?} waiting on {phone}'s inbox");
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! What the sandbox server reports about itself, for tests to wait on.
+//!
+//! These are server-side observations (a device linked, logged in, a stanza
+//! relayed). Client-side events stay with the clients (`harness.rs`).
+
+/// One server-side observation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SandboxEvent {
+    /// A companion connected with a registration payload and got QR refs.
+    AwaitingPairing { conn: u64 },
+    /// A companion countersigned its identity: it is now a device of `phone`.
+    Linked { phone: String, device: u16 },
+    /// A device completed login (`<success>` sent).
+    LoggedIn { phone: String, device: u16 },
+    /// A logged-in device's socket closed.
+    Disconnected { phone: String, device: u16 },
+    /// A device was removed from its account (logout / remove-companion).
+    Unlinked { phone: String, device: u16 },
+    /// A `<message>` was handed to a device (live or queued).
+    MessageRelayed {
+        id: String,
+        from: String,
+        to_phone: String,
+        to_device: u16,
+        live: bool,
+    },
+    /// A `<receipt>` was relayed.
+    ReceiptRelayed {
+        id: String,
+        from: String,
+        to: String,
+        kind: String,
+    },
+}

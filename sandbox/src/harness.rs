@@ -1,0 +1,131 @@
+//! The test-facing API: start a sandbox, link clients, drive virtual contacts,
+//! and wait for server events without sleeping.
+//!
+//! `Sandbox` owns the listening server and the virtual contacts. The plain test
+//! client lives in `client.rs`, the contacts' behaviour in `contacts.rs`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use wacore::types::events::Event;
+use wacore_binary::Jid;
+
+use crate::client::TestClient;
+use crate::contacts::Contact;
+use crate::events::SandboxEvent;
+use crate::hub::Hub;
+
+/// A running simulated server on 127.0.0.1.
+pub struct Sandbox {
+    pub(crate) hub: Arc<Hub>,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+    pub(crate) contacts: Mutex<HashMap<String, Arc<Contact>>>,
+}
+
+impl Sandbox {
+    /// Binds a random local port and starts serving.
+    pub async fn start() -> Result<Self> {
+        let hub = Arc::new(Hub::new());
+        let (addr, task) = crate::server::listen(hub.clone()).await?;
+        Ok(Self {
+            hub,
+            addr,
+            task,
+            contacts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The URL to give `TokioWebSocketTransportFactory::with_url`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws/chat", self.addr)
+    }
+
+    /// Plays the phone of `phone` scanning `qr`; see `pairing::link`.
+    pub fn link(&self, qr: &str, phone: &str) -> Result<Jid> {
+        crate::pairing::link(&self.hub, qr, phone)
+    }
+
+    /// Cuts a device's connection as a network failure would (no close frame).
+    /// A running client reconnects on its own; returns whether one was connected.
+    pub fn kick(&self, phone: &str, device: u16) -> bool {
+        let conn = self
+            .hub
+            .state()
+            .conns
+            .get(&(phone.to_string(), device))
+            .cloned();
+        conn.map(|c| c.kill()).is_some()
+    }
+
+    /// The device ids currently linked to `phone` (empty if unknown).
+    pub fn devices(&self, phone: &str) -> Vec<u16> {
+        self.hub
+            .state()
+            .accounts
+            .devices_of(phone)
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    /// The LID user assigned to `phone`, if the account exists.
+    pub fn lid_of(&self, phone: &str) -> Option<String> {
+        self.hub.state().accounts.get(phone).map(|a| a.lid.clone())
+    }
+
+    /// Server-side events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<SandboxEvent> {
+        self.hub.subscribe()
+    }
+
+    /// Waits for a server-side event matching `pred` on a receiver taken with
+    /// `subscribe` (take it before triggering the event).
+    pub async fn wait_for_event(
+        rx: &mut broadcast::Receiver<SandboxEvent>,
+        timeout: Duration,
+        mut pred: impl FnMut(&SandboxEvent) -> bool,
+    ) -> Result<SandboxEvent> {
+        tokio::time::timeout(timeout, async {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) if pred(&ev) => return Ok(ev),
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => bail!("sandbox stopped"),
+                }
+            }
+        })
+        .await
+        .map_err(|_| anyhow!("timed out after {timeout:?} waiting for a sandbox event"))?
+    }
+
+    /// Builds and starts a plain client against this sandbox (not yet paired).
+    pub async fn client(&self, push_name: &str) -> Result<TestClient> {
+        TestClient::start(&self.ws_url(), push_name).await
+    }
+
+    /// Starts a client, links it to `phone` from its first QR code, and waits
+    /// until it is connected.
+    pub async fn paired_client(&self, phone: &str, timeout: Duration) -> Result<TestClient> {
+        let client = self.client(phone).await?;
+        let qr = client.wait_for_qr(timeout).await?;
+        self.link(&qr, phone)?;
+        client
+            .wait_for(timeout, |e| matches!(e, Event::Connected(_)))
+            .await?;
+        client.go_online().await;
+        Ok(client)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.hub.stop();
+    }
+}

@@ -1,0 +1,73 @@
+//! `<iq>` routing: answers the queries the sandbox models and gives every other
+//! query a well-formed "not implemented" error, which the client only logs.
+//!
+//! Modelled here directly: keepalive ping, passive/active, empty app-state sync,
+//! logout (remove-companion-device). Keys and usync have their own modules.
+
+use log::debug;
+use wacore_binary::Node;
+use wacore_binary::builder::NodeBuilder;
+
+use crate::nodes::{attr, children, iq_error, iq_result};
+use crate::server::session::Session;
+
+pub(crate) fn handle(session: &mut Session, iq: &Node) {
+    let id = attr(iq, "id").unwrap_or_default();
+    let typ = attr(iq, "type").unwrap_or_default();
+    if typ == "result" || typ == "error" {
+        // Answers to our own IQs: only pair-device-sign carries anything we need.
+        crate::pairing::on_device_sign(session, iq);
+        return;
+    }
+    let xmlns = attr(iq, "xmlns").unwrap_or_default();
+    let reply = match xmlns.as_str() {
+        "w:p" | "passive" => iq_result(&id, vec![]),
+        "encrypt" => crate::keys::handle(session, iq, &id, &typ),
+        "usync" => crate::usync::handle(session, iq, &id),
+        "w:sync:app:state" => app_state(iq, &id),
+        "md" => {
+            // Answer before unlinking: unlinking closes this very socket.
+            session.conn.send(iq_result(&id, vec![]));
+            if let Some(rm) = iq.get_optional_child("remove-companion-device") {
+                remove_companion(session, rm);
+            }
+            return;
+        }
+        _ => {
+            debug!("sandbox: unmodelled iq xmlns={xmlns} type={typ}");
+            iq_error(&id, 501, "feature-not-implemented")
+        }
+    };
+    session.conn.send(reply);
+}
+
+/// Every requested collection exists, is empty, and is at version 0: the client
+/// counts that as synced, so the critical app-state sync before `Connected`
+/// finishes at once. No patches or snapshots are ever served.
+fn app_state(iq: &Node, id: &str) -> Node {
+    let cols = iq
+        .get_optional_child("sync")
+        .map(children)
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c.tag == "collection")
+        .filter_map(|c| attr(c, "name"))
+        .map(|name| {
+            NodeBuilder::new("collection")
+                .attr("name", name)
+                .attr("version", "0")
+                .build()
+        })
+        .collect::<Vec<_>>();
+    iq_result(id, vec![NodeBuilder::new("sync").children(cols).build()])
+}
+
+fn remove_companion(session: &Session, rm: &Node) {
+    let Some(jid) = crate::nodes::jid_attr(rm, "jid") else {
+        return;
+    };
+    let phone = session.hub.state().accounts.phone_of(&jid.to_non_ad());
+    if let Some(phone) = phone {
+        crate::pairing::unlink(&session.hub, &phone, jid.device);
+    }
+}

@@ -1,0 +1,248 @@
+//! Relaying between devices: 1:1 messages, receipts, presence and chat state.
+//!
+//! A `<message>` carries one `<to jid=device><enc/></to>` per target device
+//! (recipient's devices and the sender's other devices); each target gets its own
+//! `<message from=sender-device>` with just its ciphertext, and the sender gets
+//! the server `<ack class="message">`. Receipts (delivery, read, played, retry)
+//! go back to the devices named by `to`. The server never decrypts anything.
+//! Group fan-out (`skmsg`) is not modelled.
+
+use log::debug;
+use wacore_binary::builder::NodeBuilder;
+use wacore_binary::{Jid, Node};
+
+use crate::accounts::DeviceAddr;
+use crate::events::SandboxEvent;
+use crate::hub::{Hub, State};
+use crate::nodes::{attr, children, jid_attr, now};
+use crate::server::session::Session;
+
+/// Attributes of an outgoing `<message>` worth passing through to recipients.
+const MESSAGE_PASSTHROUGH: &[&str] = &["type", "edit", "category", "mediatype"];
+
+fn ack(session: &Session, class: &str, id: &str, from: Option<&str>, typ: Option<&str>) {
+    let mut b = NodeBuilder::new("ack")
+        .attr("class", class)
+        .attr("id", id)
+        .attr("t", now().to_string());
+    if let Some(f) = from {
+        b = b.attr("from", f);
+    }
+    if let Some(t) = typ {
+        b = b.attr("type", t);
+    }
+    session.conn.send(b.build());
+}
+
+pub(crate) fn message(session: &Session, msg: &Node) {
+    let Some((phone, dev)) = session.device().cloned() else {
+        return;
+    };
+    let id = attr(msg, "id").unwrap_or_default();
+    let to_attr = attr(msg, "to");
+    let Some(to) = jid_attr(msg, "to") else {
+        return;
+    };
+    ack(session, "message", &id, to_attr.as_deref(), None);
+
+    let identity = msg.get_optional_child("device-identity").cloned();
+    let mut targets: Vec<(Jid, Vec<Node>)> = msg
+        .get_optional_child("participants")
+        .map(children)
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| t.tag == "to")
+        .filter_map(|t| Some((jid_attr(t, "jid")?, children(t).to_vec())))
+        .collect();
+    let direct: Vec<Node> = children(msg)
+        .iter()
+        .filter(|c| c.tag == "enc")
+        .cloned()
+        .collect();
+    if targets.is_empty() && !direct.is_empty() {
+        // Peer messages to one of the sender's own devices address it directly.
+        targets.push((to.clone(), direct));
+    }
+
+    let hub = session.hub.clone();
+    let mut st = hub.state();
+    let push_name = st
+        .accounts
+        .get(&phone)
+        .map(|a| a.push_name.clone())
+        .unwrap_or_default();
+    let sender = Jid::pn_device(phone.as_str(), dev);
+    for (target, encs) in targets {
+        let Some(addr) = st.accounts.device_of(&target) else {
+            debug!("sandbox: dropping message {id} to unknown device {target}");
+            continue;
+        };
+        let mut b = NodeBuilder::new("message")
+            .attr("from", sender.clone())
+            .attr("id", id.as_str())
+            .attr("t", now().to_string());
+        for key in MESSAGE_PASSTHROUGH {
+            if let Some(v) = attr(msg, key) {
+                b = b.attr(key, v);
+            }
+        }
+        if !push_name.is_empty() {
+            b = b.attr("notify", push_name.as_str());
+        }
+        if addr.0 == phone {
+            // Sent-message sync to the sender's other devices names the chat.
+            b = b.attr("recipient", to.to_non_ad());
+        }
+        let mut kids = encs;
+        if let Some(ident) = &identity {
+            kids.push(ident.clone());
+        }
+        let live = st.deliver(&addr, b.children(kids).build());
+        hub.emit(SandboxEvent::MessageRelayed {
+            id: id.clone(),
+            from: sender.to_string(),
+            to_phone: addr.0.clone(),
+            to_device: addr.1,
+            live,
+        });
+    }
+}
+
+pub(crate) fn receipt(session: &Session, rcpt: &Node) {
+    let Some((phone, dev)) = session.device().cloned() else {
+        return;
+    };
+    let id = attr(rcpt, "id").unwrap_or_default();
+    let typ = attr(rcpt, "type");
+    let to_attr = attr(rcpt, "to");
+    debug!(
+        "sandbox: receipt from {phone}:{dev}: {}",
+        wacore::xml::DisplayableNode(rcpt)
+    );
+    ack(session, "receipt", &id, to_attr.as_deref(), typ.as_deref());
+    let hub = session.hub.clone();
+    let mut st = hub.state();
+    // A receipt for a message settles that message on this connection.
+    st.acked(session.conn.id, &id);
+    let Some(to) = jid_attr(rcpt, "to") else {
+        return;
+    };
+    let targets = targets_of(&st, &to);
+    let sender = Jid::pn_device(phone.as_str(), dev);
+    for addr in targets {
+        let mut b = NodeBuilder::new("receipt")
+            .attr("from", sender.clone())
+            .attr("id", id.as_str())
+            .attr("t", now().to_string());
+        for key in ["type", "recipient", "participant"] {
+            if let Some(v) = attr(rcpt, key) {
+                b = b.attr(key, v);
+            }
+        }
+        if let Some(kids) = rcpt.children() {
+            b = b.children(kids.to_vec());
+        }
+        st.deliver(&addr, b.build());
+        hub.emit(SandboxEvent::ReceiptRelayed {
+            id: id.clone(),
+            from: sender.to_string(),
+            to: Jid::pn_device(addr.0.as_str(), addr.1).to_string(),
+            kind: typ.clone().unwrap_or_else(|| "delivery".into()),
+        });
+    }
+}
+
+/// A device JID names one device; a user JID names all of them.
+fn targets_of(st: &State, to: &Jid) -> Vec<DeviceAddr> {
+    if to.device != 0 {
+        return st.accounts.device_of(to).into_iter().collect();
+    }
+    st.accounts
+        .phone_of(to)
+        .map(|p| st.accounts.devices_of(&p))
+        .unwrap_or_default()
+}
+
+pub(crate) fn chatstate(session: &Session, node: &Node) {
+    let Some((phone, _)) = session.device().cloned() else {
+        return;
+    };
+    let Some(to) = jid_attr(node, "to") else {
+        return;
+    };
+    let st = session.hub.state();
+    let out = NodeBuilder::new("chatstate")
+        .attr("from", Jid::pn(phone.as_str()))
+        .children(children(node).to_vec())
+        .build();
+    for addr in targets_of(&st, &to.to_non_ad()) {
+        // Typing indicators are live-only: never queued for later.
+        if let Some(conn) = st.conns.get(&addr) {
+            conn.send(out.clone());
+        }
+    }
+}
+
+pub(crate) fn presence(session: &Session, node: &Node) {
+    let Some((phone, dev)) = session.device().cloned() else {
+        return;
+    };
+    let typ = attr(node, "type").unwrap_or_else(|| "available".into());
+    let hub = session.hub.clone();
+    let mut st = hub.state();
+    if typ == "subscribe" {
+        let Some(target) = jid_attr(node, "to").and_then(|j| st.accounts.phone_of(&j.to_non_ad()))
+        else {
+            return;
+        };
+        let subs = st.presence_subs.entry(target.clone()).or_default();
+        if !subs.contains(&(phone.clone(), dev)) {
+            subs.push((phone, dev));
+        }
+        let current = st.presence.get(&target).cloned();
+        if let Some(current) = current {
+            session.conn.send(presence_node(&target, &current));
+        }
+        return;
+    }
+    if let Some(name) = attr(node, "name")
+        && let Some(acct) = st.accounts.get_mut(&phone)
+    {
+        acct.push_name = name;
+    }
+    if typ == "available" || typ == "unavailable" {
+        st.presence.insert(phone.clone(), typ.clone());
+        broadcast_presence(&st, &phone, &typ);
+    }
+}
+
+fn presence_node(phone: &str, typ: &str) -> Node {
+    let mut b = NodeBuilder::new("presence").attr("from", Jid::pn(phone));
+    if typ == "unavailable" {
+        b = b
+            .attr("type", "unavailable")
+            .attr("last", now().to_string());
+    }
+    b.build()
+}
+
+fn broadcast_presence(st: &State, phone: &str, typ: &str) {
+    let node = presence_node(phone, typ);
+    for addr in st.presence_subs.get(phone).into_iter().flatten() {
+        if let Some(conn) = st.conns.get(addr) {
+            conn.send(node.clone());
+        }
+    }
+}
+
+/// The last device of an account went away: it is now unavailable.
+pub(crate) fn went_offline(hub: &Hub, phone: &str) {
+    let mut st = hub.state();
+    if st.conns.keys().any(|(p, _)| p == phone) {
+        return;
+    }
+    if st.presence.get(phone).is_some_and(|p| p == "available") {
+        st.presence.insert(phone.to_string(), "unavailable".into());
+        broadcast_presence(&st, phone, "unavailable");
+    }
+}
