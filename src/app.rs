@@ -105,8 +105,9 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// Runs the gateway until `shutdown` is cancelled, then drains and returns.
-pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// Opens and migrates the database, seeds the admin, and builds the state. Prints a
+/// generated admin key (once). Nothing listens yet.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let db = open_database(&config).await?;
     let seeded = crate::auth::seed_admin(&db, &config).await.context("cannot seed the admin user")?;
     if let Some(key) = &seeded.generated_key {
@@ -117,8 +118,19 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
             seeded.admin.username
         );
     }
+    Ok(AppState::new(config, db))
+}
 
-    let state = AppState::new(config, db.clone());
+/// Runs the gateway until `shutdown` is cancelled, then drains and returns.
+pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let state = prepare(config).await?;
+    serve(state, listener, shutdown).await
+}
+
+/// Serves a prepared gateway: restores sessions, answers HTTP, and on `shutdown` stops
+/// the sessions cleanly and closes the database.
+pub async fn serve(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let db = state.db.clone();
     let sampler = tokio::spawn(crate::system::cpu::run_sampler(
         state.cpu.clone(),
         state.config.cpu_sample_interval,

@@ -1,7 +1,7 @@
 -- The session registry: one row per WhatsApp account linked (or being linked) as a
 -- companion device. Session ids are chosen by the caller and unique per gateway, like the
 -- original WAREST and WAHA; reads are always scoped to the owning registry.
-CREATE TABLE wa_sessions (
+CREATE TABLE sessions (
     id                TEXT PRIMARY KEY,
     registry          TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     label             TEXT,
@@ -20,4 +20,4 @@ CREATE TABLE wa_sessions (
     updated_at        BIGINT NOT NULL,
     last_connected_at BIGINT
 );
-CREATE INDEX wa_sessions_registry ON wa_sessions (registry);
+CREATE INDEX sessions_registry ON sessions (registry);

@@ -93,8 +93,7 @@ impl Accounts {
             // them recognisable in test logs.
             let lid = format!("{}", 100_000_000_000_000u64 + self.next_lid);
             self.lid_to_phone.insert(lid.clone(), phone.to_string());
-            self.by_phone
-                .insert(phone.to_string(), Account::new(phone, lid));
+            self.by_phone.insert(phone.to_string(), Account::new(phone, lid));
         }
         self.by_phone.get_mut(phone).expect("inserted above")
     }
@@ -110,10 +109,7 @@ impl Accounts {
     /// Maps a user JID in either addressing family to its phone number.
     pub fn phone_of(&self, jid: &Jid) -> Option<String> {
         match jid.server {
-            Server::Pn => self
-                .by_phone
-                .contains_key(jid.user.as_str())
-                .then(|| jid.user.to_string()),
+            Server::Pn => self.by_phone.contains_key(jid.user.as_str()).then(|| jid.user.to_string()),
             Server::Lid => self.lid_to_phone.get(jid.user.as_str()).cloned(),
             _ => None,
         }
@@ -123,9 +119,7 @@ impl Accounts {
     pub fn device_of(&self, jid: &Jid) -> Option<DeviceAddr> {
         let phone = self.phone_of(jid)?;
         let acct = self.by_phone.get(&phone)?;
-        acct.devices
-            .contains_key(&jid.device)
-            .then_some((phone, jid.device))
+        acct.devices.contains_key(&jid.device).then_some((phone, jid.device))
     }
 
     pub fn device(&self, addr: &DeviceAddr) -> Option<&Device> {
@@ -146,9 +140,6 @@ impl Accounts {
 
     /// Every device of every account.
     pub fn all_devices(&self) -> Vec<DeviceAddr> {
-        self.by_phone
-            .iter()
-            .flat_map(|(p, a)| a.devices.keys().map(move |d| (p.clone(), *d)))
-            .collect()
+        self.by_phone.iter().flat_map(|(p, a)| a.devices.keys().map(move |d| (p.clone(), *d))).collect()
     }
 }

@@ -32,10 +32,7 @@ pub struct EventLog {
 
 impl EventHandler for EventLog {
     fn handle_event(&self, event: Arc<Event>) {
-        self.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(event);
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
         self.notify.notify_waiters();
     }
 }
@@ -47,10 +44,7 @@ impl EventLog {
     }
 
     pub fn snapshot(&self) -> Vec<Arc<Event>> {
-        self.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Waits for the first event at index ≥ `from` matching `pred`.
@@ -155,11 +149,7 @@ impl TestClient {
         if let Some(h) = self.handle.take() {
             h.abort();
         }
-        (
-            self.backend.clone(),
-            self.ws_url.clone(),
-            self.push_name.clone(),
-        )
+        (self.backend.clone(), self.ws_url.clone(), self.push_name.clone())
     }
 
     /// Stops the client gracefully (store flushed, socket closed) and returns
@@ -168,24 +158,13 @@ impl TestClient {
         if let Some(h) = self.handle.take() {
             h.shutdown().await;
         }
-        (
-            self.backend.clone(),
-            self.ws_url.clone(),
-            self.push_name.clone(),
-        )
+        (self.backend.clone(), self.ws_url.clone(), self.push_name.clone())
     }
 
     /// Starts a client on a store left behind by `crash`.
     pub async fn resume(parts: (Arc<dyn Backend>, String, String)) -> Result<Self> {
         let (backend, ws_url, push_name) = parts;
-        Self::start_with_log(
-            backend,
-            &ws_url,
-            &push_name,
-            Arc::new(EventLog::default()),
-            |_, _| {},
-        )
-        .await
+        Self::start_with_log(backend, &ws_url, &push_name, Arc::new(EventLog::default()), |_, _| {}).await
     }
 
     /// Like `start`, with a caller-provided log and a hook that sees every event
@@ -229,19 +208,13 @@ impl TestClient {
         })
     }
 
-    pub async fn wait_for(
-        &self,
-        timeout: Duration,
-        pred: impl FnMut(&Event) -> bool,
-    ) -> Result<Arc<Event>> {
+    pub async fn wait_for(&self, timeout: Duration, pred: impl FnMut(&Event) -> bool) -> Result<Arc<Event>> {
         self.events.wait_for_after(0, timeout, pred).await
     }
 
     /// The first QR string the client rendered.
     pub async fn wait_for_qr(&self, timeout: Duration) -> Result<String> {
-        let ev = self
-            .wait_for(timeout, |e| matches!(e, Event::PairingQrCode(_)))
-            .await?;
+        let ev = self.wait_for(timeout, |e| matches!(e, Event::PairingQrCode(_))).await?;
         match &*ev {
             Event::PairingQrCode(q) => Ok(q.code.clone()),
             _ => unreachable!("filtered above"),
@@ -266,10 +239,7 @@ impl TestClient {
     ) -> Result<Arc<wacore::types::message::MessageInfo>> {
         let mut found = None;
         self.wait_for(timeout, |e| {
-            found = texts_of(e)
-                .into_iter()
-                .find(|(_, t)| t == text)
-                .map(|(info, _)| info);
+            found = texts_of(e).into_iter().find(|(_, t)| t == text).map(|(info, _)| info);
             found.is_some()
         })
         .await?;
@@ -283,9 +253,10 @@ impl TestClient {
         kind: wacore::types::presence::ReceiptType,
         timeout: Duration,
     ) -> Result<Arc<Event>> {
-        self.wait_for(timeout, |e| {
-            matches!(e, Event::Receipt(r) if r.r#type == kind && r.message_ids.iter().any(|m| m == id))
-        })
+        self.wait_for(
+            timeout,
+            |e| matches!(e, Event::Receipt(r) if r.r#type == kind && r.message_ids.iter().any(|m| m == id)),
+        )
         .await
     }
 

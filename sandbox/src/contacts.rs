@@ -71,9 +71,7 @@ impl Contact {
         .await?;
         let qr = client.wait_for_qr(SETUP_TIMEOUT).await?;
         sandbox.link(&qr, phone)?;
-        client
-            .wait_for(SETUP_TIMEOUT, |e| matches!(e, Event::Connected(_)))
-            .await?;
+        client.wait_for(SETUP_TIMEOUT, |e| matches!(e, Event::Connected(_))).await?;
         client.go_online().await;
         Ok(Self { client, inbox })
     }
@@ -89,11 +87,7 @@ fn on_event(inbox: &Inbox, behaviour: Behaviour, ev: &Event, client: Arc<Client>
         }
         let text = m.message.text_content().map(str::to_string);
         let reaction = m.message.reaction_message.as_option().map(|r| {
-            let target = r
-                .key
-                .as_option()
-                .and_then(|k| k.id.clone())
-                .unwrap_or_default();
+            let target = r.key.as_option().and_then(|k| k.id.clone()).unwrap_or_default();
             (target, r.text.clone().unwrap_or_default())
         });
         let entry = InboxEntry {
@@ -103,11 +97,7 @@ fn on_event(inbox: &Inbox, behaviour: Behaviour, ev: &Event, client: Arc<Client>
             text: text.clone(),
             reaction,
         };
-        inbox
-            .entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(entry);
+        inbox.entries.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
         inbox.notify.notify_waiters();
         if behaviour == Behaviour::Echo
             && let Some(text) = text
@@ -139,10 +129,7 @@ impl Sandbox {
             bail!("virtual contact {phone} already exists");
         }
         let contact = Contact::start(self, phone, behaviour).await?;
-        self.contacts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(phone.to_string(), Arc::new(contact));
+        self.contacts.lock().unwrap_or_else(|p| p.into_inner()).insert(phone.to_string(), Arc::new(contact));
         Ok(Jid::pn(phone))
     }
 
@@ -150,21 +137,11 @@ impl Sandbox {
     /// message id.
     pub async fn contact_send(&self, phone: &str, to: &str, text: &str) -> Result<String> {
         let c = self.contact(phone)?;
-        Ok(c.client
-            .client
-            .send_text(Jid::pn(to), text)
-            .await?
-            .message_id)
+        Ok(c.client.client.send_text(Jid::pn(to), text).await?.message_id)
     }
 
     /// The contact reacts with `emoji` to message `id` it received from `to`.
-    pub async fn contact_react(
-        &self,
-        phone: &str,
-        to: &str,
-        id: &str,
-        emoji: &str,
-    ) -> Result<String> {
+    pub async fn contact_react(&self, phone: &str, to: &str, id: &str, emoji: &str) -> Result<String> {
         let c = self.contact(phone)?;
         let key = wa::MessageKey {
             remote_jid: Some(Jid::pn(to).to_string()),
@@ -172,30 +149,19 @@ impl Sandbox {
             id: Some(id.to_string()),
             ..Default::default()
         };
-        Ok(c.client
-            .client
-            .send_reaction(Jid::pn(to), key, emoji)
-            .await?
-            .message_id)
+        Ok(c.client.client.send_reaction(Jid::pn(to), key, emoji).await?.message_id)
     }
 
     /// The contact marks messages from `chat` as read (read receipts).
     pub async fn contact_read(&self, phone: &str, chat: &str, ids: &[&str]) -> Result<()> {
         let c = self.contact(phone)?;
-        c.client
-            .client
-            .mark_as_read(&Jid::pn(chat), None, ids)
-            .await
+        c.client.client.mark_as_read(&Jid::pn(chat), None, ids).await
     }
 
     /// The contact shows "typing…" in its chat with `to`.
     pub async fn contact_typing(&self, phone: &str, to: &str) -> Result<()> {
         let c = self.contact(phone)?;
-        c.client
-            .client
-            .chatstate()
-            .send_composing(&Jid::pn(to))
-            .await?;
+        c.client.client.chatstate().send_composing(&Jid::pn(to)).await?;
         Ok(())
     }
 
@@ -219,14 +185,7 @@ impl Sandbox {
             let notified = c.inbox.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(e) = c
-                .inbox
-                .entries
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .find(|e| pred(e))
-            {
+            if let Some(e) = c.inbox.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|e| pred(e)) {
                 return Ok(e.clone());
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {

@@ -34,12 +34,7 @@ pub(crate) fn announce(hub: &Hub, phone: &str, device: u16, key_index: u32, adde
         .attr("t", now().to_string())
         .children([op])
         .build();
-    let targets: Vec<_> = st
-        .accounts
-        .all_devices()
-        .into_iter()
-        .filter(|a| !(a.0 == phone && a.1 == device))
-        .collect();
+    let targets: Vec<_> = st.accounts.all_devices().into_iter().filter(|a| !(a.0 == phone && a.1 == device)).collect();
     for addr in targets {
         st.deliver(&addr, node.clone());
     }

@@ -17,18 +17,7 @@ pub enum SandboxEvent {
     /// A device was removed from its account (logout / remove-companion).
     Unlinked { phone: String, device: u16 },
     /// A `<message>` was handed to a device (live or queued).
-    MessageRelayed {
-        id: String,
-        from: String,
-        to_phone: String,
-        to_device: u16,
-        live: bool,
-    },
+    MessageRelayed { id: String, from: String, to_phone: String, to_device: u16, live: bool },
     /// A `<receipt>` was relayed.
-    ReceiptRelayed {
-        id: String,
-        from: String,
-        to: String,
-        kind: String,
-    },
+    ReceiptRelayed { id: String, from: String, to: String, kind: String },
 }

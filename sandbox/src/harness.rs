@@ -33,12 +33,7 @@ impl Sandbox {
     pub async fn start() -> Result<Self> {
         let hub = Arc::new(Hub::new());
         let (addr, task) = crate::server::listen(hub.clone()).await?;
-        Ok(Self {
-            hub,
-            addr,
-            task,
-            contacts: Mutex::new(HashMap::new()),
-        })
+        Ok(Self { hub, addr, task, contacts: Mutex::new(HashMap::new()) })
     }
 
     /// The URL to give `TokioWebSocketTransportFactory::with_url`.
@@ -54,24 +49,13 @@ impl Sandbox {
     /// Cuts a device's connection as a network failure would (no close frame).
     /// A running client reconnects on its own; returns whether one was connected.
     pub fn kick(&self, phone: &str, device: u16) -> bool {
-        let conn = self
-            .hub
-            .state()
-            .conns
-            .get(&(phone.to_string(), device))
-            .cloned();
+        let conn = self.hub.state().conns.get(&(phone.to_string(), device)).cloned();
         conn.map(|c| c.kill()).is_some()
     }
 
     /// The device ids currently linked to `phone` (empty if unknown).
     pub fn devices(&self, phone: &str) -> Vec<u16> {
-        self.hub
-            .state()
-            .accounts
-            .devices_of(phone)
-            .into_iter()
-            .map(|(_, d)| d)
-            .collect()
+        self.hub.state().accounts.devices_of(phone).into_iter().map(|(_, d)| d).collect()
     }
 
     /// The LID user assigned to `phone`, if the account exists.
@@ -115,9 +99,7 @@ impl Sandbox {
         let client = self.client(phone).await?;
         let qr = client.wait_for_qr(timeout).await?;
         self.link(&qr, phone)?;
-        client
-            .wait_for(timeout, |e| matches!(e, Event::Connected(_)))
-            .await?;
+        client.wait_for(timeout, |e| matches!(e, Event::Connected(_))).await?;
         client.go_online().await;
         Ok(client)
     }

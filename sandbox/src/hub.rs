@@ -110,11 +110,7 @@ impl State {
             let tracked = track_id(&node);
             if conn.send(node.clone()) {
                 if let Some(id) = tracked {
-                    self.inflight
-                        .entry(conn.id)
-                        .or_insert_with(|| (addr.clone(), Vec::new()))
-                        .1
-                        .push((id, node));
+                    self.inflight.entry(conn.id).or_insert_with(|| (addr.clone(), Vec::new())).1.push((id, node));
                 }
                 return true;
             }
@@ -122,10 +118,7 @@ impl State {
         if node.tag == "message" {
             node.attrs.insert("offline", "1");
         }
-        self.offline
-            .entry(addr.clone())
-            .or_default()
-            .push_back(node);
+        self.offline.entry(addr.clone()).or_default().push_back(node);
         false
     }
 
@@ -174,9 +167,7 @@ impl State {
 /// Only `<message>` stanzas are held for redelivery: receipts and the rest are
 /// fire-and-forget, as their loss only delays a tick on the sender's side.
 fn track_id(node: &Node) -> Option<String> {
-    (node.tag == "message")
-        .then(|| crate::nodes::attr(node, "id"))
-        .flatten()
+    (node.tag == "message").then(|| crate::nodes::attr(node, "id")).flatten()
 }
 
 #[cfg(test)]
@@ -207,10 +198,7 @@ mod tests {
         assert!(!st.deliver(&addr(), msg("a")));
         let queued = &st.offline[&addr()];
         assert_eq!(queued.len(), 1);
-        assert_eq!(
-            crate::nodes::attr(&queued[0], "offline").as_deref(),
-            Some("1")
-        );
+        assert_eq!(crate::nodes::attr(&queued[0], "offline").as_deref(), Some("1"));
     }
 
     #[test]
@@ -228,10 +216,7 @@ mod tests {
         st.deliver(&addr(), msg("d"));
         st.conns.insert(addr(), ConnHandle::for_test(7).0);
         assert!(st.connection_closed(7, Some(&addr())));
-        let queued: Vec<_> = st.offline[&addr()]
-            .iter()
-            .filter_map(|n| crate::nodes::attr(n, "id"))
-            .collect();
+        let queued: Vec<_> = st.offline[&addr()].iter().filter_map(|n| crate::nodes::attr(n, "id")).collect();
         assert_eq!(queued, ["a", "c", "d"]);
     }
 

@@ -52,12 +52,7 @@ fn app_state(iq: &Node, id: &str) -> Node {
         .iter()
         .filter(|c| c.tag == "collection")
         .filter_map(|c| attr(c, "name"))
-        .map(|name| {
-            NodeBuilder::new("collection")
-                .attr("name", name)
-                .attr("version", "0")
-                .build()
-        })
+        .map(|name| NodeBuilder::new("collection").attr("name", name).attr("version", "0").build())
         .collect::<Vec<_>>();
     iq_result(id, vec![NodeBuilder::new("sync").children(cols).build()])
 }

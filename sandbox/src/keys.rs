@@ -35,23 +35,9 @@ pub(crate) fn handle(session: &Session, iq: &Node, id: &str, typ: &str) -> Node 
     if iq.get_optional_child("count").is_some() {
         let count = session
             .device()
-            .and_then(|a| {
-                session
-                    .hub
-                    .state()
-                    .accounts
-                    .device(a)
-                    .map(|d| d.keys.one_time.len())
-            })
+            .and_then(|a| session.hub.state().accounts.device(a).map(|d| d.keys.one_time.len()))
             .unwrap_or(0);
-        return iq_result(
-            id,
-            vec![
-                NodeBuilder::new("count")
-                    .attr("value", count.to_string())
-                    .build(),
-            ],
-        );
+        return iq_result(id, vec![NodeBuilder::new("count").attr("value", count.to_string()).build()]);
     }
     if let Some(key) = iq.get_optional_child("key") {
         return fetch(session, key, id);
@@ -80,12 +66,7 @@ fn upload(session: &Session, iq: &Node, id: &str) -> Node {
             .map(children)
             .unwrap_or_default()
             .iter()
-            .filter_map(|k| {
-                Some((
-                    be_uint(child_bytes(k, "id")?),
-                    child_bytes(k, "value")?.to_vec(),
-                ))
-            })
+            .filter_map(|k| Some((be_uint(child_bytes(k, "id")?), child_bytes(k, "value")?.to_vec())))
             .collect::<VecDeque<_>>();
         Some((registration_id, identity, signed_prekey, one_time))
     })();
@@ -102,12 +83,7 @@ fn upload(session: &Session, iq: &Node, id: &str) -> Node {
     }
     let mut merged = std::mem::take(&mut dev.keys.one_time);
     merged.extend(one_time);
-    dev.keys = DeviceKeys {
-        registration_id,
-        identity,
-        signed_prekey,
-        one_time: merged,
-    };
+    dev.keys = DeviceKeys { registration_id, identity, signed_prekey, one_time: merged };
     iq_result(id, vec![])
 }
 
@@ -139,10 +115,7 @@ fn fetch(session: &Session, key: &Node, id: &str) -> Node {
                 }
                 None => NodeBuilder::new("user")
                     .attr("jid", jid)
-                    .children([NodeBuilder::new("error")
-                        .attr("code", "404")
-                        .attr("text", "item-not-found")
-                        .build()])
+                    .children([NodeBuilder::new("error").attr("code", "404").attr("text", "item-not-found").build()])
                     .build(),
             }
         })

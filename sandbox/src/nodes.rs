@@ -34,22 +34,12 @@ pub(crate) fn be_uint(b: &[u8]) -> u32 {
 }
 
 pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 pub(crate) fn iq_result(id: &str, children: Vec<Node>) -> Node {
-    let b = NodeBuilder::new("iq")
-        .attr("from", SERVER_JID)
-        .attr("type", "result")
-        .attr("id", id);
-    if children.is_empty() {
-        b.build()
-    } else {
-        b.children(children).build()
-    }
+    let b = NodeBuilder::new("iq").attr("from", SERVER_JID).attr("type", "result").attr("id", id);
+    if children.is_empty() { b.build() } else { b.children(children).build() }
 }
 
 pub(crate) fn iq_error(id: &str, code: u16, text: &str) -> Node {
@@ -57,10 +47,7 @@ pub(crate) fn iq_error(id: &str, code: u16, text: &str) -> Node {
         .attr("from", SERVER_JID)
         .attr("type", "error")
         .attr("id", id)
-        .children([NodeBuilder::new("error")
-            .attr("code", code.to_string())
-            .attr("text", text)
-            .build()])
+        .children([NodeBuilder::new("error").attr("code", code.to_string()).attr("text", text).build()])
         .build()
 }
 

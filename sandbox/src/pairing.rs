@@ -32,11 +32,8 @@ const ADV_PREFIX_ACCOUNT_SIGNATURE: &[u8] = &[6, 0];
 const REF_COUNT: usize = 6;
 
 pub(crate) fn send_pair_device(session: &Session) {
-    let refs = (0..REF_COUNT).map(|_| {
-        NodeBuilder::new("ref")
-            .bytes(format!("sandbox-ref-{}", random_id()).into_bytes())
-            .build()
-    });
+    let refs = (0..REF_COUNT)
+        .map(|_| NodeBuilder::new("ref").bytes(format!("sandbox-ref-{}", random_id()).into_bytes()).build());
     session.conn.send(
         NodeBuilder::new("iq")
             .attr("from", SERVER_JID)
@@ -52,11 +49,8 @@ pub(crate) fn send_pair_device(session: &Session) {
 /// as a new device of that account (created if needed). Returns the device JID.
 pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
     let (_ref, noise_pub, identity_pub) = PairUtils::parse_qr_code(qr)?;
-    let adv_secret = qr
-        .split(',')
-        .nth(3)
-        .context("QR has no ADV secret")
-        .and_then(|s| Ok(BASE64_STANDARD.decode(s)?))?;
+    let adv_secret =
+        qr.split(',').nth(3).context("QR has no ADV secret").and_then(|s| Ok(BASE64_STANDARD.decode(s)?))?;
 
     let mut st = hub.state();
     let idx = st
@@ -98,8 +92,7 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
         ..Default::default()
     }
     .encode_to_vec();
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&adv_secret)
-        .map_err(|e| anyhow!("ADV secret: {e}"))?;
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&adv_secret).map_err(|e| anyhow!("ADV secret: {e}"))?;
     mac.update(&signed);
     let container = wa::ADVSignedDeviceIdentityHMAC {
         details: Some(signed),
@@ -110,15 +103,7 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
 
     let pn = Jid::pn_device(phone, device);
     let lid = Jid::lid_device(acct.lid.as_str(), device);
-    acct.devices.insert(
-        device,
-        Device {
-            id: device,
-            keys: reg.keys,
-            device_identity: None,
-            key_index,
-        },
-    );
+    acct.devices.insert(device, Device { id: device, keys: reg.keys, device_identity: None, key_index });
 
     let iq_id = random_id();
     let iq = NodeBuilder::new("iq")
@@ -128,23 +113,14 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
         .attr("xmlns", "md")
         .children([NodeBuilder::new("pair-success")
             .children([
-                NodeBuilder::new("device")
-                    .attr("jid", pn.clone())
-                    .attr("lid", lid)
-                    .build(),
+                NodeBuilder::new("device").attr("jid", pn.clone()).attr("lid", lid).build(),
                 NodeBuilder::new("device-identity").bytes(container).build(),
                 NodeBuilder::new("platform").attr("name", "sandbox").build(),
             ])
             .build()])
         .build();
     reg.conn.send(iq);
-    st.pairing.insert(
-        iq_id,
-        PairInFlight {
-            addr: (phone.to_string(), device),
-            conn: reg.conn,
-        },
-    );
+    st.pairing.insert(iq_id, PairInFlight { addr: (phone.to_string(), device), conn: reg.conn });
     info!("sandbox: linking {pn}");
     Ok(pn)
 }
@@ -158,11 +134,8 @@ pub(crate) fn on_device_sign(session: &Session, iq: &Node) -> bool {
     let Some(id) = attr(iq, "id") else {
         return true;
     };
-    let identity = children(sign)
-        .iter()
-        .find(|c| c.tag == "device-identity")
-        .and_then(crate::nodes::bytes)
-        .map(<[u8]>::to_vec);
+    let identity =
+        children(sign).iter().find(|c| c.tag == "device-identity").and_then(crate::nodes::bytes).map(<[u8]>::to_vec);
     let mut st = session.hub.state();
     let Some(flight) = st.pairing.remove(&id) else {
         return true;
@@ -173,9 +146,7 @@ pub(crate) fn on_device_sign(session: &Session, iq: &Node) -> bool {
         key_index = Some(dev.key_index);
     }
     drop(st);
-    flight
-        .conn
-        .send(NodeBuilder::new("stream:error").attr("code", "515").build());
+    flight.conn.send(NodeBuilder::new("stream:error").attr("code", "515").build());
     flight.conn.close();
     let (phone, device) = flight.addr;
     if let Some(k) = key_index {
@@ -188,10 +159,7 @@ pub(crate) fn on_device_sign(session: &Session, iq: &Node) -> bool {
 /// Removes a device from its account (logout / remove-companion-device).
 pub(crate) fn unlink(hub: &Hub, phone: &str, device: u16) {
     let mut st = hub.state();
-    let removed = st
-        .accounts
-        .get_mut(phone)
-        .and_then(|a| a.devices.remove(&device));
+    let removed = st.accounts.get_mut(phone).and_then(|a| a.devices.remove(&device));
     let addr = (phone.to_string(), device);
     st.offline.remove(&addr);
     if let Some(conn) = st.conns.remove(&addr) {
@@ -200,9 +168,6 @@ pub(crate) fn unlink(hub: &Hub, phone: &str, device: u16) {
     drop(st);
     if let Some(dev) = removed {
         crate::devices::announce(hub, phone, device, dev.key_index, false);
-        hub.emit(SandboxEvent::Unlinked {
-            phone: phone.to_string(),
-            device,
-        });
+        hub.emit(SandboxEvent::Unlinked { phone: phone.to_string(), device });
     }
 }

@@ -21,10 +21,7 @@ use crate::server::session::Session;
 const MESSAGE_PASSTHROUGH: &[&str] = &["type", "edit", "category", "mediatype"];
 
 fn ack(session: &Session, class: &str, id: &str, from: Option<&str>, typ: Option<&str>) {
-    let mut b = NodeBuilder::new("ack")
-        .attr("class", class)
-        .attr("id", id)
-        .attr("t", now().to_string());
+    let mut b = NodeBuilder::new("ack").attr("class", class).attr("id", id).attr("t", now().to_string());
     if let Some(f) = from {
         b = b.attr("from", f);
     }
@@ -54,11 +51,7 @@ pub(crate) fn message(session: &Session, msg: &Node) {
         .filter(|t| t.tag == "to")
         .filter_map(|t| Some((jid_attr(t, "jid")?, children(t).to_vec())))
         .collect();
-    let direct: Vec<Node> = children(msg)
-        .iter()
-        .filter(|c| c.tag == "enc")
-        .cloned()
-        .collect();
+    let direct: Vec<Node> = children(msg).iter().filter(|c| c.tag == "enc").cloned().collect();
     if targets.is_empty() && !direct.is_empty() {
         // Peer messages to one of the sender's own devices address it directly.
         targets.push((to.clone(), direct));
@@ -66,11 +59,7 @@ pub(crate) fn message(session: &Session, msg: &Node) {
 
     let hub = session.hub.clone();
     let mut st = hub.state();
-    let push_name = st
-        .accounts
-        .get(&phone)
-        .map(|a| a.push_name.clone())
-        .unwrap_or_default();
+    let push_name = st.accounts.get(&phone).map(|a| a.push_name.clone()).unwrap_or_default();
     let sender = Jid::pn_device(phone.as_str(), dev);
     for (target, encs) in targets {
         let Some(addr) = st.accounts.device_of(&target) else {
@@ -115,10 +104,7 @@ pub(crate) fn receipt(session: &Session, rcpt: &Node) {
     let id = attr(rcpt, "id").unwrap_or_default();
     let typ = attr(rcpt, "type");
     let to_attr = attr(rcpt, "to");
-    debug!(
-        "sandbox: receipt from {phone}:{dev}: {}",
-        wacore::xml::DisplayableNode(rcpt)
-    );
+    debug!("sandbox: receipt from {phone}:{dev}: {}", wacore::xml::DisplayableNode(rcpt));
     ack(session, "receipt", &id, to_attr.as_deref(), typ.as_deref());
     let hub = session.hub.clone();
     let mut st = hub.state();
@@ -157,10 +143,7 @@ fn targets_of(st: &State, to: &Jid) -> Vec<DeviceAddr> {
     if to.device != 0 {
         return st.accounts.device_of(to).into_iter().collect();
     }
-    st.accounts
-        .phone_of(to)
-        .map(|p| st.accounts.devices_of(&p))
-        .unwrap_or_default()
+    st.accounts.phone_of(to).map(|p| st.accounts.devices_of(&p)).unwrap_or_default()
 }
 
 pub(crate) fn chatstate(session: &Session, node: &Node) {
@@ -171,10 +154,8 @@ pub(crate) fn chatstate(session: &Session, node: &Node) {
         return;
     };
     let st = session.hub.state();
-    let out = NodeBuilder::new("chatstate")
-        .attr("from", Jid::pn(phone.as_str()))
-        .children(children(node).to_vec())
-        .build();
+    let out =
+        NodeBuilder::new("chatstate").attr("from", Jid::pn(phone.as_str())).children(children(node).to_vec()).build();
     for addr in targets_of(&st, &to.to_non_ad()) {
         // Typing indicators are live-only: never queued for later.
         if let Some(conn) = st.conns.get(&addr) {
@@ -191,8 +172,7 @@ pub(crate) fn presence(session: &Session, node: &Node) {
     let hub = session.hub.clone();
     let mut st = hub.state();
     if typ == "subscribe" {
-        let Some(target) = jid_attr(node, "to").and_then(|j| st.accounts.phone_of(&j.to_non_ad()))
-        else {
+        let Some(target) = jid_attr(node, "to").and_then(|j| st.accounts.phone_of(&j.to_non_ad())) else {
             return;
         };
         let subs = st.presence_subs.entry(target.clone()).or_default();
@@ -219,9 +199,7 @@ pub(crate) fn presence(session: &Session, node: &Node) {
 fn presence_node(phone: &str, typ: &str) -> Node {
     let mut b = NodeBuilder::new("presence").attr("from", Jid::pn(phone));
     if typ == "unavailable" {
-        b = b
-            .attr("type", "unavailable")
-            .attr("last", now().to_string());
+        b = b.attr("type", "unavailable").attr("last", now().to_string());
     }
     b.build()
 }

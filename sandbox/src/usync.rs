@@ -19,13 +19,8 @@ pub(crate) fn handle(session: &Session, iq: &Node, id: &str) -> Node {
     let Some(usync) = iq.get_optional_child("usync") else {
         return iq_result(id, vec![]);
     };
-    let wanted: Vec<String> = usync
-        .get_optional_child("query")
-        .map(children)
-        .unwrap_or_default()
-        .iter()
-        .map(|q| q.tag.to_string())
-        .collect();
+    let wanted: Vec<String> =
+        usync.get_optional_child("query").map(children).unwrap_or_default().iter().map(|q| q.tag.to_string()).collect();
     let st = session.hub.state();
     let users = usync
         .get_optional_child("list")
@@ -44,22 +39,13 @@ pub(crate) fn handle(session: &Session, iq: &Node, id: &str) -> Node {
             usync_attrs = usync_attrs.attr(key, v);
         }
     }
-    iq_result(
-        id,
-        vec![
-            usync_attrs
-                .children([NodeBuilder::new("list").children(users).build()])
-                .build(),
-        ],
-    )
+    iq_result(id, vec![usync_attrs.children([NodeBuilder::new("list").children(users).build()]).build()])
 }
 
 /// The JID the user was asked by, and the account behind it if any.
 fn resolve<'a>(accounts: &'a crate::accounts::Accounts, user: &Node) -> (Jid, Option<&'a Account>) {
     if let Some(jid) = jid_attr(user, "jid") {
-        let acct = accounts
-            .phone_of(&jid.to_non_ad())
-            .and_then(|p| accounts.get(&p));
+        let acct = accounts.phone_of(&jid.to_non_ad()).and_then(|p| accounts.get(&p));
         return (jid.to_non_ad(), acct);
     }
     let number = user
@@ -85,17 +71,13 @@ fn answer_user(asked: Jid, acct: Option<&Account>, wanted: &[String]) -> Node {
     let mut kids = Vec::new();
     for w in wanted {
         match (w.as_str(), acct) {
-            ("contact", Some(_)) => {
-                kids.push(NodeBuilder::new("contact").attr("type", "in").build())
-            }
+            ("contact", Some(_)) => kids.push(NodeBuilder::new("contact").attr("type", "in").build()),
             ("contact", None) => kids.push(NodeBuilder::new("contact").attr("type", "out").build()),
             ("lid", Some(a)) => kids.push(NodeBuilder::new("lid").attr("val", a.lid_jid()).build()),
             ("devices", Some(a)) => kids.push(devices(a)),
-            ("devices", None) => kids.push(
-                NodeBuilder::new("devices")
-                    .children([NodeBuilder::new("device-list").build()])
-                    .build(),
-            ),
+            ("devices", None) => {
+                kids.push(NodeBuilder::new("devices").children([NodeBuilder::new("device-list").build()]).build())
+            }
             _ => {}
         }
     }
@@ -104,16 +86,10 @@ fn answer_user(asked: Jid, acct: Option<&Account>, wanted: &[String]) -> Node {
 
 fn devices(acct: &Account) -> Node {
     let list = acct.devices.values().map(|d| {
-        NodeBuilder::new("device")
-            .attr("id", d.id.to_string())
-            .attr("key-index", d.key_index.to_string())
-            .build()
+        NodeBuilder::new("device").attr("id", d.id.to_string()).attr("key-index", d.key_index.to_string()).build()
     });
     NodeBuilder::new("devices")
-        .children([
-            NodeBuilder::new("device-list").children(list).build(),
-            key_index_list(acct),
-        ])
+        .children([NodeBuilder::new("device-list").children(list).build(), key_index_list(acct)])
         .build()
 }
 
@@ -136,8 +112,5 @@ pub(crate) fn key_index_list(acct: &Account) -> Node {
         account_signature: None,
     }
     .encode_to_vec();
-    NodeBuilder::new("key-index-list")
-        .attr("ts", now().to_string())
-        .bytes(signed)
-        .build()
+    NodeBuilder::new("key-index-list").attr("ts", now().to_string()).bytes(signed).build()
 }

@@ -14,30 +14,20 @@ const BOB: &str = "15550008882";
 async fn sent_message_is_synced_to_senders_other_device() {
     init_logging();
     let sandbox = Sandbox::start().await.unwrap();
-    let (alice1, bob) = tokio::join!(
-        sandbox.paired_client(ALICE, WAIT),
-        sandbox.paired_client(BOB, WAIT)
-    );
+    let (alice1, bob) = tokio::join!(sandbox.paired_client(ALICE, WAIT), sandbox.paired_client(BOB, WAIT));
     let (alice1, bob) = (alice1.unwrap(), bob.unwrap());
     // A second companion on Alice's account, linked after the first one.
     let alice2 = sandbox.paired_client(ALICE, WAIT).await.unwrap();
     assert_eq!(sandbox.devices(ALICE), vec![1, 2]);
 
-    alice1
-        .client
-        .send_text(Jid::pn(BOB), "from my laptop")
-        .await
-        .unwrap();
+    alice1.client.send_text(Jid::pn(BOB), "from my laptop").await.unwrap();
     bob.wait_for_text("from my laptop", WAIT).await.unwrap();
     let copy = alice2.wait_for_text("from my laptop", WAIT).await.unwrap();
     assert!(copy.source.is_from_me);
     assert_eq!(copy.source.chat.user, BOB);
 
     // Bob's reply reaches both of Alice's devices.
-    bob.client
-        .send_text(Jid::pn(ALICE), "got it")
-        .await
-        .unwrap();
+    bob.client.send_text(Jid::pn(ALICE), "got it").await.unwrap();
     alice1.wait_for_text("got it", WAIT).await.unwrap();
     alice2.wait_for_text("got it", WAIT).await.unwrap();
 

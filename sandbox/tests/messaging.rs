@@ -18,35 +18,19 @@ async fn m3_text_both_ways_with_acks_and_receipts() {
     init_logging();
     let sandbox = Sandbox::start().await.unwrap();
     let mut server_events = sandbox.subscribe();
-    let (alice, bob) = tokio::join!(
-        sandbox.paired_client(ALICE, WAIT),
-        sandbox.paired_client(BOB, WAIT)
-    );
+    let (alice, bob) = tokio::join!(sandbox.paired_client(ALICE, WAIT), sandbox.paired_client(BOB, WAIT));
     let (alice, bob) = (alice.unwrap(), bob.unwrap());
 
     // Alice -> Bob: a fresh session (prekey fetch, usync devices, pkmsg).
-    let sent = alice
-        .client
-        .send_text(Jid::pn(BOB), "hello bob")
-        .await
-        .unwrap();
+    let sent = alice.client.send_text(Jid::pn(BOB), "hello bob").await.unwrap();
     let info = bob.wait_for_text("hello bob", WAIT).await.unwrap();
     assert_eq!(info.source.sender.user, ALICE);
     assert!(!info.source.is_from_me);
     assert_eq!(info.id, sent.message_id);
 
     // The server acked the send, and Bob's device acknowledged delivery.
-    alice
-        .wait_for(
-            WAIT,
-            |e| matches!(e, Event::ServerAck(a) if a.id == sent.message_id),
-        )
-        .await
-        .unwrap();
-    alice
-        .wait_for_receipt(&sent.message_id, ReceiptType::Delivered, WAIT)
-        .await
-        .unwrap();
+    alice.wait_for(WAIT, |e| matches!(e, Event::ServerAck(a) if a.id == sent.message_id)).await.unwrap();
+    alice.wait_for_receipt(&sent.message_id, ReceiptType::Delivered, WAIT).await.unwrap();
     Sandbox::wait_for_event(&mut server_events, WAIT, |e| {
         matches!(e, SandboxEvent::MessageRelayed { id, to_phone, live: true, .. }
             if *id == sent.message_id && to_phone == BOB)
@@ -55,26 +39,14 @@ async fn m3_text_both_ways_with_acks_and_receipts() {
     .unwrap();
 
     // Bob reads it; Alice sees the read receipt.
-    bob.client
-        .mark_as_read(&Jid::pn(ALICE), None, &[sent.message_id.as_str()])
-        .await
-        .unwrap();
-    alice
-        .wait_for_receipt(&sent.message_id, ReceiptType::Read, WAIT)
-        .await
-        .unwrap();
+    bob.client.mark_as_read(&Jid::pn(ALICE), None, &[sent.message_id.as_str()]).await.unwrap();
+    alice.wait_for_receipt(&sent.message_id, ReceiptType::Read, WAIT).await.unwrap();
 
     // Bob -> Alice over the session Alice's pkmsg established.
-    let reply = bob
-        .client
-        .send_text(Jid::pn(ALICE), "hi alice")
-        .await
-        .unwrap();
+    let reply = bob.client.send_text(Jid::pn(ALICE), "hi alice").await.unwrap();
     let info = alice.wait_for_text("hi alice", WAIT).await.unwrap();
     assert_eq!(info.source.sender.user, BOB);
-    bob.wait_for_receipt(&reply.message_id, ReceiptType::Delivered, WAIT)
-        .await
-        .unwrap();
+    bob.wait_for_receipt(&reply.message_id, ReceiptType::Delivered, WAIT).await.unwrap();
 
     alice.shutdown().await;
     bob.shutdown().await;

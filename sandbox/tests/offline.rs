@@ -13,10 +13,7 @@ const ALICE: &str = "15550003333";
 const BOB: &str = "15550004444";
 
 async fn pair_both(sandbox: &Sandbox) -> (TestClient, TestClient) {
-    let (alice, bob) = tokio::join!(
-        sandbox.paired_client(ALICE, WAIT),
-        sandbox.paired_client(BOB, WAIT)
-    );
+    let (alice, bob) = tokio::join!(sandbox.paired_client(ALICE, WAIT), sandbox.paired_client(BOB, WAIT));
     (alice.unwrap(), bob.unwrap())
 }
 
@@ -30,10 +27,7 @@ async fn m4_message_to_stopped_client_arrives_after_restart() {
     // An online exchange first, so the offline one rides an existing session.
     let first = alice.client.send_text(Jid::pn(BOB), "first").await.unwrap();
     bob.wait_for_text("first", WAIT).await.unwrap();
-    alice
-        .wait_for_receipt(&first.message_id, ReceiptType::Delivered, WAIT)
-        .await
-        .unwrap();
+    alice.wait_for_receipt(&first.message_id, ReceiptType::Delivered, WAIT).await.unwrap();
 
     // Bob stops; the sandbox notices.
     let (backend, url, name) = bob.crash_after_shutdown().await;
@@ -45,36 +39,22 @@ async fn m4_message_to_stopped_client_arrives_after_restart() {
     .await
     .unwrap();
 
-    let queued = alice
-        .client
-        .send_text(Jid::pn(BOB), "while you were away")
-        .await
-        .unwrap();
-    Sandbox::wait_for_event(&mut server_events, WAIT, |e| {
-        matches!(e, SandboxEvent::MessageRelayed { id, live: false, .. } if *id == queued.message_id)
-    })
+    let queued = alice.client.send_text(Jid::pn(BOB), "while you were away").await.unwrap();
+    Sandbox::wait_for_event(
+        &mut server_events,
+        WAIT,
+        |e| matches!(e, SandboxEvent::MessageRelayed { id, live: false, .. } if *id == queued.message_id),
+    )
     .await
     .unwrap();
-    alice
-        .wait_for(
-            WAIT,
-            |e| matches!(e, Event::ServerAck(a) if a.id == queued.message_id),
-        )
-        .await
-        .unwrap();
+    alice.wait_for(WAIT, |e| matches!(e, Event::ServerAck(a) if a.id == queued.message_id)).await.unwrap();
 
     // Bob comes back on the same store and gets the queued message.
     let bob = TestClient::resume((backend, url, name)).await.unwrap();
-    let info = bob
-        .wait_for_text("while you were away", WAIT)
-        .await
-        .unwrap();
+    let info = bob.wait_for_text("while you were away", WAIT).await.unwrap();
     assert_eq!(info.source.sender.user, ALICE);
     assert!(info.is_offline, "queued message should be flagged offline");
-    alice
-        .wait_for_receipt(&queued.message_id, ReceiptType::Delivered, WAIT)
-        .await
-        .unwrap();
+    alice.wait_for_receipt(&queued.message_id, ReceiptType::Delivered, WAIT).await.unwrap();
 
     alice.shutdown().await;
     bob.shutdown().await;
@@ -89,22 +69,17 @@ async fn m4_message_to_crashed_client_arrives_after_resume() {
 
     let first = alice.client.send_text(Jid::pn(BOB), "first").await.unwrap();
     bob.wait_for_text("first", WAIT).await.unwrap();
-    alice
-        .wait_for_receipt(&first.message_id, ReceiptType::Delivered, WAIT)
-        .await
-        .unwrap();
+    alice.wait_for_receipt(&first.message_id, ReceiptType::Delivered, WAIT).await.unwrap();
 
     // Bob's app dies; its socket is still open, so the sandbox hands the next
     // message to a connection that will never acknowledge it.
     let parts = bob.crash();
-    let queued = alice
-        .client
-        .send_text(Jid::pn(BOB), "after the crash")
-        .await
-        .unwrap();
-    Sandbox::wait_for_event(&mut server_events, WAIT, |e| {
-        matches!(e, SandboxEvent::MessageRelayed { id, live: true, .. } if *id == queued.message_id)
-    })
+    let queued = alice.client.send_text(Jid::pn(BOB), "after the crash").await.unwrap();
+    Sandbox::wait_for_event(
+        &mut server_events,
+        WAIT,
+        |e| matches!(e, SandboxEvent::MessageRelayed { id, live: true, .. } if *id == queued.message_id),
+    )
     .await
     .unwrap();
     // Then the network drops the dead socket: the unacked message goes back to
@@ -120,10 +95,7 @@ async fn m4_message_to_crashed_client_arrives_after_resume() {
     let bob = TestClient::resume(parts).await.unwrap();
     let info = bob.wait_for_text("after the crash", WAIT).await.unwrap();
     assert_eq!(info.source.sender.user, ALICE);
-    alice
-        .wait_for_receipt(&queued.message_id, ReceiptType::Delivered, WAIT)
-        .await
-        .unwrap();
+    alice.wait_for_receipt(&queued.message_id, ReceiptType::Delivered, WAIT).await.unwrap();
 
     alice.shutdown().await;
     bob.shutdown().await;

@@ -30,13 +30,8 @@ async fn m2_link_pairs_reconnects_and_connects() {
     let jid = sandbox.link(&qr, "15550001111").unwrap();
     assert_eq!(jid.user, "15550001111");
 
-    let ev = client
-        .wait_for(WAIT, |e| matches!(e, Event::PairSuccess(_)))
-        .await
-        .unwrap();
-    let Event::PairSuccess(ps) = &*ev else {
-        unreachable!()
-    };
+    let ev = client.wait_for(WAIT, |e| matches!(e, Event::PairSuccess(_))).await.unwrap();
+    let Event::PairSuccess(ps) = &*ev else { unreachable!() };
     assert_eq!(ps.id, jid);
     Sandbox::wait_for_event(
         &mut server_events,
@@ -52,15 +47,9 @@ async fn m2_link_pairs_reconnects_and_connects() {
     )
     .await
     .unwrap();
-    client
-        .wait_for(WAIT, |e| matches!(e, Event::Connected(_)))
-        .await
-        .unwrap();
+    client.wait_for(WAIT, |e| matches!(e, Event::Connected(_))).await.unwrap();
     assert!(client.client.is_logged_in());
-    assert_eq!(
-        client.client.pn().map(|j| j.user.to_string()),
-        Some("15550001111".into())
-    );
+    assert_eq!(client.client.pn().map(|j| j.user.to_string()), Some("15550001111".into()));
     client.shutdown().await;
 }
 
@@ -71,10 +60,6 @@ async fn dropping_the_sandbox_disconnects_its_clients() {
     let client = sandbox.paired_client("15550001112", WAIT).await.unwrap();
     let mark = client.events.mark();
     drop(sandbox);
-    client
-        .events
-        .wait_for_after(mark, WAIT, |e| matches!(e, Event::Disconnected(_)))
-        .await
-        .unwrap();
+    client.events.wait_for_after(mark, WAIT, |e| matches!(e, Event::Disconnected(_))).await.unwrap();
     client.shutdown().await;
 }

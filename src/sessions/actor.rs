@@ -285,18 +285,21 @@ impl Actor {
                     duration: q.timeout,
                     expires_at: crate::store::now_ms() + q.timeout.as_millis() as i64,
                 };
-                self.state.send_modify(|s| s.qr = Some(qr.clone()));
                 let detail = StatusDetail {
                     qr: Some(&qr.code),
                     qr_duration_secs: Some(q.timeout.as_secs()),
                     ..Default::default()
                 };
-                self.set_status(Status::ScanQrCode, None, Tag::Qr, detail).await;
+                let code = qr.clone();
+                self.set_status_with(Status::ScanQrCode, None, Tag::Qr, detail, |s| s.qr = Some(code)).await;
             }
             Event::PairingCode(p) => {
-                self.state.send_modify(|s| s.pairing_code = Some(p.code.clone()));
                 let detail = StatusDetail { pairing_code: Some(&p.code), ..Default::default() };
-                self.set_status(Status::ScanQrCode, None, Tag::PairingCode, detail).await;
+                let code = p.code.clone();
+                self.set_status_with(Status::ScanQrCode, None, Tag::PairingCode, detail, |s| {
+                    s.pairing_code = Some(code)
+                })
+                .await;
             }
             Event::PairSuccess(p) => {
                 let me = Me {
@@ -311,12 +314,12 @@ impl Actor {
                 self.reconnect_deadline = None;
                 let me = self.me_from_client();
                 self.save_me(me.clone(), true).await;
-                self.state.send_modify(|s| {
+                let detail = StatusDetail { me: Some(&me), ..Default::default() };
+                self.set_status_with(Status::Working, None, Tag::Open, detail, |s| {
                     s.qr = None;
                     s.pairing_code = None;
-                });
-                self.set_status(Status::Working, None, Tag::Open, StatusDetail { me: Some(&me), ..Default::default() })
-                    .await;
+                })
+                .await;
             }
             Event::Disconnected(_) if self.snapshot().status == Status::Working => {
                 self.reconnect_deadline = Some(Instant::now() + self.deps.reconnect_timeout);
@@ -393,12 +396,26 @@ impl Actor {
     }
 
     async fn set_status(&mut self, status: Status, error: Option<&str>, tag: Tag, detail: StatusDetail<'_>) {
+        self.set_status_with(status, error, tag, detail, |_| {}).await
+    }
+
+    /// Stores the status, then changes the snapshot in one step (status and `also`
+    /// together, so a reader never sees a QR with a stale status), then publishes.
+    async fn set_status_with(
+        &mut self,
+        status: Status,
+        error: Option<&str>,
+        tag: Tag,
+        detail: StatusDetail<'_>,
+        also: impl FnOnce(&mut Snapshot),
+    ) {
         if let Err(e) = self.deps.db.set_session_status(&self.id, status.as_str(), error).await {
             tracing::error!(session = %self.id, error = %e, "could not store the session status");
         }
         self.state.send_modify(|s| {
             s.status = status;
             s.last_error = error.map(str::to_string);
+            also(s);
         });
         self.deps.bus.session_status(&self.id, &self.registry, tag, status, detail);
     }

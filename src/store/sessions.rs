@@ -114,7 +114,7 @@ impl Db {
     pub async fn create_session(&self, new: NewSession<'_>) -> StoreResult<SessionRow> {
         let now = now_ms();
         sqlx::query(
-            "INSERT INTO wa_sessions (id, registry, label, status, auto_start, metadata, flags, created_at, updated_at)
+            "INSERT INTO sessions (id, registry, label, status, auto_start, metadata, flags, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, '{}', $7, $7)",
         )
         .bind(new.id)
@@ -133,7 +133,7 @@ impl Db {
     /// A session as seen by `scope`; another registry's session is `NotFound`.
     pub async fn get_session(&self, scope: Scope<'_>, id: &str) -> StoreResult<SessionRow> {
         let (cond, bind) = scope.filter(2);
-        let sql = format!("SELECT {COLUMNS} FROM wa_sessions WHERE id = $1{cond}");
+        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1{cond}");
         let mut query = sqlx::query(&sql).bind(id);
         if let Some(r) = bind {
             query = query.bind(r);
@@ -148,7 +148,7 @@ impl Db {
     }
 
     pub async fn session_exists(&self, id: &str) -> StoreResult<bool> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM wa_sessions WHERE id = $1")
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE id = $1")
             .bind(id)
             .fetch_one(self.pool())
             .await?
@@ -158,7 +158,7 @@ impl Db {
 
     pub async fn list_sessions(&self, scope: Scope<'_>) -> StoreResult<Vec<SessionRow>> {
         let (cond, bind) = scope.filter(1);
-        let sql = format!("SELECT {COLUMNS} FROM wa_sessions WHERE 1 = 1{cond} ORDER BY created_at, id");
+        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE 1 = 1{cond} ORDER BY created_at, id");
         let mut query = sqlx::query(&sql);
         if let Some(r) = bind {
             query = query.bind(r);
@@ -170,7 +170,7 @@ impl Db {
     /// failed without credentials (logged out: restoring would only show a new QR).
     pub async fn sessions_to_restore(&self) -> StoreResult<Vec<SessionRow>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM wa_sessions WHERE auto_start = 1 AND status <> 'STOPPED'
+            "SELECT {COLUMNS} FROM sessions WHERE auto_start = 1 AND status <> 'STOPPED'
                AND (status <> 'FAILED' OR me_jid IS NOT NULL) ORDER BY created_at, id"
         ))
         .fetch_all(self.pool())
@@ -179,7 +179,7 @@ impl Db {
     }
 
     pub async fn set_session_status(&self, id: &str, status: &str, last_error: Option<&str>) -> StoreResult<()> {
-        sqlx::query("UPDATE wa_sessions SET status = $1, last_error = $2, updated_at = $3 WHERE id = $4")
+        sqlx::query("UPDATE sessions SET status = $1, last_error = $2, updated_at = $3 WHERE id = $4")
             .bind(status)
             .bind(last_error)
             .bind(now_ms())
@@ -193,7 +193,7 @@ impl Db {
     pub async fn set_session_me(&self, id: &str, me: &Me, connected: bool) -> StoreResult<()> {
         let now = now_ms();
         sqlx::query(
-            "UPDATE wa_sessions SET me_jid = $1, me_lid = $2, me_push_name = $3, me_platform = $4, updated_at = $5,
+            "UPDATE sessions SET me_jid = $1, me_lid = $2, me_push_name = $3, me_platform = $4, updated_at = $5,
                     last_connected_at = CASE WHEN $6 = 1 THEN $5 ELSE last_connected_at END
              WHERE id = $7",
         )
@@ -223,7 +223,7 @@ impl Db {
         let secret = patch.webhook_secret.unwrap_or(cur.webhook_secret);
         let flags = patch.flags.unwrap_or(cur.flags);
         sqlx::query(
-            "UPDATE wa_sessions SET label = $1, auto_start = $2, metadata = $3, webhook_url = $4, webhook_secret = $5,
+            "UPDATE sessions SET label = $1, auto_start = $2, metadata = $3, webhook_url = $4, webhook_secret = $5,
                     flags = $6, updated_at = $7 WHERE id = $8",
         )
         .bind(label)
@@ -241,7 +241,7 @@ impl Db {
 
     pub async fn delete_session_row(&self, scope: Scope<'_>, id: &str) -> StoreResult<()> {
         let (cond, bind) = scope.filter(2);
-        let sql = format!("DELETE FROM wa_sessions WHERE id = $1{cond}");
+        let sql = format!("DELETE FROM sessions WHERE id = $1{cond}");
         let mut query = sqlx::query(&sql).bind(id);
         if let Some(r) = bind {
             query = query.bind(r);

@@ -9,6 +9,7 @@ use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use warest::app::AppState;
 use warest::config::{Config, Database};
 use warest::testing::TestDb;
 
@@ -24,10 +25,12 @@ pub enum Kind {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: Client,
+    pub state: AppState,
     pub shutdown: CancellationToken,
     pub task: Option<JoinHandle<anyhow::Result<()>>>,
     pub db: Option<TestDb>,
     pub data_dir: tempfile::TempDir,
+    config: Config,
 }
 
 /// Every database kind available here: SQLite always, Postgres when configured.
@@ -46,6 +49,12 @@ impl TestApp {
 
     /// Starts the gateway with test defaults overridden by `env`.
     pub async fn spawn_with(kind: Kind, env: &[(&str, &str)]) -> TestApp {
+        Self::spawn_configured(kind, env, |_| {}).await
+    }
+
+    /// Starts the gateway, letting the test adjust the loaded config (e.g. point sessions
+    /// at a sandbox, which the env cannot do in a non-sandbox build).
+    pub async fn spawn_configured(kind: Kind, env: &[(&str, &str)], tweak: impl FnOnce(&mut Config)) -> TestApp {
         let data_dir = tempfile::tempdir().unwrap();
         let mut vars: HashMap<String, String> = [
             ("WAREST_HOST", "127.0.0.1"),
@@ -53,6 +62,7 @@ impl TestApp {
             ("WAREST_ADMIN_APIKEY", ADMIN_KEY),
             ("WAREST_AUTHADMIN_PASSWORD", ADMIN_PASSWORD),
             ("LOG_LEVEL", "warn"),
+            ("WAREST_SESSION_BOOT_JITTER_MS", "0"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -71,27 +81,47 @@ impl TestApp {
         for (k, v) in env {
             vars.insert(k.to_string(), v.to_string());
         }
-        let config = Config::from_map(&vars).expect("test config");
+        let mut config = Config::from_map(&vars).expect("test config");
+        tweak(&mut config);
+        Self::boot(config, db, data_dir).await
+    }
+
+    async fn boot(config: Config, db: Option<TestDb>, data_dir: tempfile::TempDir) -> TestApp {
         warest::telemetry::init(&config);
+        let state = warest::app::prepare(config.clone()).await.expect("prepare gateway");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(warest::app::run(config, listener, shutdown.clone()));
+        let task = tokio::spawn(warest::app::serve(state.clone(), listener, shutdown.clone()));
         let app = TestApp {
             addr,
             http: Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            state,
             shutdown,
             task: Some(task),
             db,
             data_dir,
+            config,
         };
         app.wait_ready().await;
         app
     }
 
+    /// Stops the gateway gracefully and starts a new one on the same data and database,
+    /// as a process restart would.
+    pub async fn restart(mut self) -> TestApp {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server run");
+        }
+        let db = self.db.take();
+        let config = self.config.clone();
+        Self::boot(config, db, self.data_dir).await
+    }
+
     /// Polls readiness (bounded): the server answers once migrations and seeding are done.
     async fn wait_ready(&self) {
-        for _ in 0..200 {
+        for _ in 0..400 {
             let res = self.http.get(self.url("/api/v1/server/ready")).send().await;
             if res.is_ok_and(|r| r.status().is_success()) {
                 return;

@@ -31,9 +31,7 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
             keys,
         });
         crate::pairing::send_pair_device(session);
-        session.hub.emit(SandboxEvent::AwaitingPairing {
-            conn: session.conn.id,
-        });
+        session.hub.emit(SandboxEvent::AwaitingPairing { conn: session.conn.id });
         return;
     }
 
@@ -71,9 +69,7 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
     let queued = st.flush_offline(&addr);
     session.conn.send(
         NodeBuilder::new("ib")
-            .children([NodeBuilder::new("offline")
-                .attr("count", queued.to_string())
-                .build()])
+            .children([NodeBuilder::new("offline").attr("count", queued.to_string()).build()])
             .build(),
     );
     drop(st);
@@ -82,17 +78,13 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
 }
 
 fn fail(session: &Session, reason: &str) {
-    session
-        .conn
-        .send(NodeBuilder::new("failure").attr("reason", reason).build());
+    session.conn.send(NodeBuilder::new("failure").attr("reason", reason).build());
     session.conn.close();
 }
 
 /// The keys a companion announces in its registration payload; the same ones it
 /// later uploads at login, so a freshly linked device is reachable at once.
-fn registration_keys(
-    reg: &wa::client_payload::DevicePairingRegistrationData,
-) -> Option<DeviceKeys> {
+fn registration_keys(reg: &wa::client_payload::DevicePairingRegistrationData) -> Option<DeviceKeys> {
     Some(DeviceKeys {
         registration_id: be_uint(reg.e_regid.as_deref()?),
         identity: reg.e_ident.clone()?,

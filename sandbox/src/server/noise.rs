@@ -33,18 +33,12 @@ impl ServerIdentity {
     pub fn generate() -> Self {
         let static_kp = KeyPair::generate(&mut rand::rng());
         let cert_chain = build_cert_chain(&pub32(&static_kp));
-        Self {
-            static_kp,
-            cert_chain,
-        }
+        Self { static_kp, cert_chain }
     }
 
     /// Runs the responder half of `Noise_XX_25519_AESGCM_SHA256` on one socket.
     pub async fn respond(&self, io: &mut FrameIo) -> Result<Established> {
-        let hello = io
-            .next_frame()
-            .await?
-            .context("closed before ClientHello")?;
+        let hello = io.next_frame().await?.context("closed before ClientHello")?;
         let msg = wa::HandshakeMessage::decode_from_slice(&hello)?;
         let client_eph: [u8; 32] = msg
             .client_hello
@@ -74,40 +68,21 @@ impl ServerIdentity {
         };
         io.send_frame(&server_hello.encode_to_vec()).await?;
 
-        let finish = io
-            .next_frame()
-            .await?
-            .context("closed before ClientFinish")?;
+        let finish = io.next_frame().await?.context("closed before ClientFinish")?;
         let msg = wa::HandshakeMessage::decode_from_slice(&finish)?;
-        let cf = msg
-            .client_finish
-            .into_option()
-            .context("expected ClientFinish")?;
+        let cf = msg.client_finish.into_option().context("expected ClientFinish")?;
         let client_static: [u8; 32] = noise
-            .decrypt(
-                cf.r#static
-                    .as_deref()
-                    .context("ClientFinish without static")?,
-            )?
+            .decrypt(cf.r#static.as_deref().context("ClientFinish without static")?)?
             .try_into()
             .map_err(|_| anyhow!("client static is not 32 bytes"))?;
         noise.mix_shared_secret(server_eph.private_key.serialize(), &client_static)?;
-        let payload_bytes = noise.decrypt(
-            cf.payload
-                .as_deref()
-                .context("ClientFinish without payload")?,
-        )?;
+        let payload_bytes = noise.decrypt(cf.payload.as_deref().context("ClientFinish without payload")?)?;
         let payload = wa::ClientPayload::decode_from_slice(&payload_bytes)?;
 
         // `split` names the keys from the initiator's point of view: its write
         // key is our read key.
         let (initiator_write, initiator_read) = noise.finish()?;
-        Ok(Established {
-            read: initiator_write,
-            write: initiator_read,
-            client_static,
-            payload,
-        })
+        Ok(Established { read: initiator_write, write: initiator_read, client_static, payload })
     }
 }
 

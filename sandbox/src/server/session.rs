@@ -111,11 +111,7 @@ pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let kill = Arc::new(Notify::new());
-    let conn = ConnHandle {
-        id: hub.next_conn_id(),
-        tx,
-        kill: kill.clone(),
-    };
+    let conn = ConnHandle { id: hub.next_conn_id(), tx, kill: kill.clone() };
     let writer_task = tokio::spawn(async move {
         while let Some(out) = rx.recv().await {
             match out {
@@ -133,11 +129,7 @@ pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
         }
     });
 
-    let mut session = Session {
-        hub: hub.clone(),
-        conn,
-        who: Who::Anonymous,
-    };
+    let mut session = Session { hub: hub.clone(), conn, who: Who::Anonymous };
     crate::server::login::start(&mut session, established.client_static, established.payload);
 
     let stopped = hub.stopped();
@@ -159,9 +151,7 @@ pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
     }
 
     let addr = session.device().cloned();
-    let was_current = hub
-        .state()
-        .connection_closed(session.conn.id, addr.as_ref());
+    let was_current = hub.state().connection_closed(session.conn.id, addr.as_ref());
     if was_current && let Some((phone, device)) = addr {
         crate::relay::went_offline(&hub, &phone);
         hub.emit(SandboxEvent::Disconnected { phone, device });

@@ -28,11 +28,7 @@ pub(crate) struct FrameIo {
 
 impl FrameIo {
     pub fn new(ws: Ws) -> Self {
-        Self {
-            ws,
-            decoder: FrameDecoder::new(),
-            preamble: Some(Vec::new()),
-        }
+        Self { ws, decoder: FrameDecoder::new(), preamble: Some(Vec::new()) }
     }
 
     /// Next complete frame, or `None` once the peer closed.
@@ -41,9 +37,7 @@ impl FrameIo {
     }
 
     pub async fn send_frame(&mut self, payload: &[u8]) -> Result<()> {
-        self.ws
-            .send(Message::binary(encode_frame(payload, None)?))
-            .await?;
+        self.ws.send(Message::binary(encode_frame(payload, None)?)).await?;
         Ok(())
     }
 
@@ -51,18 +45,8 @@ impl FrameIo {
     pub fn into_transport(self, read: NoiseCipher, write: NoiseCipher) -> (NodeReader, NodeWriter) {
         let (sink, stream) = self.ws.split();
         (
-            NodeReader {
-                stream,
-                decoder: self.decoder,
-                preamble: self.preamble,
-                cipher: read,
-                counter: 0,
-            },
-            NodeWriter {
-                sink,
-                cipher: write,
-                counter: 0,
-            },
+            NodeReader { stream, decoder: self.decoder, preamble: self.preamble, cipher: read, counter: 0 },
+            NodeWriter { sink, cipher: write, counter: 0 },
         )
     }
 }
@@ -126,14 +110,10 @@ pub(crate) struct NodeReader {
 impl NodeReader {
     /// Next decoded node, or `None` once the peer closed.
     pub async fn next_node(&mut self) -> Result<Option<Node>> {
-        let Some(mut frame) =
-            read_frame(&mut self.stream, &mut self.decoder, &mut self.preamble).await?
-        else {
+        let Some(mut frame) = read_frame(&mut self.stream, &mut self.decoder, &mut self.preamble).await? else {
             return Ok(None);
         };
-        self.cipher
-            .decrypt_in_place_with_counter(self.counter, &mut frame)
-            .context("decrypting client frame")?;
+        self.cipher.decrypt_in_place_with_counter(self.counter, &mut frame).context("decrypting client frame")?;
         self.counter = self.counter.wrapping_add(1);
         let plain = wacore_binary::util::unpack(&frame)?;
         let node = wacore_binary::marshal::unmarshal_ref(&plain)?.to_owned();
@@ -153,9 +133,7 @@ impl NodeWriter {
         let plain = wacore_binary::marshal::marshal(node)?;
         let sealed = self.cipher.encrypt_with_counter(self.counter, &plain)?;
         self.counter = self.counter.wrapping_add(1);
-        self.sink
-            .send(Message::binary(encode_frame(&sealed, None)?))
-            .await?;
+        self.sink.send(Message::binary(encode_frame(&sealed, None)?)).await?;
         Ok(())
     }
 

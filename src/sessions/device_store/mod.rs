@@ -92,6 +92,19 @@ impl Db {
         tx.commit().await?;
         Ok(removed)
     }
+
+    /// How many device-store rows a session has (0 after logout or delete).
+    pub async fn count_session_device_rows(&self, session_id: &str) -> StoreResult<i64> {
+        let mut total = 0;
+        for table in DEVICE_TABLES {
+            let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table} WHERE session_id = $1"))
+                .bind(session_id)
+                .fetch_one(self.pool())
+                .await?;
+            total += sqlx::Row::try_get::<i64, _>(&row, "n")?;
+        }
+        Ok(total)
+    }
 }
 
 /// A database failure, keeping sqlx's error as the typed source.
