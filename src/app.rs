@@ -30,6 +30,9 @@ pub struct AppState {
     pub cpu: Arc<CpuHistory>,
     pub sessions: SessionManager,
     pub events: EventBus,
+    /// The embedded simulated network, in `warest sandbox` only.
+    #[cfg(feature = "sandbox")]
+    pub sandbox: Option<Arc<crate::sandbox_api::SandboxHost>>,
     /// True once migrations ran and session bootstrap was attempted.
     pub ready: Arc<AtomicBool>,
     pub started: Instant,
@@ -63,6 +66,8 @@ impl AppState {
             cpu: Arc::new(CpuHistory::default()),
             sessions,
             events,
+            #[cfg(feature = "sandbox")]
+            sandbox: None,
             ready: Arc::new(AtomicBool::new(false)),
             started: Instant::now(),
             key_touched: Arc::default(),

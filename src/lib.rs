@@ -7,6 +7,8 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod http;
+#[cfg(feature = "sandbox")]
+pub mod sandbox_api;
 pub mod sessions;
 pub mod store;
 pub mod system;

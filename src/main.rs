@@ -35,6 +35,10 @@ enum Command {
     },
     /// Exit 0 when the local gateway answers /api/v1/server/healthz (for container probes).
     Healthcheck,
+    /// Run the gateway on an embedded simulated WhatsApp network, with an `echo` contact
+    /// and `/api/v1/sandbox/*` (sandbox builds only).
+    #[cfg(feature = "sandbox")]
+    Sandbox,
 }
 
 #[derive(Subcommand)]
@@ -67,6 +71,8 @@ fn main() -> ExitCode {
                     Command::Serve => serve(config).await,
                     Command::Migrate => migrate(config).await,
                     Command::Healthcheck => healthcheck(config).await,
+                    #[cfg(feature = "sandbox")]
+                    Command::Sandbox => sandbox(config).await,
                     Command::Config { command: ConfigCommand::Check } => {
                         println!("{config:#?}");
                         ExitCode::SUCCESS
@@ -94,6 +100,43 @@ async fn serve(config: Config) -> ExitCode {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     match warest::app::run(config, listener, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(e),
+    }
+}
+
+#[cfg(feature = "sandbox")]
+async fn sandbox(mut config: Config) -> ExitCode {
+    use warest::sandbox_api::{ECHO_PHONE, SandboxHost};
+    warest::telemetry::init(&config);
+    let net = match warest_sandbox::Sandbox::start().await {
+        Ok(s) => s,
+        Err(e) => return report(anyhow::anyhow!("cannot start the sandbox network: {e}")),
+    };
+    config.wa_url = Some(net.ws_url());
+    config.wa_version = Some(warest_sandbox::CLIENT_VERSION);
+    let host = SandboxHost::new(net);
+    let addr = std::net::SocketAddr::new(config.host, config.port);
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => return report(anyhow::anyhow!("cannot listen on {addr}: {e}")),
+    };
+    let mut state = match warest::app::prepare(config).await {
+        Ok(s) => s,
+        Err(e) => return report(e),
+    };
+    state.sandbox = Some(host.clone());
+    // The echo contact pairs in the background (~10 s); the API is usable meanwhile.
+    tokio::spawn(async move {
+        match host.create_contact(ECHO_PHONE, warest_sandbox::Behaviour::Echo, Some("Echo".into())).await {
+            Ok(c) => tracing::info!(phone = %c.phone, "sandbox echo contact ready"),
+            Err(e) => tracing::error!(error = %e, "could not start the echo contact"),
+        }
+    });
+    println!("warest sandbox: simulated WhatsApp network running; echo contact +{ECHO_PHONE}");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    match warest::app::serve(state, listener, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(e),
     }

@@ -14,6 +14,10 @@ pub const SILENCED_TARGETS: &[&str] = &["wacore_libsignal"];
 
 pub fn filter_directives(level: &str) -> String {
     let mut d = format!("{level},sqlx=warn,hyper=warn,tower_http=warn");
+    // The WhatsApp client narrates every connection step at info; keep that for debugging.
+    if !matches!(level, "debug" | "trace") {
+        d.push_str(",whatsapp_rust=warn,wacore=warn,whatsapp_rust_tokio_transport=warn");
+    }
     for t in SILENCED_TARGETS {
         d.push_str(&format!(",{t}=off"));
     }

@@ -24,6 +24,7 @@ use crate::app::AppState;
     tags(
         (name = "Sessions", description = "WhatsApp accounts linked as companion devices: lifecycle, QR and pairing code, config."),
         (name = "Server", description = "Runtime and infrastructure controls."),
+        (name = "Sandbox", description = "Sandbox builds only (`warest sandbox`): virtual contacts and phones on a simulated WhatsApp network."),
         (name = "Admin", description = "Users (tenants) and their API keys. Admin key required."),
         (name = "Keys", description = "The caller's own API keys."),
         (name = "Auth", description = "Browser login for the API explorer (the WAREST_DOCS_SESSION cookie)."),

@@ -44,6 +44,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::keys::router())
         .merge(routes::sessions::router())
         .merge(routes::session_control::router())
+        .merge(sandbox_routes())
         .merge(routes::server::probes())
         .merge(routes::auth::router())
 }
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::keys::router())
         .merge(routes::sessions::router())
         .merge(routes::session_control::router())
+        .merge(sandbox_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
     let key_optional =
         routes::server::probes().route_layer(middleware::from_fn_with_state(state.clone(), auth::optional_key));
@@ -103,6 +105,14 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("x-warest-version"),
             HeaderValue::from_static(crate::VERSION),
         ))
+}
+
+/// `/api/v1/sandbox/*` exists only in sandbox builds.
+fn sandbox_routes() -> OpenApiRouter<AppState> {
+    #[cfg(feature = "sandbox")]
+    return crate::sandbox_api::router();
+    #[cfg(not(feature = "sandbox"))]
+    OpenApiRouter::new()
 }
 
 async fn mark_start(mut req: Request, next: Next) -> Response {

@@ -55,6 +55,16 @@ impl TestApp {
     /// Starts the gateway, letting the test adjust the loaded config (e.g. point sessions
     /// at a sandbox, which the env cannot do in a non-sandbox build).
     pub async fn spawn_configured(kind: Kind, env: &[(&str, &str)], tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_full(kind, env, tweak, |_| {}).await
+    }
+
+    /// As `spawn_configured`, and lets the test adjust the prepared state before it serves.
+    pub async fn spawn_full(
+        kind: Kind,
+        env: &[(&str, &str)],
+        tweak: impl FnOnce(&mut Config),
+        tweak_state: impl FnOnce(&mut AppState),
+    ) -> TestApp {
         let data_dir = tempfile::tempdir().unwrap();
         let mut vars: HashMap<String, String> = [
             ("WAREST_HOST", "127.0.0.1"),
@@ -83,12 +93,18 @@ impl TestApp {
         }
         let mut config = Config::from_map(&vars).expect("test config");
         tweak(&mut config);
-        Self::boot(config, db, data_dir).await
+        Self::boot(config, db, data_dir, tweak_state).await
     }
 
-    async fn boot(config: Config, db: Option<TestDb>, data_dir: tempfile::TempDir) -> TestApp {
+    async fn boot(
+        config: Config,
+        db: Option<TestDb>,
+        data_dir: tempfile::TempDir,
+        tweak_state: impl FnOnce(&mut AppState),
+    ) -> TestApp {
         warest::telemetry::init(&config);
-        let state = warest::app::prepare(config.clone()).await.expect("prepare gateway");
+        let mut state = warest::app::prepare(config.clone()).await.expect("prepare gateway");
+        tweak_state(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
@@ -116,7 +132,7 @@ impl TestApp {
         }
         let db = self.db.take();
         let config = self.config.clone();
-        Self::boot(config, db, self.data_dir).await
+        Self::boot(config, db, self.data_dir, |_| {}).await
     }
 
     /// Polls readiness (bounded): the server answers once migrations and seeding are done.

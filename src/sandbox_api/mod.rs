@@ -1,0 +1,95 @@
+//! `warest sandbox`: the gateway wired to an embedded simulated WhatsApp network, and the
+//! `/api/v1/sandbox/*` routes that play the other side — virtual contacts that send and
+//! receive, and the virtual phone that scans a session's QR. Compiled only with the
+//! `sandbox` cargo feature; a production build has none of it.
+//!
+//! Contacts belong to the sandbox, not to a tenant: a sandbox is a developer's own
+//! network. Sessions are still tenant-scoped: linking one goes through the caller's scope.
+
+mod routes;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+use warest_sandbox::{Behaviour, Sandbox};
+
+pub use routes::router;
+
+/// How long linking may take: the client waits up to 10 s for an app-state key that the
+/// sandbox's phone never shares, plus the handshakes.
+pub const LINK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The phone number of the `echo` contact `warest sandbox` starts with.
+pub const ECHO_PHONE: &str = "15550000001";
+
+/// Contacts a sandbox may hold; each is a live whatsapp-rust client.
+pub const MAX_CONTACTS: usize = 50;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactInfo {
+    pub phone: String,
+    /// Phone JID.
+    pub jid: String,
+    pub lid: Option<String>,
+    /// `echo` (replies with the same text) or `silent`.
+    pub behaviour: &'static str,
+    /// Kept for display; the sandbox does not yet send push names.
+    pub push_name: Option<String>,
+}
+
+pub struct SandboxHost {
+    pub sandbox: Sandbox,
+    contacts: Mutex<Vec<ContactInfo>>,
+    /// Serializes contact creation, so one phone number is never started twice.
+    creating: tokio::sync::Mutex<()>,
+}
+
+pub fn behaviour_name(b: Behaviour) -> &'static str {
+    match b {
+        Behaviour::Echo => "echo",
+        Behaviour::Silent => "silent",
+    }
+}
+
+impl SandboxHost {
+    pub fn new(sandbox: Sandbox) -> Arc<Self> {
+        Arc::new(SandboxHost { sandbox, contacts: Mutex::new(Vec::new()), creating: tokio::sync::Mutex::new(()) })
+    }
+
+    pub fn contacts(&self) -> Vec<ContactInfo> {
+        self.contacts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn has_contact(&self, phone: &str) -> bool {
+        self.contacts.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|c| c.phone == phone)
+    }
+
+    /// Starts a contact: a real client, paired to a new account with this number.
+    pub async fn create_contact(
+        &self,
+        phone: &str,
+        behaviour: Behaviour,
+        push_name: Option<String>,
+    ) -> anyhow::Result<ContactInfo> {
+        let _one_at_a_time = self.creating.lock().await;
+        if self.has_contact(phone) {
+            anyhow::bail!("contact {phone} already exists");
+        }
+        if self.contacts().len() >= MAX_CONTACTS {
+            anyhow::bail!("the sandbox holds at most {MAX_CONTACTS} contacts");
+        }
+        let jid = self.sandbox.create_contact(phone, behaviour).await?;
+        let info = ContactInfo {
+            phone: phone.to_string(),
+            jid: jid.to_string(),
+            lid: self.sandbox.lid_of(phone).map(|l| format!("{l}@lid")),
+            behaviour: behaviour_name(behaviour),
+            push_name,
+        };
+        self.contacts.lock().unwrap_or_else(|e| e.into_inner()).push(info.clone());
+        Ok(info)
+    }
+}

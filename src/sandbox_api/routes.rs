@@ -1,0 +1,262 @@
+//! `/api/v1/sandbox/*`: contacts, linking sessions with a virtual phone, making contacts
+//! send, and reading what they received.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use warest_sandbox::Behaviour;
+
+use super::{ContactInfo, LINK_TIMEOUT, SandboxHost};
+use crate::app::AppState;
+use crate::http::auth::Tenant;
+use crate::http::docs::AdminErrors;
+use crate::http::envelope::{Envelope, Page, Reply};
+use crate::http::error::{ApiError, ApiResult, Code};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::routes::session_views::{SessionView, load, wait_for};
+use crate::http::routes::sessions::normalize_phone;
+use crate::sessions::status::Status;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_contacts, create_contact))
+        .routes(routes!(link_session))
+        .routes(routes!(link_qr))
+        .routes(routes!(contact_send))
+        .routes(routes!(contact_inbox))
+}
+
+fn host(state: &AppState) -> ApiResult<Arc<SandboxHost>> {
+    state.sandbox.clone().ok_or_else(|| ApiError::new(Code::NotFound, "this gateway is not running `warest sandbox`"))
+}
+
+fn failed(e: anyhow::Error) -> ApiError {
+    ApiError::new(Code::RequestFailed, format!("sandbox: {e}"))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateContactRequest {
+    /// Digits with the country code.
+    #[schema(example = "15550000002")]
+    phone: String,
+    push_name: Option<String>,
+    /// `echo` (default) or `silent`.
+    behaviour: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/sandbox/contacts", tag = "Sandbox", operation_id = "sandboxCreateContact",
+    summary = "Create a virtual contact", description = "A WhatsApp account whose phone is a real client run by the sandbox. Takes ~10 s (pairing).",
+    request_body = CreateContactRequest,
+    responses((status = 201, description = "Created", body = Envelope<ContactInfo>), AdminErrors))]
+async fn create_contact(
+    State(state): State<AppState>,
+    _t: Tenant,
+    ApiJson(req): ApiJson<CreateContactRequest>,
+) -> ApiResult<Reply<ContactInfo>> {
+    let host = host(&state)?;
+    let phone = normalize_phone(&req.phone)?;
+    let behaviour = match req.behaviour.as_deref().unwrap_or("echo") {
+        "echo" => Behaviour::Echo,
+        "silent" => Behaviour::Silent,
+        _ => return Err(ApiError::field("behaviour", "must be echo or silent")),
+    };
+    if req.push_name.as_ref().is_some_and(|n| n.chars().count() > 64) {
+        return Err(ApiError::field("pushName", "must be at most 64 characters"));
+    }
+    if host.has_contact(&phone) {
+        return Err(ApiError::new(Code::Conflict, format!("contact {phone} already exists")));
+    }
+    let info = host.create_contact(&phone, behaviour, req.push_name).await.map_err(failed)?;
+    Ok(Reply::created("Contact created", info))
+}
+
+#[utoipa::path(get, path = "/api/v1/sandbox/contacts", tag = "Sandbox", operation_id = "sandboxListContacts",
+    summary = "List virtual contacts",
+    responses((status = 200, description = "Contacts", body = Envelope<Page<ContactInfo>>), AdminErrors))]
+async fn list_contacts(State(state): State<AppState>, _t: Tenant) -> ApiResult<Reply<Page<ContactInfo>>> {
+    let items = host(&state)?.contacts();
+    let total = items.len() as i64;
+    Ok(Reply::ok("Contacts fetched", Page { items, total, limit: total, offset: 0 }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSessionRequest {
+    /// The number of the virtual phone that scans the QR (its account is created if new).
+    #[schema(example = "15550000100")]
+    phone: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/sandbox/sessions/{sessionId}/link", tag = "Sandbox", operation_id = "sandboxLinkSession",
+    summary = "Link a session with a virtual phone",
+    description = "Starts the session if needed, lets the virtual phone scan its current QR, and waits until it is WORKING.",
+    params(("sessionId" = String, Path)), request_body = LinkSessionRequest,
+    responses((status = 200, description = "Linked", body = Envelope<SessionView>), AdminErrors))]
+async fn link_session(
+    State(state): State<AppState>,
+    Tenant(who): Tenant,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<LinkSessionRequest>,
+) -> ApiResult<Reply<SessionView>> {
+    let host = host(&state)?;
+    let phone = normalize_phone(&req.phone)?;
+    let (row, handle) = load(&state, &who, &id).await?;
+    if handle.snapshot().status == Status::Working {
+        return Ok(Reply::with_code(
+            Code::SessionAlreadyOpen,
+            "Session already open",
+            SessionView::of(&row, &handle.snapshot()),
+        ));
+    }
+    if !handle.snapshot().status.is_running() {
+        handle.start(None).await;
+    }
+    let snap = wait_for(&handle, state.config.session_qr_wait, |s| s.qr.is_some() || s.status == Status::Failed).await;
+    let qr = snap.qr.ok_or_else(|| {
+        ApiError::new(Code::SessionFailed, format!("the session shows no QR (status {})", snap.status.as_str()))
+    })?;
+    host.sandbox.link(&qr.code, &phone).map_err(failed)?;
+    let snap = wait_for(&handle, LINK_TIMEOUT, |s| matches!(s.status, Status::Working | Status::Failed)).await;
+    let view = SessionView::of(&state.db.session(&id).await?, &snap);
+    match snap.status {
+        Status::Working => Ok(Reply::ok("Session linked", view)),
+        _ => Err(ApiError::new(
+            Code::SessionFailed,
+            format!("linking did not complete (status {})", snap.status.as_str()),
+        )),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkQrRequest {
+    /// A QR payload shown by any client of this sandbox.
+    qr: String,
+    phone: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Linked {
+    /// The linked device's JID.
+    jid: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/sandbox/link", tag = "Sandbox", operation_id = "sandboxLinkQr",
+    summary = "Scan a QR with a virtual phone", description = "Links whichever device shows this QR to the phone's account.",
+    request_body = LinkQrRequest,
+    responses((status = 200, description = "Linked", body = Envelope<Linked>), AdminErrors))]
+async fn link_qr(
+    State(state): State<AppState>,
+    _t: Tenant,
+    ApiJson(req): ApiJson<LinkQrRequest>,
+) -> ApiResult<Reply<Linked>> {
+    let host = host(&state)?;
+    let phone = normalize_phone(&req.phone)?;
+    if req.qr.is_empty() || req.qr.len() > 1024 {
+        return Err(ApiError::field("qr", "must be a QR payload of at most 1024 characters"));
+    }
+    let jid = host.sandbox.link(&req.qr, &phone).map_err(failed)?;
+    Ok(Reply::ok("Device linked", Linked { jid: jid.to_string() }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactSendRequest {
+    /// Recipient phone number.
+    to: String,
+    /// Text to send.
+    text: Option<String>,
+    /// Or a reaction to a message the contact received from `to`.
+    reaction: Option<ReactionRequest>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReactionRequest {
+    message_id: String,
+    /// An emoji; empty removes the reaction.
+    emoji: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Sent {
+    message_id: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/sandbox/contacts/{phone}/send", tag = "Sandbox", operation_id = "sandboxContactSend",
+    summary = "Make a contact send", description = "Text or a reaction, end-to-end encrypted like any WhatsApp message. Media comes with the sandbox's media host.",
+    params(("phone" = String, Path)), request_body = ContactSendRequest,
+    responses((status = 200, description = "Sent", body = Envelope<Sent>), AdminErrors))]
+async fn contact_send(
+    State(state): State<AppState>,
+    _t: Tenant,
+    ApiPath(phone): ApiPath<String>,
+    ApiJson(req): ApiJson<ContactSendRequest>,
+) -> ApiResult<Reply<Sent>> {
+    let host = host(&state)?;
+    let phone = normalize_phone(&phone)?;
+    if !host.has_contact(&phone) {
+        return Err(ApiError::not_found("contact"));
+    }
+    let to = normalize_phone(&req.to).map_err(|_| ApiError::field("to", "must be a phone number"))?;
+    let message_id = match (req.text, req.reaction) {
+        (Some(text), None) => {
+            if text.is_empty() || text.chars().count() > 65_536 {
+                return Err(ApiError::field("text", "must be 1-65536 characters"));
+            }
+            host.sandbox.contact_send(&phone, &to, &text).await.map_err(failed)?
+        }
+        (None, Some(r)) => host.sandbox.contact_react(&phone, &to, &r.message_id, &r.emoji).await.map_err(failed)?,
+        _ => return Err(ApiError::field("text", "give exactly one of text or reaction")),
+    };
+    Ok(Reply::ok("Message sent", Sent { message_id }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxItem {
+    id: String,
+    from: String,
+    chat: String,
+    text: Option<String>,
+    /// `{messageId, emoji}` for reactions.
+    #[schema(value_type = Option<Object>)]
+    reaction: Option<serde_json::Value>,
+}
+
+#[utoipa::path(get, path = "/api/v1/sandbox/contacts/{phone}/inbox", tag = "Sandbox", operation_id = "sandboxContactInbox",
+    summary = "What a contact received", description = "Decrypted messages, oldest first.",
+    params(("phone" = String, Path)),
+    responses((status = 200, description = "Inbox", body = Envelope<Page<InboxItem>>), AdminErrors))]
+async fn contact_inbox(
+    State(state): State<AppState>,
+    _t: Tenant,
+    ApiPath(phone): ApiPath<String>,
+) -> ApiResult<Reply<Page<InboxItem>>> {
+    let host = host(&state)?;
+    let phone = normalize_phone(&phone)?;
+    if !host.has_contact(&phone) {
+        return Err(ApiError::not_found("contact"));
+    }
+    let items: Vec<InboxItem> = host
+        .sandbox
+        .inbox(&phone)
+        .map_err(failed)?
+        .into_iter()
+        .map(|e| InboxItem {
+            id: e.id,
+            from: e.from,
+            chat: e.chat.to_string(),
+            text: e.text,
+            reaction: e.reaction.map(|(id, emoji)| serde_json::json!({ "messageId": id, "emoji": emoji })),
+        })
+        .collect();
+    let total = items.len() as i64;
+    Ok(Reply::ok("Inbox fetched", Page { items, total, limit: total, offset: 0 }))
+}

@@ -1,0 +1,89 @@
+//! `/api/v1/sandbox/*` end to end (sandbox builds only): virtual contacts talk to each
+//! other, and a gateway session is linked with a virtual phone through the gateway's own
+//! session API, then receives (decrypts and acknowledges) a contact's message.
+
+#![cfg(feature = "sandbox")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Kind, TestApp, envelope_code};
+use serde_json::json;
+use warest::sandbox_api::SandboxHost;
+use warest_sandbox::{CLIENT_VERSION, Sandbox, SandboxEvent};
+
+#[tokio::test]
+async fn contacts_and_a_linked_session_over_the_sandbox_api() {
+    let net = Sandbox::start().await.unwrap();
+    let url = net.ws_url();
+    let host = SandboxHost::new(net);
+    let h = host.clone();
+    let app = TestApp::spawn_full(
+        Kind::Sqlite,
+        &[],
+        move |c| {
+            c.wa_url = Some(url);
+            c.wa_version = Some(CLIENT_VERSION);
+        },
+        move |s| s.sandbox = Some(h),
+    )
+    .await;
+    let (_, key) = app.create_user("dev").await;
+
+    // Two contacts: a silent one talks to an echo one, and gets its own words back.
+    for (phone, behaviour) in [("15550000001", "echo"), ("15550000002", "silent")] {
+        let (status, body) =
+            app.post("/api/v1/sandbox/contacts", Some(&key), json!({ "phone": phone, "behaviour": behaviour })).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["results"][0]["jid"], format!("{phone}@s.whatsapp.net"));
+    }
+    let (status, body) = app.post("/api/v1/sandbox/contacts", Some(&key), json!({ "phone": "15550000001" })).await;
+    assert_eq!((status, envelope_code(&body)), (409, 2300));
+    let (status, body) =
+        app.post("/api/v1/sandbox/contacts", Some(&key), json!({ "phone": "1", "behaviour": "loud" })).await;
+    assert_eq!((status, body["results"][0]["field"].as_str()), (400, Some("phone")));
+    let (_, body) = app.get("/api/v1/sandbox/contacts", Some(&key)).await;
+    assert_eq!(body["results"][0]["total"], 2);
+
+    let (status, body) = app
+        .post("/api/v1/sandbox/contacts/15550000002/send", Some(&key), json!({ "to": "15550000001", "text": "ping" }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    host.sandbox
+        .wait_inbox("15550000002", Duration::from_secs(30), |e| e.text.as_deref() == Some("ping"))
+        .await
+        .unwrap();
+    let (_, body) = app.get("/api/v1/sandbox/contacts/15550000001/inbox", Some(&key)).await;
+    assert_eq!(body["results"][0]["items"][0]["text"], "ping");
+    assert_eq!(body["results"][0]["items"][0]["from"], "15550000002");
+    let (_, body) = app.get("/api/v1/sandbox/contacts/15550000002/inbox", Some(&key)).await;
+    assert_eq!(body["results"][0]["items"][0]["text"], "ping", "the echo came back");
+
+    // A gateway session, linked by a virtual phone through the API.
+    let (status, body) = app.get("/api/v1/session/create?sessionId=dev1", Some(&key)).await;
+    assert_eq!((status, envelope_code(&body)), (200, 1107), "{body}");
+    let (status, body) =
+        app.post("/api/v1/sandbox/sessions/dev1/link", Some(&key), json!({ "phone": "15550000100" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["status"], "WORKING");
+    assert_eq!(body["results"][0]["me"]["id"], "15550000100@s.whatsapp.net");
+
+    // A contact writes to the session: the gateway's client decrypts it and sends the
+    // delivery receipt back through the network.
+    let mut server = host.sandbox.subscribe();
+    let (_, body) = app
+        .post(
+            "/api/v1/sandbox/contacts/15550000002/send",
+            Some(&key),
+            json!({ "to": "15550000100", "text": "hello gateway" }),
+        )
+        .await;
+    let id = body["results"][0]["messageId"].as_str().unwrap().to_string();
+    Sandbox::wait_for_event(&mut server, Duration::from_secs(30), |e| {
+        matches!(e, SandboxEvent::ReceiptRelayed { id: rid, to, .. } if *rid == id && to.starts_with("15550000002"))
+    })
+    .await
+    .expect("the gateway acknowledged the message");
+    app.stop().await;
+}
