@@ -170,3 +170,26 @@ async fn stop_and_start_reconnect_without_a_new_qr() {
     assert_eq!(me["results"][0]["id"], "6284444444444@s.whatsapp.net");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_session_that_cannot_reconnect_goes_failed_and_says_why() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let url = sandbox.ws_url();
+    let app = TestApp::spawn_configured(Kind::Sqlite, &[("WAREST_SESSION_RECONNECT_TIMEOUT_SEC", "10")], move |c| {
+        c.wa_url = Some(url);
+        c.wa_version = Some(CLIENT_VERSION);
+    })
+    .await;
+    let (_, key) = app.create_user("ops").await;
+    create_and_link(&app, &sandbox, &key, "lost", "6285555555555").await;
+
+    // The network disappears for good.
+    let mut events = app.state.events.subscribe();
+    drop(sandbox);
+    assert_eq!(wait_tag(&mut events, "lost", &["reconnecting"]).await, "reconnecting");
+    assert_eq!(wait_tag(&mut events, "lost", &["failed", "open"]).await, "failed");
+    let s = session(&app, &key, "lost").await;
+    assert_eq!(s["status"], "FAILED");
+    assert!(s["lastError"].as_str().unwrap().contains("could not reconnect"), "{s}");
+    app.stop().await;
+}
