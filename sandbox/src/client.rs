@@ -14,8 +14,8 @@ use tokio::sync::Notify;
 use wacore::net::{HttpClient, HttpRequest, HttpResponse};
 use wacore::store::InMemoryBackend;
 use wacore::store::traits::Backend;
-use wacore::types::events::{Event, EventHandler};
-use whatsapp_rust::bot::{Bot, BotHandle};
+use wacore::types::events::{ChannelEventHandler, Event, EventHandler, Subscription};
+use whatsapp_rust::bot::{Bot, BotBuilder, BotHandle, Provided};
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use whatsapp_rust::{Client, async_trait};
 
@@ -111,6 +111,20 @@ impl HttpClient for NoHttp {
     }
 }
 
+/// A `BotBuilder` wired for a sandbox: the given store, the sandbox's transport
+/// URL, no HTTP, and the pinned version. Add handlers, then `build()`. This is
+/// the hook for running the gateway's own session code against a sandbox.
+pub fn bot_builder(
+    ws_url: &str,
+    backend: Arc<dyn Backend>,
+) -> BotBuilder<Provided, Provided, Provided, Provided> {
+    Bot::builder()
+        .with_backend_arc(backend)
+        .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(ws_url))
+        .with_http_client(NoHttp)
+        .with_version(CLIENT_VERSION)
+}
+
 /// A real whatsapp-rust client on an in-memory store, pointed at a sandbox.
 pub struct TestClient {
     pub client: Arc<Client>,
@@ -199,11 +213,7 @@ impl TestClient {
     ) -> Result<Self> {
         let log = events.clone();
         let on_event = Arc::new(on_event);
-        let bot = Bot::builder()
-            .with_backend_arc(backend.clone())
-            .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(ws_url))
-            .with_http_client(NoHttp)
-            .with_version(CLIENT_VERSION)
+        let bot = bot_builder(ws_url, backend.clone())
             .with_push_name(push_name)
             .skip_history_sync()
             .on_event(move |ev, client| {
@@ -287,6 +297,13 @@ impl TestClient {
             matches!(e, Event::Receipt(r) if r.r#type == kind && r.message_ids.iter().any(|m| m == id))
         })
         .await
+    }
+
+    /// Events from now on as a channel, for code that prefers receiving to
+    /// predicates. Keep the `Subscription`: dropping it ends the stream.
+    pub fn event_channel(&self) -> (Subscription, async_channel::Receiver<Arc<Event>>) {
+        let (handler, rx) = ChannelEventHandler::new();
+        (self.client.subscribe_handler(handler), rx)
     }
 
     /// Graceful stop: flushes the store and closes the socket.

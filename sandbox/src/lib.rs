@@ -45,7 +45,7 @@ mod relay;
 mod server;
 mod usync;
 
-pub use client::{CLIENT_VERSION, EventLog, TestClient, texts_of};
+pub use client::{CLIENT_VERSION, EventLog, TestClient, bot_builder, texts_of};
 pub use contacts::{Behaviour, InboxEntry};
 pub use events::SandboxEvent;
 pub use harness::Sandbox;

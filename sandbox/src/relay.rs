@@ -89,8 +89,9 @@ pub(crate) fn message(session: &Session, msg: &Node) {
         if !push_name.is_empty() {
             b = b.attr("notify", push_name.as_str());
         }
-        if addr.0 == phone {
-            // Sent-message sync to the sender's other devices names the chat.
+        if addr.0 == phone && st.accounts.phone_of(&to.to_non_ad()).as_deref() != Some(&phone) {
+            // Sent-message sync to the sender's other devices names the chat
+            // (not for peer messages, whose chat is the sender itself).
             b = b.attr("recipient", to.to_non_ad());
         }
         let mut kids = encs;
