@@ -63,6 +63,16 @@ impl Sandbox {
         conn.map(|c| c.kill()).is_some()
     }
 
+    /// Fault injection: damages the ciphertext of the next established-session
+    /// (`type="msg"`) message relayed to `phone:device`, so its client fails to
+    /// decrypt it and sends a retry receipt (relayed like any receipt).
+    pub fn corrupt_next_message_to(&self, phone: &str, device: u16) {
+        self.hub
+            .state()
+            .corrupt_next
+            .insert((phone.to_string(), device));
+    }
+
     /// The device ids currently linked to `phone` (empty if unknown).
     pub fn devices(&self, phone: &str) -> Vec<u16> {
         self.hub

@@ -5,7 +5,7 @@
 //! for a QR scan, and the event broadcast the harness listens to. It does not
 //! parse stanzas; the protocol modules do that and call `deliver`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -44,6 +44,9 @@ pub(crate) struct State {
     pub presence_subs: HashMap<String, Vec<DeviceAddr>>,
     /// Last presence per phone (`available`/`unavailable`).
     pub presence: HashMap<String, String>,
+    /// Fault injection: devices whose next relayed message gets its ciphertext
+    /// damaged, to exercise decrypt-failure retries.
+    pub corrupt_next: HashSet<DeviceAddr>,
 }
 
 pub struct Hub {

@@ -95,6 +95,9 @@ pub(crate) fn message(session: &Session, msg: &Node) {
             b = b.attr("recipient", to.to_non_ad());
         }
         let mut kids = encs;
+        if st.corrupt_next.contains(&addr) && corrupt(&mut kids) {
+            st.corrupt_next.remove(&addr);
+        }
         if let Some(ident) = &identity {
             kids.push(ident.clone());
         }
@@ -107,6 +110,26 @@ pub(crate) fn message(session: &Session, msg: &Node) {
             live,
         });
     }
+}
+
+/// Flips the last byte of every `type="msg"` ciphertext: that byte belongs to
+/// the Signal MAC, so the recipient fails to decrypt and asks for a retry.
+/// (`pkmsg` ends in protobuf fields, whose damage reads as a parse error and is
+/// nacked instead.) Returns whether anything was damaged.
+fn corrupt(encs: &mut [Node]) -> bool {
+    let mut damaged = false;
+    for enc in encs {
+        if attr(enc, "type").as_deref() != Some("msg") {
+            continue;
+        }
+        if let Some(wacore_binary::NodeContent::Bytes(b)) = enc.content.as_mut()
+            && let Some(last) = b.last_mut()
+        {
+            *last ^= 0xFF;
+            damaged = true;
+        }
+    }
+    damaged
 }
 
 pub(crate) fn receipt(session: &Session, rcpt: &Node) {
