@@ -179,6 +179,32 @@ impl Sandbox {
             .message_id)
     }
 
+    /// The contact edits its own message `id` (sent to `to`) to `text`.
+    pub async fn contact_edit(
+        &self,
+        phone: &str,
+        to: &str,
+        id: &str,
+        text: &str,
+    ) -> Result<String> {
+        let c = self.contact(phone)?;
+        let body = wa::Message {
+            conversation: Some(text.to_string()),
+            ..Default::default()
+        };
+        Ok(c.client.client.edit_message(Jid::pn(to), id, body).await?)
+    }
+
+    /// The contact deletes its own message `id` (sent to `to`) for everyone.
+    pub async fn contact_revoke(&self, phone: &str, to: &str, id: &str) -> Result<()> {
+        let c = self.contact(phone)?;
+        c.client
+            .client
+            .revoke_message(Jid::pn(to), id, whatsapp_rust::send::RevokeType::Sender)
+            .await?;
+        Ok(())
+    }
+
     /// The contact marks messages from `chat` as read (read receipts).
     pub async fn contact_read(&self, phone: &str, chat: &str, ids: &[&str]) -> Result<()> {
         let c = self.contact(phone)?;
