@@ -41,6 +41,7 @@ mod iq;
 mod keys;
 mod nodes;
 mod pairing;
+mod phone;
 mod relay;
 mod server;
 mod usync;

@@ -117,6 +117,7 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
             keys: reg.keys,
             device_identity: None,
             key_index,
+            key_shared: false,
         },
     );
 

@@ -76,7 +76,18 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
                 .build()])
             .build(),
     );
+    let share_key = !st.accounts.device(&addr).is_some_and(|d| d.key_shared);
     drop(st);
+    if share_key {
+        // What the primary phone does for a new companion; without it the
+        // client waits 10 s for app-state keys before `Connected`.
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::phone::share_app_state_key(&hub, &addr).await {
+                log::warn!("sandbox: app-state key share to {addr:?} failed: {e:#}");
+            }
+        });
+    }
     info!("sandbox: {phone}:{device} logged in ({queued} queued stanzas flushed)");
     hub.emit(SandboxEvent::LoggedIn { phone, device });
 }
