@@ -151,7 +151,16 @@ pub(crate) fn receipt(session: &Session, rcpt: &Node) {
     let Some(to) = jid_attr(rcpt, "to") else {
         return;
     };
-    let targets = targets_of(&st, &to);
+    if typ.as_deref() == Some("peer_msg") {
+        // Acknowledges a peer message from the virtual phone, which is the
+        // only sender of those and needs no receipt.
+        return;
+    }
+    // Never echo a receipt to the device that sent it.
+    let targets: Vec<DeviceAddr> = targets_of(&st, &to)
+        .into_iter()
+        .filter(|a| !(a.0 == phone && a.1 == dev))
+        .collect();
     let sender = Jid::pn_device(phone.as_str(), dev);
     for addr in targets {
         let mut b = NodeBuilder::new("receipt")
