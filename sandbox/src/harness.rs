@@ -139,3 +139,15 @@ impl Drop for Sandbox {
         self.hub.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Tests share a sandbox across tasks (`Arc<Sandbox>`), so it must stay
+    /// `Send + Sync`; so must a test client.
+    #[test]
+    fn harness_types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Sandbox>();
+        assert_send_sync::<crate::client::TestClient>();
+    }
+}

@@ -28,6 +28,8 @@ pub(crate) struct Registration {
 pub(crate) struct PairInFlight {
     pub addr: DeviceAddr,
     pub conn: ConnHandle,
+    /// To put the companion back in the waiting list if it refuses.
+    pub noise_pub: [u8; 32],
 }
 
 #[derive(Default)]

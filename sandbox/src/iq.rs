@@ -14,9 +14,15 @@ use crate::server::session::Session;
 pub(crate) fn handle(session: &mut Session, iq: &Node) {
     let id = attr(iq, "id").unwrap_or_default();
     let typ = attr(iq, "type").unwrap_or_default();
-    if typ == "result" || typ == "error" {
+    if typ == "result" {
         // Answers to our own IQs: only pair-device-sign carries anything we need.
         crate::pairing::on_device_sign(session, iq);
+        return;
+    }
+    if typ == "error" {
+        // A companion that rejects its pair-success (bad HMAC or signature)
+        // must not stay half-linked.
+        crate::pairing::on_pair_error(session, &id);
         return;
     }
     let xmlns = attr(iq, "xmlns").unwrap_or_default();

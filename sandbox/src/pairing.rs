@@ -19,7 +19,7 @@ use waproto::whatsapp as wa;
 
 use crate::accounts::Device;
 use crate::events::SandboxEvent;
-use crate::hub::{Hub, PairInFlight};
+use crate::hub::{Hub, PairInFlight, Registration};
 use crate::nodes::{attr, children, random_id};
 use crate::server::session::Session;
 
@@ -144,6 +144,7 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
         PairInFlight {
             addr: (phone.to_string(), device),
             conn: reg.conn,
+            noise_pub,
         },
     );
     info!("sandbox: linking {pn}");
@@ -184,6 +185,32 @@ pub(crate) fn on_device_sign(session: &Session, iq: &Node) -> bool {
     }
     session.hub.emit(SandboxEvent::Linked { phone, device });
     true
+}
+
+/// The companion refused `pair-success`: undo the link, and let it be scanned
+/// again (it keeps showing QR codes).
+pub(crate) fn on_pair_error(session: &Session, iq_id: &str) {
+    let mut st = session.hub.state();
+    let Some(flight) = st.pairing.remove(iq_id) else {
+        return;
+    };
+    log::warn!("sandbox: companion rejected pairing as {:?}", flight.addr);
+    let removed = st
+        .accounts
+        .get_mut(&flight.addr.0)
+        .and_then(|a| a.devices.remove(&flight.addr.1));
+    if let Some(dev) = removed {
+        st.registrations.push(Registration {
+            conn: flight.conn,
+            noise_pub: flight.noise_pub,
+            keys: dev.keys,
+        });
+    }
+    drop(st);
+    let (phone, device) = flight.addr;
+    session
+        .hub
+        .emit(SandboxEvent::PairingRejected { phone, device });
 }
 
 /// Removes a device from its account (logout / remove-companion-device).
