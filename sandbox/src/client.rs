@@ -189,6 +189,16 @@ impl TestClient {
         )
     }
 
+    /// This client's store and settings, for starting a second client on the
+    /// same credentials (as a second process would) while this one runs.
+    pub fn store_parts(&self) -> (Arc<dyn Backend>, String, String) {
+        (
+            self.backend.clone(),
+            self.ws_url.clone(),
+            self.push_name.clone(),
+        )
+    }
+
     /// Starts a client on a store left behind by `crash`.
     pub async fn resume(parts: (Arc<dyn Backend>, String, String)) -> Result<Self> {
         let (backend, ws_url, push_name) = parts;

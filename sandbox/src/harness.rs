@@ -51,6 +51,12 @@ impl Sandbox {
         crate::pairing::link(&self.hub, qr, phone)
     }
 
+    /// Plays the user removing linked device `phone:device` on the phone: the
+    /// client is logged out now (if connected) or at its next login.
+    pub fn unlink(&self, phone: &str, device: u16) {
+        crate::pairing::remove_from_phone(&self.hub, phone, device);
+    }
+
     /// Cuts a device's connection as a network failure would (no close frame).
     /// A running client reconnects on its own; returns whether one was connected.
     pub fn kick(&self, phone: &str, device: u16) -> bool {

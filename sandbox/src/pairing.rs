@@ -215,6 +215,23 @@ pub(crate) fn on_pair_error(session: &Session, iq_id: &str) {
 
 /// Removes a device from its account (logout / remove-companion-device).
 pub(crate) fn unlink(hub: &Hub, phone: &str, device: u16) {
+    unlink_with(hub, phone, device, None);
+}
+
+/// The primary phone removes a linked device: a connected client is told with
+/// `<stream:error code="401"><conflict type="device_removed"/>` (it logs out);
+/// an offline one finds out at its next login (`<failure reason="401">`).
+pub(crate) fn remove_from_phone(hub: &Hub, phone: &str, device: u16) {
+    let notice = NodeBuilder::new("stream:error")
+        .attr("code", "401")
+        .children([NodeBuilder::new("conflict")
+            .attr("type", "device_removed")
+            .build()])
+        .build();
+    unlink_with(hub, phone, device, Some(notice));
+}
+
+fn unlink_with(hub: &Hub, phone: &str, device: u16, notice: Option<Node>) {
     let mut st = hub.state();
     let removed = st
         .accounts
@@ -223,6 +240,9 @@ pub(crate) fn unlink(hub: &Hub, phone: &str, device: u16) {
     let addr = (phone.to_string(), device);
     st.offline.remove(&addr);
     if let Some(conn) = st.conns.remove(&addr) {
+        if let Some(notice) = notice {
+            conn.send(notice);
+        }
         conn.close();
     }
     drop(st);

@@ -3,7 +3,9 @@
 //! A registration payload (a new companion) gets `<pair-device>` refs and waits
 //! for `pairing::link`; a login payload (phone number + device id) of a linked
 //! device gets `<success>`, its offline queue, and the `<ib><offline/>` marker
-//! that ends the client's offline-sync wait. Anything else gets `<failure>`.
+//! that ends the client's offline-sync wait (and, at its first login, the
+//! virtual phone's app-state key share, see `phone.rs`). Anything else gets
+//! `<failure reason="401">`, which the client reads as "logged out".
 
 use std::collections::VecDeque;
 
@@ -54,7 +56,15 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
     }
     let lid = Jid::lid_device(acct.lid.as_str(), device);
     if let Some(old) = st.conns.insert(addr.clone(), session.conn.clone()) {
-        // A device has one socket; the newer one wins, as on the real service.
+        // A device has one socket; the newer one wins, and the older one is told
+        // so (its client then stops reconnecting instead of fighting back).
+        old.send(
+            NodeBuilder::new("stream:error")
+                .children([NodeBuilder::new("conflict")
+                    .attr("type", "replaced")
+                    .build()])
+                .build(),
+        );
         old.close();
     }
     session.who = Who::Device(addr.clone());
