@@ -62,9 +62,7 @@ impl Contact {
         let inbox = Arc::new(Inbox::default());
         let hook_inbox = inbox.clone();
         let client = TestClient::start_with_log(
-            Arc::new(wacore::store::InMemoryBackend::new()),
-            &sandbox.ws_url(),
-            phone,
+            sandbox.client_setup(phone),
             Arc::new(EventLog::default()),
             move |ev, client| on_event(&hook_inbox, behaviour, &ev, client),
         )

@@ -15,10 +15,15 @@ use tokio::task::JoinHandle;
 use wacore::types::events::Event;
 use wacore_binary::Jid;
 
-use crate::client::TestClient;
+use wacore::store::InMemoryBackend;
+use wacore::store::traits::Backend;
+use whatsapp_rust::bot::{BotBuilder, Provided};
+
+use crate::client::{ClientSetup, TestClient};
 use crate::contacts::Contact;
 use crate::events::SandboxEvent;
 use crate::hub::Hub;
+use crate::media::SandboxHttp;
 
 /// A running simulated server on 127.0.0.1.
 pub struct Sandbox {
@@ -39,6 +44,30 @@ impl Sandbox {
             task,
             contacts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The HTTP client sandbox clients must use: it serves the sandbox's
+    /// in-memory media host (uploads and downloads) and refuses everything else.
+    pub fn http_client(&self) -> SandboxHttp {
+        SandboxHttp::new(self.hub.media.clone())
+    }
+
+    /// A `BotBuilder` for this sandbox on the given store; see `bot_builder`.
+    pub fn bot_builder(
+        &self,
+        backend: Arc<dyn Backend>,
+    ) -> BotBuilder<Provided, Provided, Provided, Provided> {
+        crate::client::bot_builder(&self.ws_url(), backend, self.http_client())
+    }
+
+    /// A fresh in-memory store and this sandbox's settings, for `TestClient`.
+    pub fn client_setup(&self, push_name: &str) -> ClientSetup {
+        ClientSetup {
+            backend: Arc::new(InMemoryBackend::new()),
+            ws_url: self.ws_url(),
+            push_name: push_name.to_string(),
+            http: self.http_client(),
+        }
     }
 
     /// The URL to give `TokioWebSocketTransportFactory::with_url`.
@@ -122,7 +151,7 @@ impl Sandbox {
 
     /// Builds and starts a plain client against this sandbox (not yet paired).
     pub async fn client(&self, push_name: &str) -> Result<TestClient> {
-        TestClient::start(&self.ws_url(), push_name).await
+        TestClient::start(self.client_setup(push_name)).await
     }
 
     /// Starts a client, links it to `phone` from its first QR code, and waits

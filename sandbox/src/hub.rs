@@ -53,6 +53,8 @@ pub(crate) struct State {
 
 pub struct Hub {
     state: Mutex<State>,
+    /// Uploaded media; its own lock, as blobs can be large.
+    pub(crate) media: std::sync::Arc<crate::media::MediaStore>,
     /// Flipped to `true` once when the sandbox stops; every connection ends.
     stop: tokio::sync::watch::Sender<bool>,
     pub(crate) events: broadcast::Sender<SandboxEvent>,
@@ -65,6 +67,7 @@ impl Hub {
         let (events, _) = broadcast::channel(1024);
         Self {
             state: Mutex::new(State::default()),
+            media: Default::default(),
             stop: tokio::sync::watch::Sender::new(false),
             events,
             identity: ServerIdentity::generate(),

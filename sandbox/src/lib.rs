@@ -39,6 +39,7 @@ mod harness;
 mod hub;
 mod iq;
 mod keys;
+mod media;
 mod nodes;
 mod pairing;
 mod phone;
@@ -46,7 +47,8 @@ mod relay;
 mod server;
 mod usync;
 
-pub use client::{CLIENT_VERSION, EventLog, TestClient, bot_builder, texts_of};
+pub use client::{CLIENT_VERSION, ClientSetup, EventLog, TestClient, bot_builder, texts_of};
 pub use contacts::{Behaviour, InboxEntry};
 pub use events::SandboxEvent;
 pub use harness::Sandbox;
+pub use media::{MEDIA_HOST, SandboxHttp};

@@ -104,7 +104,7 @@ async fn a_second_socket_for_the_same_device_replaces_the_first() {
     let sandbox = Sandbox::start().await.unwrap();
     let first = sandbox.paired_client(ALICE, WAIT).await.unwrap();
     // Same credentials, second process: start another client on the same store.
-    let parts = first.store_parts();
+    let parts = first.setup();
     let second = TestClient::resume(parts).await.unwrap();
     first
         .wait_for(WAIT, |e| matches!(e, Event::StreamReplaced(_)))

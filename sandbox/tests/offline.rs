@@ -36,7 +36,7 @@ async fn m4_message_to_stopped_client_arrives_after_restart() {
         .unwrap();
 
     // Bob stops; the sandbox notices.
-    let (backend, url, name) = bob.crash_after_shutdown().await;
+    let setup = bob.crash_after_shutdown().await;
     Sandbox::wait_for_event(
         &mut server_events,
         WAIT,
@@ -64,7 +64,7 @@ async fn m4_message_to_stopped_client_arrives_after_restart() {
         .unwrap();
 
     // Bob comes back on the same store and gets the queued message.
-    let bob = TestClient::resume((backend, url, name)).await.unwrap();
+    let bob = TestClient::resume(setup).await.unwrap();
     let info = bob
         .wait_for_text("while you were away", WAIT)
         .await
