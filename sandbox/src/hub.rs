@@ -49,6 +49,7 @@ pub(crate) struct State {
     /// Fault injection: devices whose next relayed message gets its ciphertext
     /// damaged, to exercise decrypt-failure retries.
     pub corrupt_next: HashSet<DeviceAddr>,
+    pub groups: crate::groups::Groups,
 }
 
 pub struct Hub {

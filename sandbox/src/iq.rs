@@ -30,6 +30,7 @@ pub(crate) fn handle(session: &mut Session, iq: &Node) {
         "w:p" | "passive" => iq_result(&id, vec![]),
         "encrypt" => crate::keys::handle(session, iq, &id, &typ),
         "usync" => crate::usync::handle(session, iq, &id),
+        "w:g2" => crate::groups::handle(session, iq, &id),
         "w:m" if iq.get_optional_child("media_conn").is_some() => crate::media::media_conn(&id),
         "w:sync:app:state" => app_state(iq, &id),
         "md" => {

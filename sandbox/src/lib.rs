@@ -36,6 +36,7 @@ mod client;
 pub mod contacts;
 mod devices;
 pub mod events;
+mod groups;
 mod harness;
 mod hub;
 mod iq;

@@ -5,7 +5,7 @@
 //! `<message from=sender-device>` with just its ciphertext, and the sender gets
 //! the server `<ack class="message">`. Receipts (delivery, read, played, retry)
 //! go back to the devices named by `to`. The server never decrypts anything.
-//! Group fan-out (`skmsg`) is not modelled.
+//! Group messages are handed to `groups.rs`.
 
 use log::debug;
 use wacore_binary::builder::NodeBuilder;
@@ -44,6 +44,12 @@ pub(crate) fn message(session: &Session, msg: &Node) {
         return;
     };
     ack(session, "message", &id, to_attr.as_deref(), None);
+    if to.server == wacore_binary::Server::Group {
+        if !crate::groups::relay(session, msg, &to) {
+            debug!("sandbox: dropping group message {id}: unknown group or not a member");
+        }
+        return;
+    }
 
     let identity = msg.get_optional_child("device-identity").cloned();
     let mut targets: Vec<(Jid, Vec<Node>)> = msg
