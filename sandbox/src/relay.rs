@@ -162,18 +162,39 @@ pub(crate) fn receipt(session: &Session, rcpt: &Node) {
         // only sender of those and needs no receipt.
         return;
     }
+    let sender = Jid::pn_device(phone.as_str(), dev);
+    // A group receipt names the group in `to` and the message's author in
+    // `participant`; it goes to the author as `from=group participant=reader`.
+    let group_receipt = to.server == wacore_binary::Server::Group;
+    let target_jid = if group_receipt {
+        match jid_attr(rcpt, "participant") {
+            Some(author) => author,
+            None => return,
+        }
+    } else {
+        to.clone()
+    };
     // Never echo a receipt to the device that sent it.
-    let targets: Vec<DeviceAddr> = targets_of(&st, &to)
+    let targets: Vec<DeviceAddr> = targets_of(&st, &target_jid)
         .into_iter()
         .filter(|a| !(a.0 == phone && a.1 == dev))
         .collect();
-    let sender = Jid::pn_device(phone.as_str(), dev);
     for addr in targets {
         let mut b = NodeBuilder::new("receipt")
-            .attr("from", sender.clone())
             .attr("id", id.as_str())
             .attr("t", now().to_string());
-        for key in ["type", "recipient", "participant"] {
+        b = if group_receipt {
+            b.attr("from", to.clone())
+                .attr("participant", sender.clone())
+        } else {
+            b.attr("from", sender.clone())
+        };
+        let passthrough: &[&str] = if group_receipt {
+            &["type"]
+        } else {
+            &["type", "recipient", "participant"]
+        };
+        for key in passthrough {
             if let Some(v) = attr(rcpt, key) {
                 b = b.attr(key, v);
             }

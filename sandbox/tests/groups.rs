@@ -4,9 +4,11 @@
 mod common;
 
 use common::{WAIT, init_logging};
+use wacore::types::presence::ReceiptType;
 use wacore_binary::Jid;
 use warest_sandbox::{Behaviour, Sandbox};
 use whatsapp_rust::features::{GroupCreateOptions, GroupParticipantOptions};
+use whatsapp_rust::types::events::Event;
 
 const ALICE: &str = "15550012001";
 const BOB: &str = "15550012002";
@@ -42,7 +44,7 @@ async fn group_create_and_messages_both_ways() {
     assert_eq!(created.metadata.participants.len(), 3);
 
     // Alice's first group message: sender-key distribution + skmsg.
-    alice
+    let sent = alice
         .client
         .send_text(group.clone(), "hello group")
         .await
@@ -57,6 +59,16 @@ async fn group_create_and_messages_both_ways() {
         .unwrap();
     assert_eq!(got.chat, group);
     assert_eq!(got.from, ALICE);
+    // Members' delivery receipts reach the author.
+    alice
+        .wait_for(WAIT, |e| {
+            matches!(e, Event::Receipt(r)
+                if r.r#type == ReceiptType::Delivered
+                    && r.source.chat == group
+                    && r.message_ids.contains(&sent.message_id))
+        })
+        .await
+        .unwrap();
 
     // Bob answers in the group with his own sender key.
     bob.client.send_text(group.clone(), "hi all").await.unwrap();
