@@ -39,6 +39,8 @@ pub struct Device {
     /// returned in `pair-device-sign`; served in prekey bundles.
     pub device_identity: Option<Vec<u8>>,
     pub key_index: u32,
+    /// Whether the virtual phone already sent this device the app-state key.
+    pub key_shared: bool,
 }
 
 pub struct Account {
@@ -51,6 +53,11 @@ pub struct Account {
     pub next_device: u16,
     pub next_key_index: u32,
     pub devices: BTreeMap<u16, Device>,
+    /// The phone's app-state sync key `(key id, key data)`, shared with every
+    /// companion at its first login (`phone.rs`).
+    pub app_state_key: (Vec<u8>, [u8; 32]),
+    /// The phone's Signal registration id.
+    pub registration_id: u32,
 }
 
 impl Account {
@@ -64,6 +71,8 @@ impl Account {
             next_device: 1,
             next_key_index: 1,
             devices: BTreeMap::new(),
+            app_state_key: (rand::random::<[u8; 6]>().to_vec(), rand::random()),
+            registration_id: rand::random::<u32>() & 0x3FFF,
         }
     }
 

@@ -3,21 +3,21 @@
 //! `TestClient` wraps one `Bot` on an `InMemoryBackend` (kept, so the client can
 //! be restarted or resumed after a crash on the same store) with an `EventLog`
 //! that can be waited on with a predicate and a timeout instead of sleeping.
-//! Nothing here talks to the internet: the HTTP client refuses every request
-//! and the version is pinned.
+//! Nothing here talks to the internet: the only HTTP is the sandbox's in-memory
+//! media host (`media.rs`) and the version is pinned.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
+
+use crate::media::SandboxHttp;
 use tokio::sync::Notify;
-use wacore::net::{HttpClient, HttpRequest, HttpResponse};
-use wacore::store::InMemoryBackend;
 use wacore::store::traits::Backend;
-use wacore::types::events::{Event, EventHandler};
-use whatsapp_rust::bot::{Bot, BotHandle};
+use wacore::types::events::{ChannelEventHandler, Event, EventHandler, Subscription};
+use whatsapp_rust::Client;
+use whatsapp_rust::bot::{Bot, BotBuilder, BotHandle, Provided};
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
-use whatsapp_rust::{Client, async_trait};
 
 /// The version every sandbox client announces, so none of them fetches it from
 /// web.whatsapp.com.
@@ -94,15 +94,30 @@ pub fn texts_of(event: &Event) -> Vec<(Arc<wacore::types::message::MessageInfo>,
         .collect()
 }
 
-/// Refuses every request: sandbox clients never need HTTP (version is pinned,
-/// media is not modelled).
-struct NoHttp;
+/// A `BotBuilder` wired for a sandbox: the given store, the sandbox's transport
+/// URL, its in-memory media host as the only HTTP, and the pinned version. Add
+/// handlers, then `build()`. This is the hook for running the gateway's own
+/// session code against a sandbox (see also `Sandbox::bot_builder`).
+pub fn bot_builder(
+    ws_url: &str,
+    backend: Arc<dyn Backend>,
+    http: SandboxHttp,
+) -> BotBuilder<Provided, Provided, Provided, Provided> {
+    Bot::builder()
+        .with_backend_arc(backend)
+        .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(ws_url))
+        .with_http_client(http)
+        .with_version(CLIENT_VERSION)
+}
 
-#[async_trait]
-impl HttpClient for NoHttp {
-    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse> {
-        bail!("sandbox clients have no HTTP access ({})", request.url)
-    }
+/// Everything needed to (re)start a client on the same credentials: its store
+/// and its sandbox. Returned by `crash` and friends, taken by `resume`.
+#[derive(Clone)]
+pub struct ClientSetup {
+    pub backend: Arc<dyn Backend>,
+    pub ws_url: String,
+    pub push_name: String,
+    pub http: SandboxHttp,
 }
 
 /// A real whatsapp-rust client on an in-memory store, pointed at a sandbox.
@@ -110,80 +125,62 @@ pub struct TestClient {
     pub client: Arc<Client>,
     pub events: Arc<EventLog>,
     handle: Option<BotHandle>,
-    backend: Arc<dyn Backend>,
-    ws_url: String,
-    push_name: String,
+    setup: ClientSetup,
 }
 
 impl TestClient {
-    pub async fn start(ws_url: &str, push_name: &str) -> Result<Self> {
-        Self::start_with_log(
-            Arc::new(InMemoryBackend::new()),
-            ws_url,
-            push_name,
-            Arc::new(EventLog::default()),
-            |_, _| {},
-        )
-        .await
+    /// Starts a fresh, unpaired client (see `Sandbox::client`).
+    pub async fn start(setup: ClientSetup) -> Result<Self> {
+        Self::start_with_log(setup, Arc::new(EventLog::default()), |_, _| {}).await
     }
 
     /// Stops this client gracefully and starts a new one on the same store, as
     /// an app restart does. The new client has a fresh event log.
-    pub async fn restart(mut self) -> Result<Self> {
-        if let Some(h) = self.handle.take() {
-            h.shutdown().await;
-        }
-        Self::start_with_log(
-            self.backend.clone(),
-            &self.ws_url,
-            &self.push_name,
-            Arc::new(EventLog::default()),
-            |_, _| {},
-        )
-        .await
+    pub async fn restart(self) -> Result<Self> {
+        let setup = self.crash_after_shutdown().await;
+        Self::resume(setup).await
     }
 
-    /// Kills the client without a goodbye (like a crashed app or a dropped
-    /// network) and returns its store, for `resume`.
-    pub fn crash(mut self) -> (Arc<dyn Backend>, String, String) {
+    /// Kills the client without a goodbye (like a crashed app) and returns its
+    /// setup, for `resume`. Its socket stays open until the sandbox `kick`s it.
+    pub fn crash(mut self) -> ClientSetup {
         if let Some(h) = self.handle.take() {
             h.abort();
         }
-        (self.backend.clone(), self.ws_url.clone(), self.push_name.clone())
+        self.setup.clone()
     }
 
     /// Stops the client gracefully (store flushed, socket closed) and returns
-    /// its store, for `resume`.
-    pub async fn crash_after_shutdown(mut self) -> (Arc<dyn Backend>, String, String) {
+    /// its setup, for `resume`.
+    pub async fn crash_after_shutdown(mut self) -> ClientSetup {
         if let Some(h) = self.handle.take() {
             h.shutdown().await;
         }
-        (self.backend.clone(), self.ws_url.clone(), self.push_name.clone())
+        self.setup.clone()
     }
 
-    /// Starts a client on a store left behind by `crash`.
-    pub async fn resume(parts: (Arc<dyn Backend>, String, String)) -> Result<Self> {
-        let (backend, ws_url, push_name) = parts;
-        Self::start_with_log(backend, &ws_url, &push_name, Arc::new(EventLog::default()), |_, _| {}).await
+    /// This client's setup, for starting a second client on the same
+    /// credentials (as a second process would) while this one runs.
+    pub fn setup(&self) -> ClientSetup {
+        self.setup.clone()
+    }
+
+    /// Starts a client on a store left behind by `crash` and friends.
+    pub async fn resume(setup: ClientSetup) -> Result<Self> {
+        Self::start(setup).await
     }
 
     /// Like `start`, with a caller-provided log and a hook that sees every event
     /// (used by virtual contacts to react to messages).
     pub(crate) async fn start_with_log(
-        backend: Arc<dyn Backend>,
-        ws_url: &str,
-        push_name: &str,
+        setup: ClientSetup,
         events: Arc<EventLog>,
         on_event: impl Fn(Arc<Event>, Arc<Client>) + Send + Sync + 'static,
     ) -> Result<Self> {
         let log = events.clone();
         let on_event = Arc::new(on_event);
-        let bot = Bot::builder()
-            .with_backend_arc(backend.clone())
-            .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(ws_url))
-            .with_http_client(NoHttp)
-            .with_version(CLIENT_VERSION)
-            .with_push_name(push_name)
+        let bot = bot_builder(&setup.ws_url, setup.backend.clone(), setup.http.clone())
+            .with_push_name(setup.push_name.as_str())
             .skip_history_sync()
             .on_event(move |ev, client| {
                 log.handle_event(ev.clone());
@@ -198,14 +195,7 @@ impl TestClient {
         // depends on timing (offline-queued messages arrive before any presence).
         client.set_force_active_delivery_receipts(true);
         let handle = bot.spawn();
-        Ok(Self {
-            client,
-            events,
-            handle: Some(handle),
-            backend,
-            ws_url: ws_url.to_string(),
-            push_name: push_name.to_string(),
-        })
+        Ok(Self { client, events, handle: Some(handle), setup })
     }
 
     pub async fn wait_for(&self, timeout: Duration, pred: impl FnMut(&Event) -> bool) -> Result<Arc<Event>> {
@@ -221,13 +211,12 @@ impl TestClient {
         }
     }
 
-    /// Announces presence `available`, as an app in the foreground does. Until
-    /// then a companion sends `inactive` instead of `delivery` receipts.
+    /// Announces presence `available`, as an app in the foreground does, so
+    /// presence subscribers see this account online. Needs a push name; the
+    /// harness always gives one, so a failure is only logged.
     pub async fn go_online(&self) {
-        if self.client.presence().set_available().await.is_err() {
-            // No push name yet (it normally arrives by app-state sync, which the
-            // sandbox does not model): receipts must still be real ones.
-            self.client.set_force_active_delivery_receipts(true);
+        if let Err(e) = self.client.presence().set_available().await {
+            log::warn!("sandbox test client: could not announce presence: {e}");
         }
     }
 
@@ -258,6 +247,13 @@ impl TestClient {
             |e| matches!(e, Event::Receipt(r) if r.r#type == kind && r.message_ids.iter().any(|m| m == id)),
         )
         .await
+    }
+
+    /// Events from now on as a channel, for code that prefers receiving to
+    /// predicates. Keep the `Subscription`: dropping it ends the stream.
+    pub fn event_channel(&self) -> (Subscription, async_channel::Receiver<Arc<Event>>) {
+        let (handler, rx) = ChannelEventHandler::new();
+        (self.client.subscribe_handler(handler), rx)
     }
 
     /// Graceful stop: flushes the store and closes the socket.

@@ -62,9 +62,7 @@ impl Contact {
         let inbox = Arc::new(Inbox::default());
         let hook_inbox = inbox.clone();
         let client = TestClient::start_with_log(
-            Arc::new(wacore::store::InMemoryBackend::new()),
-            &sandbox.ws_url(),
-            phone,
+            sandbox.client_setup(phone),
             Arc::new(EventLog::default()),
             move |ev, client| on_event(&hook_inbox, behaviour, &ev, client),
         )
@@ -150,6 +148,20 @@ impl Sandbox {
             ..Default::default()
         };
         Ok(c.client.client.send_reaction(Jid::pn(to), key, emoji).await?.message_id)
+    }
+
+    /// The contact edits its own message `id` (sent to `to`) to `text`.
+    pub async fn contact_edit(&self, phone: &str, to: &str, id: &str, text: &str) -> Result<String> {
+        let c = self.contact(phone)?;
+        let body = wa::Message { conversation: Some(text.to_string()), ..Default::default() };
+        Ok(c.client.client.edit_message(Jid::pn(to), id, body).await?)
+    }
+
+    /// The contact deletes its own message `id` (sent to `to`) for everyone.
+    pub async fn contact_revoke(&self, phone: &str, to: &str, id: &str) -> Result<()> {
+        let c = self.contact(phone)?;
+        c.client.client.revoke_message(Jid::pn(to), id, whatsapp_rust::send::RevokeType::Sender).await?;
+        Ok(())
     }
 
     /// The contact marks messages from `chat` as read (read receipts).

@@ -12,6 +12,9 @@ pub enum SandboxEvent {
     Linked { phone: String, device: u16 },
     /// A device completed login (`<success>` sent).
     LoggedIn { phone: String, device: u16 },
+    /// A companion refused its `pair-success` (bad HMAC or signature); the
+    /// link was undone and it can be scanned again.
+    PairingRejected { phone: String, device: u16 },
     /// A logged-in device's socket closed.
     Disconnected { phone: String, device: u16 },
     /// A device was removed from its account (logout / remove-companion).

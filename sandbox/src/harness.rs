@@ -15,10 +15,15 @@ use tokio::task::JoinHandle;
 use wacore::types::events::Event;
 use wacore_binary::Jid;
 
-use crate::client::TestClient;
+use wacore::store::InMemoryBackend;
+use wacore::store::traits::Backend;
+use whatsapp_rust::bot::{BotBuilder, Provided};
+
+use crate::client::{ClientSetup, TestClient};
 use crate::contacts::Contact;
 use crate::events::SandboxEvent;
 use crate::hub::Hub;
+use crate::media::SandboxHttp;
 
 /// A running simulated server on 127.0.0.1.
 pub struct Sandbox {
@@ -36,6 +41,27 @@ impl Sandbox {
         Ok(Self { hub, addr, task, contacts: Mutex::new(HashMap::new()) })
     }
 
+    /// The HTTP client sandbox clients must use: it serves the sandbox's
+    /// in-memory media host (uploads and downloads) and refuses everything else.
+    pub fn http_client(&self) -> SandboxHttp {
+        SandboxHttp::new(self.hub.media.clone())
+    }
+
+    /// A `BotBuilder` for this sandbox on the given store; see `bot_builder`.
+    pub fn bot_builder(&self, backend: Arc<dyn Backend>) -> BotBuilder<Provided, Provided, Provided, Provided> {
+        crate::client::bot_builder(&self.ws_url(), backend, self.http_client())
+    }
+
+    /// A fresh in-memory store and this sandbox's settings, for `TestClient`.
+    pub fn client_setup(&self, push_name: &str) -> ClientSetup {
+        ClientSetup {
+            backend: Arc::new(InMemoryBackend::new()),
+            ws_url: self.ws_url(),
+            push_name: push_name.to_string(),
+            http: self.http_client(),
+        }
+    }
+
     /// The URL to give `TokioWebSocketTransportFactory::with_url`.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws/chat", self.addr)
@@ -46,11 +72,24 @@ impl Sandbox {
         crate::pairing::link(&self.hub, qr, phone)
     }
 
+    /// Plays the user removing linked device `phone:device` on the phone: the
+    /// client is logged out now (if connected) or at its next login.
+    pub fn unlink(&self, phone: &str, device: u16) {
+        crate::pairing::remove_from_phone(&self.hub, phone, device);
+    }
+
     /// Cuts a device's connection as a network failure would (no close frame).
     /// A running client reconnects on its own; returns whether one was connected.
     pub fn kick(&self, phone: &str, device: u16) -> bool {
         let conn = self.hub.state().conns.get(&(phone.to_string(), device)).cloned();
         conn.map(|c| c.kill()).is_some()
+    }
+
+    /// Fault injection: damages the ciphertext of the next established-session
+    /// (`type="msg"`) message relayed to `phone:device`, so its client fails to
+    /// decrypt it and sends a retry receipt (relayed like any receipt).
+    pub fn corrupt_next_message_to(&self, phone: &str, device: u16) {
+        self.hub.state().corrupt_next.insert((phone.to_string(), device));
     }
 
     /// The device ids currently linked to `phone` (empty if unknown).
@@ -90,7 +129,7 @@ impl Sandbox {
 
     /// Builds and starts a plain client against this sandbox (not yet paired).
     pub async fn client(&self, push_name: &str) -> Result<TestClient> {
-        TestClient::start(&self.ws_url(), push_name).await
+        TestClient::start(self.client_setup(push_name)).await
     }
 
     /// Starts a client, links it to `phone` from its first QR code, and waits
@@ -109,5 +148,17 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.task.abort();
         self.hub.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Tests share a sandbox across tasks (`Arc<Sandbox>`), so it must stay
+    /// `Send + Sync`; so must a test client.
+    #[test]
+    fn harness_types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Sandbox>();
+        assert_send_sync::<crate::client::TestClient>();
     }
 }

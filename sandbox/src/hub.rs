@@ -5,7 +5,7 @@
 //! for a QR scan, and the event broadcast the harness listens to. It does not
 //! parse stanzas; the protocol modules do that and call `deliver`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -28,6 +28,8 @@ pub(crate) struct Registration {
 pub(crate) struct PairInFlight {
     pub addr: DeviceAddr,
     pub conn: ConnHandle,
+    /// To put the companion back in the waiting list if it refuses.
+    pub noise_pub: [u8; 32],
 }
 
 #[derive(Default)]
@@ -44,10 +46,16 @@ pub(crate) struct State {
     pub presence_subs: HashMap<String, Vec<DeviceAddr>>,
     /// Last presence per phone (`available`/`unavailable`).
     pub presence: HashMap<String, String>,
+    /// Fault injection: devices whose next relayed message gets its ciphertext
+    /// damaged, to exercise decrypt-failure retries.
+    pub corrupt_next: HashSet<DeviceAddr>,
+    pub groups: crate::groups::Groups,
 }
 
 pub struct Hub {
     state: Mutex<State>,
+    /// Uploaded media; its own lock, as blobs can be large.
+    pub(crate) media: std::sync::Arc<crate::media::MediaStore>,
     /// Flipped to `true` once when the sandbox stops; every connection ends.
     stop: tokio::sync::watch::Sender<bool>,
     pub(crate) events: broadcast::Sender<SandboxEvent>,
@@ -60,6 +68,7 @@ impl Hub {
         let (events, _) = broadcast::channel(1024);
         Self {
             state: Mutex::new(State::default()),
+            media: Default::default(),
             stop: tokio::sync::watch::Sender::new(false),
             events,
             identity: ServerIdentity::generate(),

@@ -14,9 +14,15 @@ use crate::server::session::Session;
 pub(crate) fn handle(session: &mut Session, iq: &Node) {
     let id = attr(iq, "id").unwrap_or_default();
     let typ = attr(iq, "type").unwrap_or_default();
-    if typ == "result" || typ == "error" {
+    if typ == "result" {
         // Answers to our own IQs: only pair-device-sign carries anything we need.
         crate::pairing::on_device_sign(session, iq);
+        return;
+    }
+    if typ == "error" {
+        // A companion that rejects its pair-success (bad HMAC or signature)
+        // must not stay half-linked.
+        crate::pairing::on_pair_error(session, &id);
         return;
     }
     let xmlns = attr(iq, "xmlns").unwrap_or_default();
@@ -24,6 +30,8 @@ pub(crate) fn handle(session: &mut Session, iq: &Node) {
         "w:p" | "passive" => iq_result(&id, vec![]),
         "encrypt" => crate::keys::handle(session, iq, &id, &typ),
         "usync" => crate::usync::handle(session, iq, &id),
+        "w:g2" => crate::groups::handle(session, iq, &id),
+        "w:m" if iq.get_optional_child("media_conn").is_some() => crate::media::media_conn(&id),
         "w:sync:app:state" => app_state(iq, &id),
         "md" => {
             // Answer before unlinking: unlinking closes this very socket.

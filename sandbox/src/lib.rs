@@ -2,8 +2,8 @@
 //!
 //! Real whatsapp-rust 0.7.0 clients connect to it over a local WebSocket, run
 //! the Noise XX handshake, pair through a QR "scan" hook, log in, exchange
-//! end-to-end-encrypted 1:1 messages and receipts, and receive what was queued
-//! while they were offline, with no phone and no internet. The server relays
+//! end-to-end-encrypted 1:1 messages, receipts and media, and receive what was
+//! queued while they were offline, with no phone and no internet. The server relays
 //! ciphertext and never decrypts. `MODELLED.md` lists what is and is not
 //! modelled. Start with [`Sandbox::start`].
 //!
@@ -25,27 +25,32 @@
 //! # Ok(()) }
 //! ```
 //!
-//! For a client under your own control (e.g. the gateway's), point its
-//! transport at [`Sandbox::ws_url`], pin its version to [`CLIENT_VERSION`],
-//! build whatsapp-rust with `danger-skip-cert-chain-verify`, and pass the QR
-//! string from its `PairingQrCode` event to [`Sandbox::link`].
+//! For a client under your own control (e.g. the gateway's), start from
+//! [`Sandbox::bot_builder`] (transport URL, the sandbox's media host as HTTP
+//! client, pinned [`CLIENT_VERSION`]), build whatsapp-rust with
+//! `danger-skip-cert-chain-verify`, and pass the QR string from its
+//! `PairingQrCode` event to [`Sandbox::link`].
 
 mod accounts;
 mod client;
 pub mod contacts;
 mod devices;
 pub mod events;
+mod groups;
 mod harness;
 mod hub;
 mod iq;
 mod keys;
+mod media;
 mod nodes;
 mod pairing;
+mod phone;
 mod relay;
 mod server;
 mod usync;
 
-pub use client::{CLIENT_VERSION, EventLog, TestClient, texts_of};
+pub use client::{CLIENT_VERSION, ClientSetup, EventLog, TestClient, bot_builder, texts_of};
 pub use contacts::{Behaviour, InboxEntry};
 pub use events::SandboxEvent;
 pub use harness::Sandbox;
+pub use media::{MEDIA_HOST, SandboxHttp};

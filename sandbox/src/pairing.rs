@@ -19,7 +19,7 @@ use waproto::whatsapp as wa;
 
 use crate::accounts::Device;
 use crate::events::SandboxEvent;
-use crate::hub::{Hub, PairInFlight};
+use crate::hub::{Hub, PairInFlight, Registration};
 use crate::nodes::{attr, children, random_id};
 use crate::server::session::Session;
 
@@ -103,7 +103,8 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
 
     let pn = Jid::pn_device(phone, device);
     let lid = Jid::lid_device(acct.lid.as_str(), device);
-    acct.devices.insert(device, Device { id: device, keys: reg.keys, device_identity: None, key_index });
+    acct.devices
+        .insert(device, Device { id: device, keys: reg.keys, device_identity: None, key_index, key_shared: false });
 
     let iq_id = random_id();
     let iq = NodeBuilder::new("iq")
@@ -120,7 +121,7 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
             .build()])
         .build();
     reg.conn.send(iq);
-    st.pairing.insert(iq_id, PairInFlight { addr: (phone.to_string(), device), conn: reg.conn });
+    st.pairing.insert(iq_id, PairInFlight { addr: (phone.to_string(), device), conn: reg.conn, noise_pub });
     info!("sandbox: linking {pn}");
     Ok(pn)
 }
@@ -156,13 +157,48 @@ pub(crate) fn on_device_sign(session: &Session, iq: &Node) -> bool {
     true
 }
 
+/// The companion refused `pair-success`: undo the link, and let it be scanned
+/// again (it keeps showing QR codes).
+pub(crate) fn on_pair_error(session: &Session, iq_id: &str) {
+    let mut st = session.hub.state();
+    let Some(flight) = st.pairing.remove(iq_id) else {
+        return;
+    };
+    log::warn!("sandbox: companion rejected pairing as {:?}", flight.addr);
+    let removed = st.accounts.get_mut(&flight.addr.0).and_then(|a| a.devices.remove(&flight.addr.1));
+    if let Some(dev) = removed {
+        st.registrations.push(Registration { conn: flight.conn, noise_pub: flight.noise_pub, keys: dev.keys });
+    }
+    drop(st);
+    let (phone, device) = flight.addr;
+    session.hub.emit(SandboxEvent::PairingRejected { phone, device });
+}
+
 /// Removes a device from its account (logout / remove-companion-device).
 pub(crate) fn unlink(hub: &Hub, phone: &str, device: u16) {
+    unlink_with(hub, phone, device, None);
+}
+
+/// The primary phone removes a linked device: a connected client is told with
+/// `<stream:error code="401"><conflict type="device_removed"/>` (it logs out);
+/// an offline one finds out at its next login (`<failure reason="401">`).
+pub(crate) fn remove_from_phone(hub: &Hub, phone: &str, device: u16) {
+    let notice = NodeBuilder::new("stream:error")
+        .attr("code", "401")
+        .children([NodeBuilder::new("conflict").attr("type", "device_removed").build()])
+        .build();
+    unlink_with(hub, phone, device, Some(notice));
+}
+
+fn unlink_with(hub: &Hub, phone: &str, device: u16, notice: Option<Node>) {
     let mut st = hub.state();
     let removed = st.accounts.get_mut(phone).and_then(|a| a.devices.remove(&device));
     let addr = (phone.to_string(), device);
     st.offline.remove(&addr);
     if let Some(conn) = st.conns.remove(&addr) {
+        if let Some(notice) = notice {
+            conn.send(notice);
+        }
         conn.close();
     }
     drop(st);

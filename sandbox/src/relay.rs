@@ -5,7 +5,7 @@
 //! `<message from=sender-device>` with just its ciphertext, and the sender gets
 //! the server `<ack class="message">`. Receipts (delivery, read, played, retry)
 //! go back to the devices named by `to`. The server never decrypts anything.
-//! Group fan-out (`skmsg`) is not modelled.
+//! Group messages are handed to `groups.rs`.
 
 use log::debug;
 use wacore_binary::builder::NodeBuilder;
@@ -41,6 +41,12 @@ pub(crate) fn message(session: &Session, msg: &Node) {
         return;
     };
     ack(session, "message", &id, to_attr.as_deref(), None);
+    if to.server == wacore_binary::Server::Group {
+        if !crate::groups::relay(session, msg, &to) {
+            debug!("sandbox: dropping group message {id}: unknown group or not a member");
+        }
+        return;
+    }
 
     let identity = msg.get_optional_child("device-identity").cloned();
     let mut targets: Vec<(Jid, Vec<Node>)> = msg
@@ -78,11 +84,15 @@ pub(crate) fn message(session: &Session, msg: &Node) {
         if !push_name.is_empty() {
             b = b.attr("notify", push_name.as_str());
         }
-        if addr.0 == phone {
-            // Sent-message sync to the sender's other devices names the chat.
+        if addr.0 == phone && st.accounts.phone_of(&to.to_non_ad()).as_deref() != Some(&phone) {
+            // Sent-message sync to the sender's other devices names the chat
+            // (not for peer messages, whose chat is the sender itself).
             b = b.attr("recipient", to.to_non_ad());
         }
         let mut kids = encs;
+        if st.corrupt_next.contains(&addr) && corrupt(&mut kids) {
+            st.corrupt_next.remove(&addr);
+        }
         if let Some(ident) = &identity {
             kids.push(ident.clone());
         }
@@ -95,6 +105,26 @@ pub(crate) fn message(session: &Session, msg: &Node) {
             live,
         });
     }
+}
+
+/// Flips the last byte of every `type="msg"` ciphertext: that byte belongs to
+/// the Signal MAC, so the recipient fails to decrypt and asks for a retry.
+/// (`pkmsg` ends in protobuf fields, whose damage reads as a parse error and is
+/// nacked instead.) Returns whether anything was damaged.
+fn corrupt(encs: &mut [Node]) -> bool {
+    let mut damaged = false;
+    for enc in encs {
+        if attr(enc, "type").as_deref() != Some("msg") {
+            continue;
+        }
+        if let Some(wacore_binary::NodeContent::Bytes(b)) = enc.content.as_mut()
+            && let Some(last) = b.last_mut()
+        {
+            *last ^= 0xFF;
+            damaged = true;
+        }
+    }
+    damaged
 }
 
 pub(crate) fn receipt(session: &Session, rcpt: &Node) {
@@ -113,14 +143,35 @@ pub(crate) fn receipt(session: &Session, rcpt: &Node) {
     let Some(to) = jid_attr(rcpt, "to") else {
         return;
     };
-    let targets = targets_of(&st, &to);
+    if typ.as_deref() == Some("peer_msg") {
+        // Acknowledges a peer message from the virtual phone, which is the
+        // only sender of those and needs no receipt.
+        return;
+    }
     let sender = Jid::pn_device(phone.as_str(), dev);
+    // A group receipt names the group in `to` and the message's author in
+    // `participant`; it goes to the author as `from=group participant=reader`.
+    let group_receipt = to.server == wacore_binary::Server::Group;
+    let target_jid = if group_receipt {
+        match jid_attr(rcpt, "participant") {
+            Some(author) => author,
+            None => return,
+        }
+    } else {
+        to.clone()
+    };
+    // Never echo a receipt to the device that sent it.
+    let targets: Vec<DeviceAddr> =
+        targets_of(&st, &target_jid).into_iter().filter(|a| !(a.0 == phone && a.1 == dev)).collect();
     for addr in targets {
-        let mut b = NodeBuilder::new("receipt")
-            .attr("from", sender.clone())
-            .attr("id", id.as_str())
-            .attr("t", now().to_string());
-        for key in ["type", "recipient", "participant"] {
+        let mut b = NodeBuilder::new("receipt").attr("id", id.as_str()).attr("t", now().to_string());
+        b = if group_receipt {
+            b.attr("from", to.clone()).attr("participant", sender.clone())
+        } else {
+            b.attr("from", sender.clone())
+        };
+        let passthrough: &[&str] = if group_receipt { &["type"] } else { &["type", "recipient", "participant"] };
+        for key in passthrough {
             if let Some(v) = attr(rcpt, key) {
                 b = b.attr(key, v);
             }

@@ -67,3 +67,33 @@ async fn m5_silent_contact_records_and_is_driven_by_the_test() {
     assert_eq!(texts, vec!["hello from a contact".to_string()]);
     user.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m5_contact_edits_and_revokes_its_message() {
+    use wacore::types::message::EditAttribute;
+    init_logging();
+    let sandbox = Sandbox::start().await.unwrap();
+    let (user, contact) =
+        tokio::join!(sandbox.paired_client(USER, WAIT), sandbox.create_contact(SILENT, Behaviour::Silent));
+    let (user, _) = (user.unwrap(), contact.unwrap());
+
+    let id = sandbox.contact_send(SILENT, USER, "typo").await.unwrap();
+    user.wait_for_text("typo", WAIT).await.unwrap();
+
+    sandbox.contact_edit(SILENT, USER, &id, "fixed").await.unwrap();
+    user.wait_for(
+        WAIT,
+        |e| matches!(e, Event::Messages(b) if b.messages.iter().any(|m| m.info.edit == EditAttribute::MessageEdit)),
+    )
+    .await
+    .unwrap();
+
+    sandbox.contact_revoke(SILENT, USER, &id).await.unwrap();
+    user.wait_for(
+        WAIT,
+        |e| matches!(e, Event::Messages(b) if b.messages.iter().any(|m| m.info.edit == EditAttribute::SenderRevoke)),
+    )
+    .await
+    .unwrap();
+    user.shutdown().await;
+}

@@ -5,7 +5,8 @@ mod common;
 
 use common::{WAIT, init_logging};
 use wacore_binary::Jid;
-use warest_sandbox::{Sandbox, SandboxEvent};
+use warest_sandbox::{Sandbox, SandboxEvent, TestClient};
+use whatsapp_rust::types::events::Event;
 
 const ALICE: &str = "15550008881";
 const BOB: &str = "15550008882";
@@ -54,4 +55,40 @@ async fn logout_unlinks_the_device() {
     .await
     .unwrap();
     assert!(sandbox.devices(ALICE).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_device_from_the_phone_logs_it_out() {
+    init_logging();
+    let sandbox = Sandbox::start().await.unwrap();
+    let (online, offline) = tokio::join!(sandbox.paired_client(ALICE, WAIT), sandbox.paired_client(BOB, WAIT));
+    let (online, offline) = (online.unwrap(), offline.unwrap());
+
+    // Connected: told at once.
+    sandbox.unlink(ALICE, 1);
+    online.wait_for(WAIT, |e| matches!(e, Event::LoggedOut(_))).await.unwrap();
+    assert!(sandbox.devices(ALICE).is_empty());
+
+    // Offline: finds out when it comes back.
+    let parts = offline.crash_after_shutdown().await;
+    sandbox.unlink(BOB, 1);
+    let back = TestClient::resume(parts).await.unwrap();
+    back.wait_for(WAIT, |e| matches!(e, Event::LoggedOut(_) | Event::ConnectFailure(_))).await.unwrap();
+    online.shutdown().await;
+    back.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_socket_for_the_same_device_replaces_the_first() {
+    init_logging();
+    let sandbox = Sandbox::start().await.unwrap();
+    let first = sandbox.paired_client(ALICE, WAIT).await.unwrap();
+    // Same credentials, second process: start another client on the same store.
+    let parts = first.setup();
+    let second = TestClient::resume(parts).await.unwrap();
+    first.wait_for(WAIT, |e| matches!(e, Event::StreamReplaced(_))).await.unwrap();
+    second.wait_for(WAIT, |e| matches!(e, Event::Connected(_))).await.unwrap();
+    assert_eq!(sandbox.devices(ALICE), vec![1]);
+    first.shutdown().await;
+    second.shutdown().await;
 }

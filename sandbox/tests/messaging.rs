@@ -51,3 +51,35 @@ async fn m3_text_both_ways_with_acks_and_receipts() {
     alice.shutdown().await;
     bob.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecryptable_message_is_retried_through_the_sandbox() {
+    init_logging();
+    let sandbox = Sandbox::start().await.unwrap();
+    let mut server_events = sandbox.subscribe();
+    let (alice, bob) = tokio::join!(sandbox.paired_client(ALICE, WAIT), sandbox.paired_client(BOB, WAIT));
+    let (alice, bob) = (alice.unwrap(), bob.unwrap());
+    // A round trip, so Alice's session with Bob is confirmed and her next
+    // message is a plain `msg` rather than another `pkmsg`.
+    alice.client.send_text(Jid::pn(BOB), "first").await.unwrap();
+    bob.wait_for_text("first", WAIT).await.unwrap();
+    bob.client.send_text(Jid::pn(ALICE), "ack").await.unwrap();
+    alice.wait_for_text("ack", WAIT).await.unwrap();
+
+    // The next ciphertext to Bob arrives damaged: Bob asks Alice for a retry
+    // (a retry receipt relayed by the sandbox) and Alice re-encrypts.
+    sandbox.corrupt_next_message_to(BOB, 1);
+    let sent = alice.client.send_text(Jid::pn(BOB), "second").await.unwrap();
+    Sandbox::wait_for_event(
+        &mut server_events,
+        WAIT,
+        |e| matches!(e, SandboxEvent::ReceiptRelayed { id, kind, .. } if *id == sent.message_id && kind == "retry"),
+    )
+    .await
+    .unwrap();
+    let info = bob.wait_for_text("second", WAIT).await.unwrap();
+    assert_eq!(info.id, sent.message_id);
+
+    alice.shutdown().await;
+    bob.shutdown().await;
+}

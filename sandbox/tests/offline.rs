@@ -30,7 +30,7 @@ async fn m4_message_to_stopped_client_arrives_after_restart() {
     alice.wait_for_receipt(&first.message_id, ReceiptType::Delivered, WAIT).await.unwrap();
 
     // Bob stops; the sandbox notices.
-    let (backend, url, name) = bob.crash_after_shutdown().await;
+    let setup = bob.crash_after_shutdown().await;
     Sandbox::wait_for_event(
         &mut server_events,
         WAIT,
@@ -50,7 +50,7 @@ async fn m4_message_to_stopped_client_arrives_after_restart() {
     alice.wait_for(WAIT, |e| matches!(e, Event::ServerAck(a) if a.id == queued.message_id)).await.unwrap();
 
     // Bob comes back on the same store and gets the queued message.
-    let bob = TestClient::resume((backend, url, name)).await.unwrap();
+    let bob = TestClient::resume(setup).await.unwrap();
     let info = bob.wait_for_text("while you were away", WAIT).await.unwrap();
     assert_eq!(info.source.sender.user, ALICE);
     assert!(info.is_offline, "queued message should be flagged offline");
@@ -97,6 +97,47 @@ async fn m4_message_to_crashed_client_arrives_after_resume() {
     assert_eq!(info.source.sender.user, ALICE);
     alice.wait_for_receipt(&queued.message_id, ReceiptType::Delivered, WAIT).await.unwrap();
 
+    alice.shutdown().await;
+    bob.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m4_kicked_client_reconnects_by_itself_and_gets_the_message() {
+    init_logging();
+    let sandbox = Sandbox::start().await.unwrap();
+    let mut server_events = sandbox.subscribe();
+    let (alice, bob) = pair_both(&sandbox).await;
+    let (_sub, bob_events) = bob.event_channel();
+
+    // The network drops Bob's socket; his client notices and reconnects (XX
+    // again, since the sandbox's cert chain never allows IK).
+    assert!(sandbox.kick(BOB, 1));
+    Sandbox::wait_for_event(
+        &mut server_events,
+        WAIT,
+        |e| matches!(e, SandboxEvent::Disconnected { phone, .. } if phone == BOB),
+    )
+    .await
+    .unwrap();
+    let sent = alice.client.send_text(Jid::pn(BOB), "are you back?").await.unwrap();
+    Sandbox::wait_for_event(
+        &mut server_events,
+        WAIT,
+        |e| matches!(e, SandboxEvent::LoggedIn { phone, .. } if phone == BOB),
+    )
+    .await
+    .unwrap();
+    let got = tokio::time::timeout(WAIT, async {
+        loop {
+            let ev = bob_events.recv().await.expect("event stream ended");
+            if warest_sandbox::texts_of(&ev).iter().any(|(_, t)| t == "are you back?") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "Bob never got the message after reconnecting");
+    alice.wait_for_receipt(&sent.message_id, ReceiptType::Delivered, WAIT).await.unwrap();
     alice.shutdown().await;
     bob.shutdown().await;
 }

@@ -63,3 +63,32 @@ async fn dropping_the_sandbox_disconnects_its_clients() {
     client.events.wait_for_after(mark, WAIT, |e| matches!(e, Event::Disconnected(_))).await.unwrap();
     client.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_link_is_refused_and_undone() {
+    init_logging();
+    let sandbox = Sandbox::start().await.unwrap();
+    let mut server_events = sandbox.subscribe();
+    let client = sandbox.client("mallory").await.unwrap();
+    let qr = client.wait_for_qr(WAIT).await.unwrap();
+
+    // Same companion, wrong ADV secret: the HMAC cannot verify.
+    let mut fields: Vec<String> = qr.split(',').map(str::to_string).collect();
+    fields[3] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
+    sandbox.link(&fields.join(","), "15550001113").unwrap();
+    client.wait_for(WAIT, |e| matches!(e, Event::PairError(_))).await.unwrap();
+    // The half-made device is gone, so nobody would encrypt to it.
+    Sandbox::wait_for_event(
+        &mut server_events,
+        WAIT,
+        |e| matches!(e, SandboxEvent::PairingRejected { phone, .. } if phone == "15550001113"),
+    )
+    .await
+    .unwrap();
+    assert!(sandbox.devices("15550001113").is_empty());
+
+    // The genuine scan still works.
+    sandbox.link(&qr, "15550001113").unwrap();
+    client.wait_for(WAIT, |e| matches!(e, Event::Connected(_))).await.unwrap();
+    client.shutdown().await;
+}

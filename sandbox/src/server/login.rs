@@ -3,7 +3,9 @@
 //! A registration payload (a new companion) gets `<pair-device>` refs and waits
 //! for `pairing::link`; a login payload (phone number + device id) of a linked
 //! device gets `<success>`, its offline queue, and the `<ib><offline/>` marker
-//! that ends the client's offline-sync wait. Anything else gets `<failure>`.
+//! that ends the client's offline-sync wait (and, at its first login, the
+//! virtual phone's app-state key share, see `phone.rs`). Anything else gets
+//! `<failure reason="401">`, which the client reads as "logged out".
 
 use std::collections::VecDeque;
 
@@ -52,7 +54,13 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
     }
     let lid = Jid::lid_device(acct.lid.as_str(), device);
     if let Some(old) = st.conns.insert(addr.clone(), session.conn.clone()) {
-        // A device has one socket; the newer one wins, as on the real service.
+        // A device has one socket; the newer one wins, and the older one is told
+        // so (its client then stops reconnecting instead of fighting back).
+        old.send(
+            NodeBuilder::new("stream:error")
+                .children([NodeBuilder::new("conflict").attr("type", "replaced").build()])
+                .build(),
+        );
         old.close();
     }
     session.who = Who::Device(addr.clone());
@@ -72,7 +80,18 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
             .children([NodeBuilder::new("offline").attr("count", queued.to_string()).build()])
             .build(),
     );
+    let share_key = !st.accounts.device(&addr).is_some_and(|d| d.key_shared);
     drop(st);
+    if share_key {
+        // What the primary phone does for a new companion; without it the
+        // client waits 10 s for app-state keys before `Connected`.
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::phone::share_app_state_key(&hub, &addr).await {
+                log::warn!("sandbox: app-state key share to {addr:?} failed: {e:#}");
+            }
+        });
+    }
     info!("sandbox: {phone}:{device} logged in ({queued} queued stanzas flushed)");
     hub.emit(SandboxEvent::LoggedIn { phone, device });
 }
