@@ -126,7 +126,7 @@ async fn sandbox(mut config: Config) -> ExitCode {
         Err(e) => return report(e),
     };
     state.sandbox = Some(host.clone());
-    // The echo contact pairs in the background (~10 s); the API is usable meanwhile.
+    // The echo contact pairs in the background; the API is usable meanwhile.
     tokio::spawn(async move {
         match host.create_contact(ECHO_PHONE, warest_sandbox::Behaviour::Echo, Some("Echo".into())).await {
             Ok(c) => tracing::info!(phone = %c.phone, "sandbox echo contact ready"),

@@ -50,6 +50,7 @@ async fn contacts_and_a_linked_session_over_the_sandbox_api() {
         .post("/api/v1/sandbox/contacts/15550000002/send", Some(&key), json!({ "to": "15550000001", "text": "ping" }))
         .await;
     assert_eq!(status, 200, "{body}");
+    let ping_id = body["results"][0]["messageId"].as_str().unwrap().to_string();
     host.sandbox
         .wait_inbox("15550000002", Duration::from_secs(30), |e| e.text.as_deref() == Some("ping"))
         .await
@@ -59,6 +60,23 @@ async fn contacts_and_a_linked_session_over_the_sandbox_api() {
     assert_eq!(body["results"][0]["items"][0]["from"], "15550000002");
     let (_, body) = app.get("/api/v1/sandbox/contacts/15550000002/inbox", Some(&key)).await;
     assert_eq!(body["results"][0]["items"][0]["text"], "ping", "the echo came back");
+
+    // The other things a contact can do, and the one-action rule.
+    let send = "/api/v1/sandbox/contacts/15550000002/send";
+    for action in [
+        json!({ "to": "15550000001", "edit": { "messageId": ping_id, "text": "ping (edited)" } }),
+        json!({ "to": "15550000001", "typing": true }),
+        json!({ "to": "15550000001", "revoke": { "messageId": ping_id } }),
+    ] {
+        let (status, body) = app.post(send, Some(&key), action.clone()).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    let (status, body) = app.post(send, Some(&key), json!({ "to": "15550000001", "text": "a", "typing": true })).await;
+    assert_eq!((status, body["results"][0]["field"].as_str()), (400, Some("body")));
+    let (status, _) = app
+        .post("/api/v1/sandbox/contacts/15559999999/send", Some(&key), json!({ "to": "15550000001", "text": "x" }))
+        .await;
+    assert_eq!(status, 404, "unknown contact");
 
     // A gateway session, linked by a virtual phone through the API.
     let (status, body) = app.get("/api/v1/session/create?sessionId=dev1", Some(&key)).await;

@@ -11,8 +11,7 @@ use tokio::sync::broadcast;
 use warest::sessions::events::SessionEvent;
 use warest_sandbox::{CLIENT_VERSION, Sandbox};
 
-/// Pairing includes the client's 10 s wait for an app-state key the sandbox's phone
-/// never shares; leave room for a loaded CI machine.
+/// Generous: pairing takes well under a second on the sandbox, but CI machines get loaded.
 const LINK_TIMEOUT: Duration = Duration::from_secs(60);
 
 async fn gateway(kind: Kind, sandbox: &Sandbox) -> TestApp {
@@ -191,5 +190,30 @@ async fn a_session_that_cannot_reconnect_goes_failed_and_says_why() {
     let s = session(&app, &key, "lost").await;
     assert_eq!(s["status"], "FAILED");
     assert!(s["lastError"].as_str().unwrap().contains("could not reconnect"), "{s}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn removal_from_the_phone_fails_the_session_and_wipes_its_keys() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let app = gateway(Kind::Sqlite, &sandbox).await;
+    let (_, key) = app.create_user("ops").await;
+    let phone = "6286666666666";
+    create_and_link(&app, &sandbox, &key, "removed", phone).await;
+    assert!(app.state.db.count_session_device_rows("removed").await.unwrap() > 0);
+
+    let mut events = app.state.events.subscribe();
+    let device = *sandbox.devices(phone).first().expect("a linked device");
+    sandbox.unlink(phone, device);
+    assert_eq!(wait_tag(&mut events, "removed", &["logged_out"]).await, "logged_out");
+    let s = session(&app, &key, "removed").await;
+    assert_eq!(s["status"], "FAILED", "{s}");
+    assert!(s["lastError"].as_str().unwrap().contains("logged out from the phone"), "{s}");
+    assert!(s["me"].is_null());
+    assert_eq!(app.state.db.count_session_device_rows("removed").await.unwrap(), 0, "credentials wiped");
+
+    // It is not restored at the next start (nothing to restore it with).
+    let app = app.restart().await;
+    assert_eq!(session(&app, &key, "removed").await["status"], "FAILED");
     app.stop().await;
 }

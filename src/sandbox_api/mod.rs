@@ -17,8 +17,8 @@ use warest_sandbox::{Behaviour, Sandbox};
 
 pub use routes::router;
 
-/// How long linking may take: the client waits up to 10 s for an app-state key that the
-/// sandbox's phone never shares, plus the handshakes.
+/// How long linking may take; generous, for loaded machines (it normally takes under a
+/// second).
 pub const LINK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The phone number of the `echo` contact `warest sandbox` starts with.

@@ -50,7 +50,7 @@ pub struct CreateContactRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/sandbox/contacts", tag = "Sandbox", operation_id = "sandboxCreateContact",
-    summary = "Create a virtual contact", description = "A WhatsApp account whose phone is a real client run by the sandbox. Takes ~10 s (pairing).",
+    summary = "Create a virtual contact", description = "A WhatsApp account whose phone is a real client run by the sandbox. It is paired when the answer comes.",
     request_body = CreateContactRequest,
     responses((status = 201, description = "Created", body = Envelope<ContactInfo>), AdminErrors))]
 async fn create_contact(
@@ -167,12 +167,40 @@ async fn link_qr(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContactSendRequest {
-    /// Recipient phone number.
+    /// The other party's phone number.
     to: String,
-    /// Text to send.
+    /// Exactly one of the following. Text to send:
     text: Option<String>,
-    /// Or a reaction to a message the contact received from `to`.
+    /// A reaction to a message the contact received from `to`.
     reaction: Option<ReactionRequest>,
+    /// New text for a message the contact sent to `to`.
+    edit: Option<EditRequest>,
+    /// Delete for everyone a message the contact sent to `to`.
+    revoke: Option<MessageRef>,
+    /// Read receipts for messages the contact received from `to`.
+    read: Option<ReadRequest>,
+    /// `true`: show "typing…" in the chat with `to`.
+    typing: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EditRequest {
+    message_id: String,
+    text: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessageRef {
+    message_id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReadRequest {
+    /// At most 100 ids.
+    message_ids: Vec<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -186,11 +214,20 @@ pub struct ReactionRequest {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Sent {
-    message_id: String,
+    /// The id of the message sent (text, reaction, edit); null for revoke, read and typing.
+    message_id: Option<String>,
+}
+
+fn check_text(field: &str, text: &str) -> ApiResult<()> {
+    if text.is_empty() || text.chars().count() > 65_536 {
+        return Err(ApiError::field(field, "must be 1-65536 characters"));
+    }
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/api/v1/sandbox/contacts/{phone}/send", tag = "Sandbox", operation_id = "sandboxContactSend",
-    summary = "Make a contact send", description = "Text or a reaction, end-to-end encrypted like any WhatsApp message. Media comes with the sandbox's media host.",
+    summary = "Make a contact act", description = "Send text, react, edit or revoke its own message, send read receipts, or show typing — \
+                   end-to-end encrypted like any WhatsApp traffic. (Contacts cannot send media yet.)",
     params(("phone" = String, Path)), request_body = ContactSendRequest,
     responses((status = 200, description = "Sent", body = Envelope<Sent>), AdminErrors))]
 async fn contact_send(
@@ -205,15 +242,39 @@ async fn contact_send(
         return Err(ApiError::not_found("contact"));
     }
     let to = normalize_phone(&req.to).map_err(|_| ApiError::field("to", "must be a phone number"))?;
-    let message_id = match (req.text, req.reaction) {
-        (Some(text), None) => {
-            if text.is_empty() || text.chars().count() > 65_536 {
-                return Err(ApiError::field("text", "must be 1-65536 characters"));
-            }
-            host.sandbox.contact_send(&phone, &to, &text).await.map_err(failed)?
+    let given = [
+        req.text.is_some(),
+        req.reaction.is_some(),
+        req.edit.is_some(),
+        req.revoke.is_some(),
+        req.read.is_some(),
+        req.typing == Some(true),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(ApiError::field("body", "give exactly one of text, reaction, edit, revoke, read or typing"));
+    }
+    let sb = &host.sandbox;
+    let message_id = if let Some(text) = req.text {
+        check_text("text", &text)?;
+        Some(sb.contact_send(&phone, &to, &text).await.map_err(failed)?)
+    } else if let Some(r) = req.reaction {
+        Some(sb.contact_react(&phone, &to, &r.message_id, &r.emoji).await.map_err(failed)?)
+    } else if let Some(e) = req.edit {
+        check_text("edit.text", &e.text)?;
+        Some(sb.contact_edit(&phone, &to, &e.message_id, &e.text).await.map_err(failed)?)
+    } else if let Some(r) = req.revoke {
+        sb.contact_revoke(&phone, &to, &r.message_id).await.map_err(failed)?;
+        None
+    } else if let Some(r) = req.read {
+        if r.message_ids.is_empty() || r.message_ids.len() > 100 {
+            return Err(ApiError::field("read.messageIds", "must hold 1-100 ids"));
         }
-        (None, Some(r)) => host.sandbox.contact_react(&phone, &to, &r.message_id, &r.emoji).await.map_err(failed)?,
-        _ => return Err(ApiError::field("text", "give exactly one of text or reaction")),
+        let ids: Vec<&str> = r.message_ids.iter().map(String::as_str).collect();
+        sb.contact_read(&phone, &to, &ids).await.map_err(failed)?;
+        None
+    } else {
+        sb.contact_typing(&phone, &to).await.map_err(failed)?;
+        None
     };
     Ok(Reply::ok("Message sent", Sent { message_id }))
 }
