@@ -61,6 +61,34 @@ async fn contacts_and_a_linked_session_over_the_sandbox_api() {
     let (_, body) = app.get("/api/v1/sandbox/contacts/15550000002/inbox", Some(&key)).await;
     assert_eq!(body["results"][0]["items"][0]["text"], "ping", "the echo came back");
 
+    // An image goes through the media host encrypted and arrives intact.
+    use base64::Engine;
+    let picture: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&picture);
+    let (status, body) = app
+        .post(
+            "/api/v1/sandbox/contacts/15550000001/send",
+            Some(&key),
+            json!({ "to": "15550000002", "image": { "base64": b64, "mimetype": "image/png", "caption": "a picture" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    host.sandbox.wait_inbox("15550000002", Duration::from_secs(30), |e| e.media.is_some()).await.unwrap();
+    let (_, body) = app.get("/api/v1/sandbox/contacts/15550000002/inbox", Some(&key)).await;
+    let items = body["results"][0]["items"].as_array().unwrap();
+    let media = items.iter().find_map(|i| i["media"].as_object()).expect("image in the inbox");
+    use sha2::Digest;
+    assert_eq!(media["sha256"], hex::encode(sha2::Sha256::digest(&picture)));
+    assert_eq!((media["caption"].as_str(), media["mimetype"].as_str()), (Some("a picture"), Some("image/png")));
+    let (status, body) = app
+        .post(
+            "/api/v1/sandbox/contacts/15550000001/send",
+            Some(&key),
+            json!({ "to": "15550000002", "image": { "base64": "***" } }),
+        )
+        .await;
+    assert_eq!((status, body["results"][0]["field"].as_str()), (400, Some("image.base64")));
+
     // The other things a contact can do, and the one-action rule.
     let send = "/api/v1/sandbox/contacts/15550000002/send";
     for action in [
@@ -77,6 +105,15 @@ async fn contacts_and_a_linked_session_over_the_sandbox_api() {
         .post("/api/v1/sandbox/contacts/15559999999/send", Some(&key), json!({ "to": "15550000001", "text": "x" }))
         .await;
     assert_eq!(status, 404, "unknown contact");
+
+    // Any device showing a QR can be linked by a virtual phone.
+    let plain = host.sandbox.client("plain").await.unwrap();
+    let qr = plain.wait_for_qr(Duration::from_secs(30)).await.unwrap();
+    let (status, body) =
+        app.post("/api/v1/sandbox/link", Some(&key), json!({ "qr": qr, "phone": "15550000200" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["results"][0]["jid"].as_str().unwrap().starts_with("15550000200"));
+    plain.shutdown().await;
 
     // A gateway session, linked by a virtual phone through the API.
     let (status, body) = app.get("/api/v1/session/create?sessionId=dev1", Some(&key)).await;

@@ -44,6 +44,18 @@ pub struct InboxEntry {
     pub text: Option<String>,
     /// `(target message id, emoji)` for reactions.
     pub reaction: Option<(String, String)>,
+    /// An image, downloaded from the media host and decrypted.
+    pub media: Option<InboxMedia>,
+}
+
+/// A media attachment a contact received, as it decrypted it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboxMedia {
+    /// `image` (the only kind contacts decode so far).
+    pub kind: &'static str,
+    pub mimetype: Option<String>,
+    pub caption: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -75,7 +87,7 @@ impl Contact {
     }
 }
 
-fn on_event(inbox: &Inbox, behaviour: Behaviour, ev: &Event, client: Arc<Client>) {
+fn on_event(inbox: &Arc<Inbox>, behaviour: Behaviour, ev: &Event, client: Arc<Client>) {
     let Event::Messages(batch) = ev else {
         return;
     };
@@ -88,13 +100,34 @@ fn on_event(inbox: &Inbox, behaviour: Behaviour, ev: &Event, client: Arc<Client>
             let target = r.key.as_option().and_then(|k| k.id.clone()).unwrap_or_default();
             (target, r.text.clone().unwrap_or_default())
         });
-        let entry = InboxEntry {
+        let mut entry = InboxEntry {
             id: m.info.id.to_string(),
             from: m.info.source.sender.user.to_string(),
             chat: m.info.source.chat.clone(),
             text: text.clone(),
             reaction,
+            media: None,
         };
+        if let Some(image) = m.message.image_message.as_option().cloned() {
+            // The download is async; the entry lands in the inbox once the bytes are in.
+            let (inbox, client) = (inbox.clone(), client.clone());
+            tokio::spawn(async move {
+                match client.download(&image).await {
+                    Ok(bytes) => {
+                        entry.media = Some(InboxMedia {
+                            kind: "image",
+                            mimetype: image.mimetype.clone(),
+                            caption: image.caption.clone(),
+                            bytes,
+                        });
+                        inbox.entries.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
+                        inbox.notify.notify_waiters();
+                    }
+                    Err(e) => log::warn!("sandbox contact: image download failed: {e}"),
+                }
+            });
+            continue;
+        }
         inbox.entries.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
         inbox.notify.notify_waiters();
         if behaviour == Behaviour::Echo
@@ -136,6 +169,36 @@ impl Sandbox {
     pub async fn contact_send(&self, phone: &str, to: &str, text: &str) -> Result<String> {
         let c = self.contact(phone)?;
         Ok(c.client.client.send_text(Jid::pn(to), text).await?.message_id)
+    }
+
+    /// The contact sends an image (uploaded to the sandbox's media host, encrypted like
+    /// any WhatsApp media) to `to`; returns the message id.
+    pub async fn contact_send_image(
+        &self,
+        phone: &str,
+        to: &str,
+        bytes: Vec<u8>,
+        mimetype: &str,
+        caption: Option<&str>,
+    ) -> Result<String> {
+        let c = self.contact(phone)?;
+        let client = &c.client.client;
+        let up = client
+            .upload(bytes, wacore::download::MediaType::Image, whatsapp_rust::upload::UploadOptions::default())
+            .await?;
+        let image = wa::message::ImageMessage {
+            url: Some(up.url.clone()),
+            direct_path: Some(up.direct_path.clone()),
+            media_key: Some(up.media_key.to_vec()),
+            file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
+            file_sha256: Some(up.file_sha256.to_vec()),
+            file_length: Some(up.file_length),
+            mimetype: Some(mimetype.to_string()),
+            caption: caption.map(str::to_string),
+            ..Default::default()
+        };
+        let msg = wa::Message { image_message: buffa::MessageField::some(image), ..Default::default() };
+        Ok(client.send_message(Jid::pn(to), msg).await?.message_id)
     }
 
     /// The contact reacts with `emoji` to message `id` it received from `to`.

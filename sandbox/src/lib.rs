@@ -50,7 +50,7 @@ mod server;
 mod usync;
 
 pub use client::{CLIENT_VERSION, ClientSetup, EventLog, TestClient, bot_builder, texts_of};
-pub use contacts::{Behaviour, InboxEntry};
+pub use contacts::{Behaviour, InboxEntry, InboxMedia};
 pub use events::SandboxEvent;
 pub use harness::Sandbox;
 pub use media::{MEDIA_HOST, SandboxHttp};

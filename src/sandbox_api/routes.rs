@@ -181,7 +181,22 @@ pub struct ContactSendRequest {
     read: Option<ReadRequest>,
     /// `true`: show "typing…" in the chat with `to`.
     typing: Option<bool>,
+    /// An image, uploaded to the sandbox's media host and sent encrypted.
+    image: Option<ImageRequest>,
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImageRequest {
+    /// The image bytes, base64 (at most 5 MiB decoded).
+    base64: String,
+    /// Default `image/jpeg`.
+    mimetype: Option<String>,
+    caption: Option<String>,
+}
+
+/// Largest image a contact may send through the API.
+const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -226,8 +241,8 @@ fn check_text(field: &str, text: &str) -> ApiResult<()> {
 }
 
 #[utoipa::path(post, path = "/api/v1/sandbox/contacts/{phone}/send", tag = "Sandbox", operation_id = "sandboxContactSend",
-    summary = "Make a contact act", description = "Send text, react, edit or revoke its own message, send read receipts, or show typing — \
-                   end-to-end encrypted like any WhatsApp traffic. (Contacts cannot send media yet.)",
+    summary = "Make a contact act", description = "Send text or an image, react, edit or revoke its own message, send read receipts, \
+                   or show typing — end-to-end encrypted like any WhatsApp traffic.",
     params(("phone" = String, Path)), request_body = ContactSendRequest,
     responses((status = 200, description = "Sent", body = Envelope<Sent>), AdminErrors))]
 async fn contact_send(
@@ -249,12 +264,32 @@ async fn contact_send(
         req.revoke.is_some(),
         req.read.is_some(),
         req.typing == Some(true),
+        req.image.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
-        return Err(ApiError::field("body", "give exactly one of text, reaction, edit, revoke, read or typing"));
+        return Err(ApiError::field("body", "give exactly one of text, image, reaction, edit, revoke, read or typing"));
     }
     let sb = &host.sandbox;
-    let message_id = if let Some(text) = req.text {
+    let message_id = if let Some(img) = req.image {
+        use base64::Engine;
+        if img.base64.len() > MAX_IMAGE_BYTES / 3 * 4 + 4 {
+            return Err(ApiError::field("image.base64", "must decode to at most 5 MiB"));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(img.base64.trim())
+            .map_err(|_| ApiError::field("image.base64", "is not valid base64"))?;
+        if bytes.is_empty() {
+            return Err(ApiError::field("image.base64", "must not be empty"));
+        }
+        let mimetype = img.mimetype.unwrap_or_else(|| "image/jpeg".into());
+        if !mimetype.starts_with("image/") || mimetype.len() > 64 {
+            return Err(ApiError::field("image.mimetype", "must be an image/* type"));
+        }
+        if let Some(c) = &img.caption {
+            check_text("image.caption", c)?;
+        }
+        Some(sb.contact_send_image(&phone, &to, bytes, &mimetype, img.caption.as_deref()).await.map_err(failed)?)
+    } else if let Some(text) = req.text {
         check_text("text", &text)?;
         Some(sb.contact_send(&phone, &to, &text).await.map_err(failed)?)
     } else if let Some(r) = req.reaction {
@@ -289,6 +324,9 @@ pub struct InboxItem {
     /// `{messageId, emoji}` for reactions.
     #[schema(value_type = Option<Object>)]
     reaction: Option<serde_json::Value>,
+    /// `{kind, mimetype, caption, size, sha256}` of an attachment the contact decrypted.
+    #[schema(value_type = Option<Object>)]
+    media: Option<serde_json::Value>,
 }
 
 #[utoipa::path(get, path = "/api/v1/sandbox/contacts/{phone}/inbox", tag = "Sandbox", operation_id = "sandboxContactInbox",
@@ -316,6 +354,16 @@ async fn contact_inbox(
             chat: e.chat.to_string(),
             text: e.text,
             reaction: e.reaction.map(|(id, emoji)| serde_json::json!({ "messageId": id, "emoji": emoji })),
+            media: e.media.map(|m| {
+                use sha2::Digest;
+                serde_json::json!({
+                    "kind": m.kind,
+                    "mimetype": m.mimetype,
+                    "caption": m.caption,
+                    "size": m.bytes.len(),
+                    "sha256": hex::encode(sha2::Sha256::digest(&m.bytes)),
+                })
+            }),
         })
         .collect();
     let total = items.len() as i64;
