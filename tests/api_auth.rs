@@ -197,6 +197,9 @@ async fn repeated_bad_keys_from_one_client_are_slowed_down() {
     }
     let (status, body) = app.get("/api/v1/server/ping", Some("wrst_guess")).await;
     assert_eq!((status, envelope_code(&body)), (429, 2400));
+    // The explorer shares the same slow-down: it is no side door for guessing.
+    let (status, _) = app.get("/openapi.json", Some("wrst_guess")).await;
+    assert_eq!(status, 429);
     app.stop().await;
 }
 

@@ -63,8 +63,14 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-fn client_ip(req: &Request) -> String {
+/// The peer address, the key of the bad-credentials slow-down.
+pub(crate) fn client_ip(req: &Request) -> String {
     req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+/// The rate-limit bucket counting one client's failed authentications.
+pub(crate) fn authfail_bucket(req: &Request) -> String {
+    format!("authfail:{}", client_ip(req))
 }
 
 /// Requires a valid key.
@@ -78,7 +84,7 @@ pub async fn optional_key(State(state): State<AppState>, req: Request, next: Nex
 }
 
 async fn authenticate(state: AppState, mut req: Request, next: Next, required: bool) -> Response {
-    let ip_bucket = format!("authfail:{}", client_ip(&req));
+    let ip_bucket = authfail_bucket(&req);
     // A client that keeps presenting bad keys is slowed down before any lookup, so keys
     // cannot be brute-forced at database speed.
     if state.limiter.is_blocked(&ip_bucket) {

@@ -111,10 +111,23 @@ pub fn docs_router(state: AppState, doc: utoipa::openapi::OpenApi) -> Router<App
 /// Admits a valid docs cookie or API key. Browsers without one are sent to the login page;
 /// other clients get the 401 envelope.
 async fn docs_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // Same slow-down as the API: the explorer must not be a side door for guessing keys.
+    let bucket = super::auth::authfail_bucket(&req);
+    if state.limiter.is_blocked(&bucket) {
+        let mut err = ApiError::new(super::error::Code::RateLimited, "Too many failed attempts");
+        err.retry_after = Some(state.config.rate_limit_window.as_secs().max(1));
+        return err.into_response();
+    }
     let allowed = match super::routes::auth::cookie_principal(&state, req.headers()).await {
         Some(_) => true,
         None => match super::auth::presented_key(req.headers()) {
-            Some(key) => matches!(crate::auth::authenticate_key(&state.db, key).await, Ok(Some(_))),
+            Some(key) => {
+                let ok = matches!(crate::auth::authenticate_key(&state.db, key).await, Ok(Some(_)));
+                if !ok {
+                    state.limiter.check(&bucket);
+                }
+                ok
+            }
             None => false,
         },
     };
