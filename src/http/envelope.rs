@@ -45,6 +45,14 @@ pub struct Page<T> {
     pub offset: i64,
 }
 
+impl<T> Page<T> {
+    /// A list returned whole: one page holding every item.
+    pub fn all(items: Vec<T>) -> Self {
+        let total = items.len() as i64;
+        Page { items, total, limit: total, offset: 0 }
+    }
+}
+
 /// A successful answer: a code (and its status) plus one result.
 pub struct Reply<T> {
     code: Code,

@@ -80,8 +80,7 @@ async fn create_contact(
     responses((status = 200, description = "Contacts", body = Envelope<Page<ContactInfo>>), AdminErrors))]
 async fn list_contacts(State(state): State<AppState>, _t: Tenant) -> ApiResult<Reply<Page<ContactInfo>>> {
     let items = host(&state)?.contacts();
-    let total = items.len() as i64;
-    Ok(Reply::ok("Contacts fetched", Page { items, total, limit: total, offset: 0 }))
+    Ok(Reply::ok("Contacts fetched", Page::all(items)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -366,6 +365,5 @@ async fn contact_inbox(
             }),
         })
         .collect();
-    let total = items.len() as i64;
-    Ok(Reply::ok("Inbox fetched", Page { items, total, limit: total, offset: 0 }))
+    Ok(Reply::ok("Inbox fetched", Page::all(items)))
 }

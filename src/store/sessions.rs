@@ -156,6 +156,12 @@ impl Db {
         Ok(n > 0)
     }
 
+    /// How many sessions the gateway holds, all registries.
+    pub async fn count_sessions(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM sessions").fetch_one(self.pool()).await?;
+        Ok(row.try_get("n")?)
+    }
+
     pub async fn list_sessions(&self, scope: Scope<'_>) -> StoreResult<Vec<SessionRow>> {
         let (cond, bind) = scope.filter(1);
         let sql = format!("SELECT {COLUMNS} FROM sessions WHERE 1 = 1{cond} ORDER BY created_at, id");

@@ -94,8 +94,7 @@ pub async fn create_key_for(db: &Db, user_id: &str, name: Option<&str>) -> ApiRe
 
 pub async fn list_keys_of(db: &Db, user_id: &str) -> ApiResult<Page<KeyView>> {
     let items: Vec<KeyView> = db.list_api_keys(user_id).await?.into_iter().map(KeyView::from).collect();
-    let total = items.len() as i64;
-    Ok(Page { items, total, limit: total, offset: 0 })
+    Ok(Page::all(items))
 }
 
 pub async fn revoke_key_of(db: &Db, user_id: &str, key_id: &str) -> ApiResult<KeyView> {

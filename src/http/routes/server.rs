@@ -104,6 +104,7 @@ async fn info(State(state): State<AppState>, _a: Admin) -> ApiResult<Reply<Serve
     let uptime = state.started.elapsed().as_secs();
     let snap = tokio::task::spawn_blocking(move || system::snapshot(uptime)).await.map_err(|_| ApiError::internal())?;
     let usage = state.cpu.latest().map(|s| s.usage);
+    let total_sessions = state.db.count_sessions().await?;
     Ok(Reply::ok(
         "Server information fetched",
         ServerInfo {
@@ -124,7 +125,7 @@ async fn info(State(state): State<AppState>, _a: Admin) -> ApiResult<Reply<Serve
             load_average: snap.load_average,
             timezone: state.config.timezone.name().to_string(),
             runtime: json!([{ "name": "warest", "version": crate::VERSION }]),
-            sessions: json!({ "active": 0, "total": 0 }),
+            sessions: json!({ "active": state.sessions.active_count(), "total": total_sessions }),
             database: state.db.kind().as_str(),
             timestamp: Utc::now().timestamp(),
         },

@@ -389,8 +389,7 @@ fn validated_webhook_url(v: String) -> ApiResult<Option<String>> {
 async fn list(State(state): State<AppState>, Tenant(who): Tenant) -> ApiResult<Reply<Page<SessionView>>> {
     let rows = state.db.list_sessions(Scope::of(&who)).await?;
     let items: Vec<SessionView> = rows.iter().map(|r| SessionView::of(r, &state.sessions.snapshot(r))).collect();
-    let total = items.len() as i64;
-    Ok(Reply::ok("Sessions fetched", Page { items, total, limit: total, offset: 0 }))
+    Ok(Reply::ok("Sessions fetched", Page::all(items)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/session/delete", tag = "Sessions", operation_id = "deleteSessionDelete",
