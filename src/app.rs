@@ -56,8 +56,9 @@ impl AppState {
             db: db.clone(),
             bus: events.clone(),
             stores,
-            wa: WaOptions { url: config.wa_url.clone(), version: config.wa_version },
+            wa: WaOptions { url: config.wa_url.clone(), version: config.wa_version, http: None },
             reconnect_timeout: config.session_reconnect_timeout,
+            sinks: Default::default(),
         });
         AppState {
             config: Arc::new(config),

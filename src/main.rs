@@ -125,6 +125,9 @@ async fn sandbox(mut config: Config) -> ExitCode {
         Ok(s) => s,
         Err(e) => return report(e),
     };
+    let mut wa = state.sessions.deps().wa.clone();
+    wa.http = Some(std::sync::Arc::new(host.sandbox.http_client()));
+    state.sessions.set_wa_options(wa);
     state.sandbox = Some(host.clone());
     // The echo contact pairs in the background; the API is usable meanwhile.
     tokio::spawn(async move {

@@ -192,3 +192,28 @@ async fn deleting_a_user_deletes_its_sessions() {
     assert_eq!(body["results"][0]["total"], 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn answers_about_a_session_carry_its_label() {
+    let app = TestApp::spawn(common::Kind::Sqlite).await;
+    let (reg, key) = app.create_user("labeller").await;
+    register(&app, &reg, "labelled").await;
+    let label_of =
+        |res: &reqwest::Response| res.headers().get("x-warest-label").map(|v| v.to_str().unwrap().to_string());
+    let res = app.req(reqwest::Method::GET, "/api/v1/session/labelled", Some(&key)).send().await.unwrap();
+    assert_eq!(label_of(&res).as_deref(), Some("Support"));
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/session/labelled/config", Some(&key))
+        .json(&json!({ "label": "Sales desk" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(label_of(&res).as_deref(), Some("Sales desk"));
+    // Not about one session: no label.
+    let res = app.req(reqwest::Method::GET, "/api/v1/session/list", Some(&key)).send().await.unwrap();
+    assert_eq!(label_of(&res), None);
+    // A missing session has no label either.
+    let res = app.req(reqwest::Method::GET, "/api/v1/session/nope", Some(&key)).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), label_of(&res)), (404, None));
+    app.stop().await;
+}

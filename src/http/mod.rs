@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod rate_limit;
 pub mod routes;
+pub mod session_label;
 
 use std::time::{Duration, Instant};
 

@@ -12,9 +12,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use whatsapp_rust::bot::BotHandle;
+use whatsapp_rust::client::Client;
 use whatsapp_rust::types::events::Event;
 
 use super::events::{EventBus, StatusDetail};
+use super::hooks::{Sinks, WaEventCtx};
 use super::status::{Status, Tag};
 use super::stores::DeviceStores;
 use super::wa::{WaOptions, spawn_bot};
@@ -63,11 +65,18 @@ pub(super) enum Command {
 pub struct SessionHandle {
     tx: mpsc::Sender<Command>,
     state: watch::Receiver<Snapshot>,
+    client: watch::Receiver<Option<Arc<Client>>>,
 }
 
 impl SessionHandle {
     pub fn snapshot(&self) -> Snapshot {
         self.state.borrow().clone()
+    }
+
+    /// The session's current client, while one runs (connected or reconnecting). Senders
+    /// use it; check the status first if the socket must be open.
+    pub fn client(&self) -> Option<Arc<Client>> {
+        self.client.borrow().clone()
     }
 
     pub fn watch(&self) -> watch::Receiver<Snapshot> {
@@ -107,6 +116,8 @@ pub struct ActorDeps {
     pub wa: WaOptions,
     /// A session that cannot reconnect for this long goes `FAILED`.
     pub reconnect_timeout: Duration,
+    /// Raw-event consumers (inbound pipeline, message status).
+    pub sinks: Sinks,
 }
 
 struct Actor {
@@ -114,6 +125,7 @@ struct Actor {
     registry: String,
     deps: ActorDeps,
     state: watch::Sender<Snapshot>,
+    client: watch::Sender<Option<Arc<Client>>>,
     bot: Option<BotHandle>,
     /// Bumped per client, so late events of a stopped client are ignored.
     generation: u64,
@@ -126,12 +138,14 @@ struct Actor {
 pub fn spawn(id: String, registry: String, initial: Snapshot, deps: ActorDeps) -> SessionHandle {
     let (tx, rx) = mpsc::channel(64);
     let (state_tx, state_rx) = watch::channel(initial);
+    let (client_tx, client_rx) = watch::channel(None);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let actor = Actor {
         id,
         registry,
         deps,
         state: state_tx,
+        client: client_tx,
         bot: None,
         generation: 0,
         events_tx,
@@ -139,7 +153,7 @@ pub fn spawn(id: String, registry: String, initial: Snapshot, deps: ActorDeps) -
         reconnect_deadline: None,
     };
     tokio::spawn(actor.run(rx, events_rx));
-    SessionHandle { tx, state: state_rx }
+    SessionHandle { tx, state: state_rx, client: client_rx }
 }
 
 impl Actor {
@@ -168,6 +182,7 @@ impl Actor {
                     // The client's run loop ended without our asking (logout by the phone,
                     // fatal error). Its handle is spent; never shut it down twice.
                     self.bot = None;
+                    self.client.send_replace(None);
                     self.generation += 1;
                     let snap = self.snapshot();
                     if snap.status.is_running() {
@@ -223,10 +238,17 @@ impl Actor {
         self.reconnect_deadline = None;
         let generation = self.generation;
         let (fwd_tx, mut fwd_rx) = mpsc::unbounded_channel::<Arc<Event>>();
+        let (client_tx, client_rx) = oneshot::channel::<Arc<Client>>();
         let tagged = self.events_tx.clone();
-        // Tags each event with the client generation it came from.
+        let sinks = self.deps.sinks.clone();
+        let (session_id, registry): (Arc<str>, Arc<str>) = (self.id.as_str().into(), self.registry.as_str().into());
+        // Hands each event to the sinks, then to the actor tagged with the client generation
+        // it came from. Events wait in the channel until the client exists.
         tokio::spawn(async move {
+            let Ok(client) = client_rx.await else { return };
+            let ctx = WaEventCtx { session_id, registry, generation, client };
             while let Some(ev) = fwd_rx.recv().await {
+                sinks.dispatch(&ctx, &ev);
                 if tagged.send((generation, ev)).is_err() {
                     break;
                 }
@@ -239,7 +261,11 @@ impl Actor {
         self.set_status(Status::Starting, None, Tag::Connecting, StatusDetail::default()).await;
         let backend = self.deps.stores.open(&self.id);
         match spawn_bot(backend, &self.deps.wa, fwd_tx, pair_phone).await {
-            Ok(handle) => self.bot = Some(handle),
+            Ok(handle) => {
+                let _ = client_tx.send(handle.client());
+                self.client.send_replace(Some(handle.client()));
+                self.bot = Some(handle);
+            }
             Err(e) => self.set_failed(&e.to_string()).await,
         }
     }
@@ -249,6 +275,7 @@ impl Actor {
         self.reconnect_deadline = None;
         if let Some(bot) = self.bot.take() {
             self.generation += 1;
+            self.client.send_replace(None);
             bot.shutdown().await;
         }
     }

@@ -82,6 +82,11 @@ impl EventBus {
             ts: crate::store::now_ms(),
         };
         tracing::info!(session = id, tag = ?tag, status = status.as_str(), "session status");
+        self.publish(ev);
+    }
+
+    /// Any other event of the catalog (`message_ack`, `message_received`, …).
+    pub fn publish(&self, ev: SessionEvent) {
         // No subscriber is fine: nothing consumes events until webhooks are configured.
         let _ = self.tx.send(ev);
     }

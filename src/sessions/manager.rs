@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use super::actor::{self, ActorDeps, SessionHandle, Snapshot};
 use super::events::StatusDetail;
 use super::status::{Status, Tag};
+use super::wa::WaOptions;
 use crate::store::sessions::{NewSession, Scope, SessionRow};
 use crate::store::{StoreError, StoreResult};
 
@@ -44,6 +45,12 @@ impl SessionManager {
 
     pub fn deps(&self) -> &ActorDeps {
         &self.deps
+    }
+
+    /// Changes how sessions spawned from now on reach WhatsApp (the sandbox wires its media
+    /// host in before any session starts).
+    pub fn set_wa_options(&mut self, wa: WaOptions) {
+        self.deps.wa = wa;
     }
 
     fn initial_snapshot(row: &SessionRow) -> Snapshot {

@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod device_store;
 pub mod events;
+pub mod hooks;
 pub mod manager;
 pub mod qr;
 pub mod status;

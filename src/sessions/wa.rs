@@ -15,11 +15,34 @@ use whatsapp_rust::wacore::store::traits::Backend;
 
 /// How sessions reach WhatsApp. `url` is `None` in production (WhatsApp's own endpoint);
 /// sandbox builds point it at the simulated network.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct WaOptions {
     pub url: Option<String>,
     /// Pinned WhatsApp Web version; `None` lets the client resolve it (an HTTP fetch).
     pub version: Option<(u32, u32, u32)>,
+    /// Replaces the reqwest client for media and version fetches: the sandbox's media
+    /// host is not a real address. `None` in production.
+    pub http: Option<Arc<dyn HttpClient>>,
+}
+
+impl std::fmt::Debug for WaOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaOptions")
+            .field("url", &self.url)
+            .field("version", &self.version)
+            .field("http", &self.http.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+/// An `HttpClient` behind an `Arc`, for the builder, which takes one by value.
+struct SharedHttp(Arc<dyn HttpClient>);
+
+#[whatsapp_rust::async_trait]
+impl HttpClient for SharedHttp {
+    async fn execute(&self, request: HttpRequest) -> whatsapp_rust::anyhow::Result<HttpResponse> {
+        self.0.execute(request).await
+    }
 }
 
 /// whatsapp-rust's `HttpClient` on reqwest. Non-2xx answers are returned, not errors:
@@ -87,10 +110,14 @@ pub async fn spawn_bot(
     if let Some(url) = &opts.url {
         transport = transport.with_url(url.clone());
     }
+    let http: Arc<dyn HttpClient> = match &opts.http {
+        Some(h) => h.clone(),
+        None => Arc::new(ReqwestHttp::new()),
+    };
     let mut builder = Bot::builder()
         .with_backend_arc(backend)
         .with_transport_factory(transport)
-        .with_http_client(ReqwestHttp::new())
+        .with_http_client(SharedHttp(http))
         .with_event_handler(Forward(events))
         .skip_history_sync();
     if let Some(v) = opts.version {

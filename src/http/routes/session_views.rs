@@ -71,6 +71,7 @@ pub fn session_not_found(e: StoreError) -> ApiError {
 pub async fn load(state: &AppState, who: &Principal, id: &str) -> ApiResult<(SessionRow, SessionHandle)> {
     validate_session_id(id)?;
     let row = state.db.get_session(Scope::of(who), id).await.map_err(session_not_found)?;
+    crate::http::session_label::note(row.label.as_deref());
     let handle = state.sessions.handle(&row);
     Ok((row, handle))
 }

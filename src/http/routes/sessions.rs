@@ -69,7 +69,7 @@ async fn create_or_get(
     id: &str,
     label: Option<&str>,
 ) -> ApiResult<crate::store::sessions::SessionRow> {
-    match state.db.get_session(Scope::of(who), id).await {
+    let found = match state.db.get_session(Scope::of(who), id).await {
         Ok(row) => Ok(row),
         Err(StoreError::NotFound) => {
             if let Some(l) = label.filter(|l| l.chars().count() > 128) {
@@ -94,7 +94,11 @@ async fn create_or_get(
             })
         }
         Err(e) => Err(e.into()),
+    };
+    if let Ok(row) = &found {
+        crate::http::session_label::note(row.label.as_deref());
     }
+    found
 }
 
 #[utoipa::path(get, path = "/api/v1/session/create", tag = "Sessions", operation_id = "getSessionCreate",
@@ -348,6 +352,7 @@ async fn config(
         flags: req.flags.map(|f| serde_json::to_value(f).unwrap_or_default()),
     };
     let row = state.db.update_session_config(Scope::of(&who), &id, patch).await.map_err(session_not_found)?;
+    crate::http::session_label::note(row.label.as_deref());
     let snap = state.sessions.snapshot(&row);
     Ok(Reply::ok("Config updated", SessionView::of(&row, &snap)))
 }
