@@ -236,6 +236,23 @@ async fn invite_links_subject_description_and_settings() {
     assert_eq!(server_code(&err), Some(403), "{err}");
     groups.set_announce(group.clone(), true).await.unwrap();
     update(&carol, &group, |a| matches!(a, Action::Announce)).await;
+    // In announcement mode a non-admin's message is not relayed; an admin's is.
+    let mut server = sandbox.subscribe();
+    let muted = bob.client.send_text(group.clone(), "bob while muted").await.unwrap();
+    // Bob's socket is served in order: once his next (direct) message arrived,
+    // the server has already dealt with the muted one.
+    bob.client.send_text(Jid::pn(CAROL), "bob direct after muted").await.unwrap();
+    carol.wait_for_text("bob direct after muted", WAIT).await.unwrap();
+    alice.client.send_text(group.clone(), "admins only now").await.unwrap();
+    carol.wait_for_text("admins only now", WAIT).await.unwrap();
+    let mut relayed = Vec::new();
+    while let Ok(ev) = server.try_recv() {
+        if let SandboxEvent::MessageRelayed { id, .. } = ev {
+            relayed.push(id);
+        }
+    }
+    assert!(!relayed.contains(&muted.message_id), "{relayed:?}");
+    assert!(!saw_text(&carol, "bob while muted"));
     groups.set_ephemeral(group.clone(), 86_400).await.unwrap();
     update(&carol, &group, |a| matches!(a, Action::Ephemeral { expiration: 86_400, .. })).await;
 
