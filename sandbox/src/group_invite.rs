@@ -9,8 +9,8 @@
 //! 410 (gone), an unknown one 406. Joining sends the members
 //! `<add reason="invite">` naming the joiner.
 
-use wacore_binary::builder::NodeBuilder;
 use wacore_binary::Node;
+use wacore_binary::builder::NodeBuilder;
 
 use crate::groups::{Actor, MAX_MEMBERS, group_node, member_group, notify, participant_nodes};
 use crate::hub::State;

@@ -98,7 +98,11 @@ pub(crate) struct Actor {
 
 /// Looks up `gid` for a member: 404 when there is no such group, 403 when the
 /// actor is not in it (as the service answers).
-pub(crate) fn member_group<'a>(groups: &'a mut Groups, gid: &str, phone: &str) -> Result<&'a mut Group, (u16, &'static str)> {
+pub(crate) fn member_group<'a>(
+    groups: &'a mut Groups,
+    gid: &str,
+    phone: &str,
+) -> Result<&'a mut Group, (u16, &'static str)> {
     match groups.by_id.get_mut(gid) {
         Some(g) if g.is_member(phone) => Ok(g),
         Some(_) => Err((403, "forbidden")),
@@ -189,7 +193,9 @@ pub(crate) fn handle(session: &Session, iq: &Node, id: &str) -> Node {
             Err((code, text)) => iq_error(id, code, text),
         };
     }
-    if let Some(action) = children(iq).iter().find(|c| matches!(c.tag.as_ref(), "add" | "remove" | "promote" | "demote")) {
+    if let Some(action) =
+        children(iq).iter().find(|c| matches!(c.tag.as_ref(), "add" | "remove" | "promote" | "demote"))
+    {
         return crate::group_admin::participants(st, &actor, &gid, action, id);
     }
     if let Some(setting) = children(iq).first()

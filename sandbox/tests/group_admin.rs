@@ -99,7 +99,8 @@ async fn group_of_three_then_add_remove_promote_demote_leave() {
         .add_participants(group.clone(), &[Jid::pn(DAVE), Jid::pn(BOB), Jid::pn("15550013999")])
         .await
         .unwrap();
-    let outcome: Vec<(String, Option<String>)> = res.iter().map(|r| (r.jid.user.to_string(), r.error.clone())).collect();
+    let outcome: Vec<(String, Option<String>)> =
+        res.iter().map(|r| (r.jid.user.to_string(), r.error.clone())).collect();
     assert_eq!(
         outcome,
         vec![
@@ -209,7 +210,8 @@ async fn invite_links_subject_description_and_settings() {
     // Any member may rename an unlocked group; members see it.
     bob.client.groups().set_subject(group.clone(), GroupSubject::new("renamed by bob").unwrap()).await.unwrap();
     for c in [&alice, &carol] {
-        let u = update(c, &group, |a| matches!(a, Action::Subject { subject, .. } if subject == "renamed by bob")).await;
+        let u =
+            update(c, &group, |a| matches!(a, Action::Subject { subject, .. } if subject == "renamed by bob")).await;
         assert_eq!(u.participant.map(|p| p.user.to_string()), Some(BOB.to_string()));
     }
 
