@@ -1,7 +1,7 @@
 //! WAREST sandbox: a simulated WhatsApp server for tests.
 //!
 //! Real whatsapp-rust 0.7.0 clients connect to it over a local WebSocket, run
-//! the Noise XX handshake, pair through a QR "scan" hook, log in, exchange
+//! the Noise XX handshake, pair through a QR "scan" hook (or a pairing code), log in, exchange
 //! end-to-end-encrypted 1:1 messages, receipts and media, and receive what was
 //! queued while they were offline, with no phone and no internet. The server relays
 //! ciphertext and never decrypts. `MODELLED.md` lists what is and is not

@@ -56,8 +56,8 @@ async fn a_dropped_connection_reconnects_and_loses_nothing() {
 async fn refused_logins_recover_when_the_refusal_ends() {
     init_logging();
     let sandbox = Sandbox::start().await.unwrap();
-    let mut server = sandbox.subscribe();
     let alice = sandbox.paired_client(ALICE, WAIT).await.unwrap();
+    let mut server = sandbox.subscribe();
     let mark = alice.events.mark();
     let started = Instant::now();
     let refusal = Duration::from_secs(3);
