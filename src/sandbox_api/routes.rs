@@ -1,7 +1,6 @@
 //! `/api/v1/sandbox/*`: contacts, linking sessions with a virtual phone, making contacts
-//! send, and reading what they received.
+//! send, and reading what they received. Faults live in `faults.rs`.
 
-use std::sync::Arc;
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
