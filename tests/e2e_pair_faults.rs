@@ -110,7 +110,11 @@ async fn a_session_links_by_pair_code_over_http() {
         assert_eq!(body["results"][0]["status"], "WORKING");
         assert_eq!(body["results"][0]["me"]["id"], "6287000000002@s.whatsapp.net");
         let (status, body) = app
-            .post("/api/v1/sandbox/sessions/viaroute/link", Some(&key), json!({ "phone": "6287000000002", "method": "sms" }))
+            .post(
+                "/api/v1/sandbox/sessions/viaroute/link",
+                Some(&key),
+                json!({ "phone": "6287000000002", "method": "sms" }),
+            )
             .await;
         assert_eq!((status, body["results"][0]["field"].as_str()), (400, Some("method")));
         app.stop().await;
@@ -164,13 +168,10 @@ async fn faults_over_http_reconnect_or_fail_the_session_with_the_reason() {
     assert_eq!(wait_tag(&mut events, "flaky", &["open", "failed"]).await, "open");
 
     // Terminal faults: FAILED, with the reason in lastError.
-    for (i, (kind, reason)) in [
-        ("temp_ban", "temporarily banned"),
-        ("client_outdated", "outdated"),
-        ("conflict", "another client connected"),
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, (kind, reason)) in
+        [("temp_ban", "temporarily banned"), ("client_outdated", "outdated"), ("conflict", "another client connected")]
+            .into_iter()
+            .enumerate()
     {
         let id = format!("term{i}");
         linked(&app, &key, &id, &format!("628720000000{i}")).await;

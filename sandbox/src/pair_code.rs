@@ -232,7 +232,12 @@ fn companion_finish(session: &Session, reg: &Node, id: &str) -> Result<Node> {
 /// ephemeral DH, open `salt(32) ‖ iv(12) ‖ AES-GCM(companion id ‖ primary id ‖
 /// random)`, check both identities, and derive the ADV secret the companion
 /// switched to.
-fn open_bundle(entered: &Entered, account_key: &KeyPair, wrapped: &[u8], companion_identity: &[u8; 32]) -> Result<Vec<u8>> {
+fn open_bundle(
+    entered: &Entered,
+    account_key: &KeyPair,
+    wrapped: &[u8],
+    companion_identity: &[u8; 32],
+) -> Result<Vec<u8>> {
     if wrapped.len() != 32 + 12 + 96 + 16 {
         bail!("key bundle has {} bytes, expected 156", wrapped.len());
     }
@@ -254,8 +259,8 @@ fn open_bundle(entered: &Entered, account_key: &KeyPair, wrapped: &[u8], compani
     if bundle.len() != 96 || bundle[..32] != companion_identity[..] || bundle[32..64] != primary_identity[..] {
         bail!("the key bundle names other identity keys");
     }
-    let companion_id = PublicKey::from_djb_public_key_bytes(companion_identity)
-        .map_err(|e| anyhow!("companion identity key: {e}"))?;
+    let companion_id =
+        PublicKey::from_djb_public_key_bytes(companion_identity).map_err(|e| anyhow!("companion identity key: {e}"))?;
     let identity_shared =
         account_key.private_key.calculate_agreement(&companion_id).map_err(|e| anyhow!("identity agreement: {e}"))?;
     let mut secret = Vec::with_capacity(96);

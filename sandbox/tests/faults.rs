@@ -37,9 +37,13 @@ async fn a_dropped_connection_reconnects_and_loses_nothing() {
     // Bob's network drops; while he is away Alice writes twice.
     let mark = bob.events.mark();
     assert!(sandbox.inject(BOB, device_of(&bob), Fault::Drop).unwrap(), "bob was connected");
-    Sandbox::wait_for_event(&mut server, WAIT, |e| matches!(e, SandboxEvent::Disconnected { phone, .. } if phone == BOB))
-        .await
-        .unwrap();
+    Sandbox::wait_for_event(
+        &mut server,
+        WAIT,
+        |e| matches!(e, SandboxEvent::Disconnected { phone, .. } if phone == BOB),
+    )
+    .await
+    .unwrap();
     for text in ["while away 1", "while away 2"] {
         alice.client.send_text(Jid::pn(BOB), text).await.unwrap();
     }
@@ -96,13 +100,20 @@ async fn acks_can_be_delayed_or_dropped_while_messages_still_flow() {
     sandbox.inject(ALICE, dev, Fault::DropAcks).unwrap();
     let mut server = sandbox.subscribe();
     let lost = alice.client.send_text(Jid::pn(BOB), "no ack").await.unwrap();
-    Sandbox::wait_for_event(&mut server, WAIT, |e| matches!(e, SandboxEvent::AckDropped { id, .. } if *id == lost.message_id))
-        .await
-        .unwrap();
+    Sandbox::wait_for_event(
+        &mut server,
+        WAIT,
+        |e| matches!(e, SandboxEvent::AckDropped { id, .. } if *id == lost.message_id),
+    )
+    .await
+    .unwrap();
     bob.wait_for_text("no ack", WAIT).await.unwrap();
     // The message is through and delivered, yet its ack never came.
     assert!(
-        alice.wait_for(Duration::from_secs(1), |e| matches!(e, Event::ServerAck(a) if a.id == lost.message_id)).await.is_err()
+        alice
+            .wait_for(Duration::from_secs(1), |e| matches!(e, Event::ServerAck(a) if a.id == lost.message_id))
+            .await
+            .is_err()
     );
 
     sandbox.clear_faults(ALICE, dev);
@@ -112,24 +123,29 @@ async fn acks_can_be_delayed_or_dropped_while_messages_still_flow() {
     bob.shutdown().await;
 }
 
+/// Which client event a fault must produce.
+type Expected = fn(&Event) -> bool;
+
 /// Each terminal fault and the event the client turns it into.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminal_faults_reach_the_client_as_their_events() {
     init_logging();
     let sandbox = Sandbox::start().await.unwrap();
-    let cases: [(&str, Fault, fn(&Event) -> bool); 4] = [
+    let cases: [(&str, Fault, Expected); 4] = [
         ("15550006601", Fault::Logout, |e| matches!(e, Event::LoggedOut(_))),
         ("15550006602", Fault::Conflict, |e| matches!(e, Event::StreamReplaced(_))),
-        ("15550006603", Fault::TempBan(Duration::from_secs(3600)), |e| {
-            matches!(e, Event::TemporaryBan(b) if b.expire.num_seconds() > 3500 && b.expire.num_seconds() <= 3600)
-        }),
+        (
+            "15550006603",
+            Fault::TempBan(Duration::from_secs(3600)),
+            |e| matches!(e, Event::TemporaryBan(b) if b.expire.num_seconds() > 3500 && b.expire.num_seconds() <= 3600),
+        ),
         ("15550006604", Fault::ClientOutdated, |e| matches!(e, Event::ClientOutdated(_))),
     ];
     for (phone, fault, expected) in cases {
         let client = sandbox.paired_client(phone, WAIT).await.unwrap();
         let mark = client.events.mark();
         sandbox.inject(phone, device_of(&client), fault).unwrap();
-        client.events.wait_for_after(mark, WAIT, |e| expected(e)).await.unwrap_or_else(|e| panic!("{fault:?}: {e:#}"));
+        client.events.wait_for_after(mark, WAIT, expected).await.unwrap_or_else(|e| panic!("{fault:?}: {e:#}"));
         // None of them is a plain disconnect the client keeps retrying.
         client
             .events

@@ -28,9 +28,13 @@ async fn a_code_entered_on_the_phone_links_the_device() {
     let ev = client.wait_for(WAIT, |e| matches!(e, Event::PairingCode(_))).await.unwrap();
     let Event::PairingCode(shown) = &*ev else { unreachable!() };
     assert_eq!(shown.code, code);
-    Sandbox::wait_for_event(&mut server, WAIT, |e| matches!(e, SandboxEvent::PairCodeRequested { phone } if phone == PHONE))
-        .await
-        .unwrap();
+    Sandbox::wait_for_event(
+        &mut server,
+        WAIT,
+        |e| matches!(e, SandboxEvent::PairCodeRequested { phone } if phone == PHONE),
+    )
+    .await
+    .unwrap();
 
     let jid = sandbox.link_with_code(PHONE, &code).await.expect("the phone opens the key bundle");
     assert_eq!(jid.user, PHONE);

@@ -1,7 +1,6 @@
 //! `/api/v1/sandbox/*`: contacts, linking sessions with a virtual phone, making contacts
 //! send, and reading what they received. Faults live in `faults.rs`.
 
-
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -157,7 +156,10 @@ async fn enter_pairing_code(
     })
     .await;
     let code = snap.pairing_code.ok_or_else(|| {
-        ApiError::new(Code::SessionFailed, format!("the session shows no pairing code (status {})", snap.status.as_str()))
+        ApiError::new(
+            Code::SessionFailed,
+            format!("the session shows no pairing code (status {})", snap.status.as_str()),
+        )
     })?;
     host.sandbox.link_with_code(phone, &code).await.map_err(failed)?;
     Ok(())
