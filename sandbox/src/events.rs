@@ -23,4 +23,13 @@ pub enum SandboxEvent {
     MessageRelayed { id: String, from: String, to_phone: String, to_device: u16, live: bool },
     /// A `<receipt>` was relayed.
     ReceiptRelayed { id: String, from: String, to: String, kind: String },
+    /// A waiting companion asked for a pairing code for `phone` (`companion_hello`).
+    PairCodeRequested { phone: String },
+    /// A fault (`Fault::name`) was applied to a device.
+    FaultInjected { phone: String, device: u16, kind: String },
+    /// The server sent an `<ack class=…>` for stanza `id` to a device (after any
+    /// injected delay).
+    AckSent { id: String, class: String, phone: String, device: u16 },
+    /// An injected fault swallowed the `<ack>` for stanza `id`.
+    AckDropped { id: String, class: String, phone: String, device: u16 },
 }

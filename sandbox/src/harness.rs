@@ -22,6 +22,7 @@ use whatsapp_rust::bot::{BotBuilder, Provided};
 use crate::client::{ClientSetup, TestClient};
 use crate::contacts::Contact;
 use crate::events::SandboxEvent;
+use crate::faults::Fault;
 use crate::hub::Hub;
 use crate::media::SandboxHttp;
 
@@ -78,11 +79,32 @@ impl Sandbox {
         crate::pairing::remove_from_phone(&self.hub, phone, device);
     }
 
-    /// Cuts a device's connection as a network failure would (no close frame).
+    /// Cuts a device's connection as a network failure would (no close frame);
+    /// the same as `inject(.., Fault::Drop)` without the event.
     /// A running client reconnects on its own; returns whether one was connected.
     pub fn kick(&self, phone: &str, device: u16) -> bool {
         let conn = self.hub.state().conns.get(&(phone.to_string(), device)).cloned();
         conn.map(|c| c.kill()).is_some()
+    }
+
+    /// Plays the user of `phone` typing `code` (shown by a companion that asked
+    /// for a pairing code for this number) into "Link with phone number".
+    /// Resolves once the phone has opened the companion's key bundle and sent
+    /// `pair-success`; fails for a wrong code or when no companion asked. See
+    /// `pair_code.rs`.
+    pub async fn link_with_code(&self, phone: &str, code: &str) -> Result<Jid> {
+        crate::pair_code::enter_code(&self.hub, phone, code).await
+    }
+
+    /// Applies a fault to linked device `phone:device` (see [`Fault`]). Returns
+    /// whether it was connected; fails if no such device is linked.
+    pub fn inject(&self, phone: &str, device: u16, fault: Fault) -> Result<bool> {
+        crate::faults::inject(&self.hub, phone, device, fault)
+    }
+
+    /// Lifts lasting faults (refused logins, bans, outdated, ack faults) of a device.
+    pub fn clear_faults(&self, phone: &str, device: u16) {
+        crate::faults::clear(&self.hub, phone, device);
     }
 
     /// Fault injection: damages the ciphertext of the next established-session

@@ -50,6 +50,10 @@ pub(crate) struct State {
     /// damaged, to exercise decrypt-failure retries.
     pub corrupt_next: HashSet<DeviceAddr>,
     pub groups: crate::groups::Groups,
+    /// Companions that asked for a pairing code (`pair_code.rs`).
+    pub pair_codes: crate::pair_code::PairCodes,
+    /// Injected faults per device (`faults.rs`).
+    pub faults: crate::faults::Faults,
 }
 
 pub struct Hub {
@@ -149,6 +153,7 @@ impl State {
             }
         }
         self.registrations.retain(|r| r.conn.id != conn_id);
+        self.pair_codes.connection_closed(conn_id);
         let Some(addr) = addr else { return false };
         if self.conns.get(addr).is_some_and(|c| c.id == conn_id) {
             self.conns.remove(addr);

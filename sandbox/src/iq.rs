@@ -34,6 +34,9 @@ pub(crate) fn handle(session: &mut Session, iq: &Node) {
         "w:m" if iq.get_optional_child("media_conn").is_some() => crate::media::media_conn(&id),
         "w:sync:app:state" => app_state(iq, &id),
         "md" => {
+            if crate::pair_code::handle_iq(session, iq, &id) {
+                return;
+            }
             // Answer before unlinking: unlinking closes this very socket.
             session.conn.send(iq_result(&id, vec![]));
             if let Some(rm) = iq.get_optional_child("remove-companion-device") {

@@ -1,7 +1,7 @@
 //! WAREST sandbox: a simulated WhatsApp server for tests.
 //!
 //! Real whatsapp-rust 0.7.0 clients connect to it over a local WebSocket, run
-//! the Noise XX handshake, pair through a QR "scan" hook, log in, exchange
+//! the Noise XX handshake, pair through a QR "scan" hook (or a pairing code), log in, exchange
 //! end-to-end-encrypted 1:1 messages, receipts and media, and receive what was
 //! queued while they were offline, with no phone and no internet. The server relays
 //! ciphertext and never decrypts. `MODELLED.md` lists what is and is not
@@ -36,6 +36,7 @@ mod client;
 pub mod contacts;
 mod devices;
 pub mod events;
+mod faults;
 mod group_admin;
 mod group_invite;
 mod group_settings;
@@ -46,6 +47,7 @@ mod iq;
 mod keys;
 mod media;
 mod nodes;
+mod pair_code;
 mod pairing;
 mod phone;
 mod relay;
@@ -55,5 +57,6 @@ mod usync;
 pub use client::{CLIENT_VERSION, ClientSetup, EventLog, TestClient, bot_builder, texts_of};
 pub use contacts::{Behaviour, InboxEntry, InboxMedia};
 pub use events::SandboxEvent;
+pub use faults::{Fault, TEMP_BAN_CODE};
 pub use harness::Sandbox;
 pub use media::{MEDIA_HOST, SandboxHttp};

@@ -4,7 +4,7 @@
 //! sign an ADV device identity with the account key and send `pair-success`),
 //! the companion's `pair-device-sign` answer (stored for prekey bundles, then a
 //! 515 stream error so the client reconnects and logs in), and unlinking.
-//! Phone-number pairing codes are not modelled.
+//! Phone-number pairing codes (`pair_code.rs`) end in the same `link_companion`.
 
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
@@ -51,7 +51,19 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
     let (_ref, noise_pub, identity_pub) = PairUtils::parse_qr_code(qr)?;
     let adv_secret =
         qr.split(',').nth(3).context("QR has no ADV secret").and_then(|s| Ok(BASE64_STANDARD.decode(s)?))?;
+    link_companion(hub, noise_pub, &identity_pub, &adv_secret, phone)
+}
 
+/// What the phone does once it trusts a waiting companion (by QR or by pair
+/// code): sign its identity with the account key, HMAC the result with the
+/// shared ADV secret, and send `pair-success`. Returns the device JID.
+pub(crate) fn link_companion(
+    hub: &Hub,
+    noise_pub: [u8; 32],
+    identity_pub: &[u8],
+    adv_secret: &[u8],
+    phone: &str,
+) -> Result<Jid> {
     let mut st = hub.state();
     let idx = st
         .registrations
@@ -79,7 +91,7 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
     .encode_to_vec();
     let mut to_sign = ADV_PREFIX_ACCOUNT_SIGNATURE.to_vec();
     to_sign.extend_from_slice(&details);
-    to_sign.extend_from_slice(&identity_pub);
+    to_sign.extend_from_slice(identity_pub);
     let signature = acct
         .account_key
         .private_key
@@ -92,7 +104,7 @@ pub fn link(hub: &Hub, qr: &str, phone: &str) -> Result<Jid> {
         ..Default::default()
     }
     .encode_to_vec();
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&adv_secret).map_err(|e| anyhow!("ADV secret: {e}"))?;
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(adv_secret).map_err(|e| anyhow!("ADV secret: {e}"))?;
     mac.update(&signed);
     let container = wa::ADVSignedDeviceIdentityHMAC {
         details: Some(signed),

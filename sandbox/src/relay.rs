@@ -13,6 +13,7 @@ use wacore_binary::{Jid, Node};
 
 use crate::accounts::DeviceAddr;
 use crate::events::SandboxEvent;
+use crate::faults::AckFault;
 use crate::hub::{Hub, State};
 use crate::nodes::{attr, children, jid_attr, now};
 use crate::server::session::Session;
@@ -21,6 +22,7 @@ use crate::server::session::Session;
 const MESSAGE_PASSTHROUGH: &[&str] = &["type", "edit", "category", "mediatype"];
 
 fn ack(session: &Session, class: &str, id: &str, from: Option<&str>, typ: Option<&str>) {
+    let fault = session.device().and_then(|a| session.hub.state().faults.ack_fault(a));
     let mut b = NodeBuilder::new("ack").attr("class", class).attr("id", id).attr("t", now().to_string());
     if let Some(f) = from {
         b = b.attr("from", f);
@@ -28,7 +30,29 @@ fn ack(session: &Session, class: &str, id: &str, from: Option<&str>, typ: Option
     if let Some(t) = typ {
         b = b.attr("type", t);
     }
-    session.conn.send(b.build());
+    let node = b.build();
+    let Some((phone, device)) = session.device().cloned() else {
+        session.conn.send(node);
+        return;
+    };
+    let (id, class) = (id.to_string(), class.to_string());
+    let hub = session.hub.clone();
+    match fault {
+        None => {
+            session.conn.send(node);
+            hub.emit(SandboxEvent::AckSent { id, class, phone, device });
+        }
+        Some(AckFault::Drop) => hub.emit(SandboxEvent::AckDropped { id, class, phone, device }),
+        Some(AckFault::Delay(d)) => {
+            let conn = session.conn.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(d).await;
+                if conn.send(node) {
+                    hub.emit(SandboxEvent::AckSent { id, class, phone, device });
+                }
+            });
+        }
+    }
 }
 
 pub(crate) fn message(session: &Session, msg: &Node) {

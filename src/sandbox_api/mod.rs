@@ -1,11 +1,13 @@
 //! `warest sandbox`: the gateway wired to an embedded simulated WhatsApp network, and the
 //! `/api/v1/sandbox/*` routes that play the other side — virtual contacts that send and
-//! receive, and the virtual phone that scans a session's QR. Compiled only with the
+//! receive, the virtual phone that scans a session's QR or enters its pairing code, and
+//! faults the network does to a session's device. Compiled only with the
 //! `sandbox` cargo feature; a production build has none of it.
 //!
 //! Contacts belong to the sandbox, not to a tenant: a sandbox is a developer's own
 //! network. Sessions are still tenant-scoped: linking one goes through the caller's scope.
 
+mod faults;
 mod routes;
 
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,17 @@ use utoipa::ToSchema;
 use warest_sandbox::{Behaviour, Sandbox};
 
 pub use routes::router;
+
+use crate::app::AppState;
+use crate::http::error::{ApiError, ApiResult, Code};
+
+fn host(state: &AppState) -> ApiResult<Arc<SandboxHost>> {
+    state.sandbox.clone().ok_or_else(|| ApiError::new(Code::NotFound, "this gateway is not running `warest sandbox`"))
+}
+
+fn failed(e: anyhow::Error) -> ApiError {
+    ApiError::new(Code::RequestFailed, format!("sandbox: {e}"))
+}
 
 /// How long linking may take; generous, for loaded machines (it normally takes under a
 /// second).

@@ -1,7 +1,5 @@
 //! `/api/v1/sandbox/*`: contacts, linking sessions with a virtual phone, making contacts
-//! send, and reading what they received.
-
-use std::sync::Arc;
+//! send, and reading what they received. Faults live in `faults.rs`.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -10,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warest_sandbox::Behaviour;
 
-use super::{ContactInfo, LINK_TIMEOUT, SandboxHost};
+use super::{ContactInfo, LINK_TIMEOUT, SandboxHost, failed, host};
 use crate::app::AppState;
 use crate::http::auth::Tenant;
 use crate::http::docs::AdminErrors;
@@ -26,16 +24,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_contacts, create_contact))
         .routes(routes!(link_session))
         .routes(routes!(link_qr))
+        .routes(routes!(super::faults::inject_fault))
         .routes(routes!(contact_send))
         .routes(routes!(contact_inbox))
-}
-
-fn host(state: &AppState) -> ApiResult<Arc<SandboxHost>> {
-    state.sandbox.clone().ok_or_else(|| ApiError::new(Code::NotFound, "this gateway is not running `warest sandbox`"))
-}
-
-fn failed(e: anyhow::Error) -> ApiError {
-    ApiError::new(Code::RequestFailed, format!("sandbox: {e}"))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -86,14 +77,18 @@ async fn list_contacts(State(state): State<AppState>, _t: Tenant) -> ApiResult<R
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSessionRequest {
-    /// The number of the virtual phone that scans the QR (its account is created if new).
+    /// The number of the virtual phone that links the session (its account is created if new).
     #[schema(example = "15550000100")]
     phone: String,
+    /// `qr` (default): the phone scans the session's current QR. `code`: the phone enters
+    /// the session's pairing code (one is requested for `phone` if the session shows none).
+    method: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/sandbox/sessions/{sessionId}/link", tag = "Sandbox", operation_id = "sandboxLinkSession",
     summary = "Link a session with a virtual phone",
-    description = "Starts the session if needed, lets the virtual phone scan its current QR, and waits until it is WORKING.",
+    description = "Starts the session if needed, lets the virtual phone scan its current QR (`method: qr`) or enter its \
+                   pairing code (`method: code`), and waits until it is WORKING.",
     params(("sessionId" = String, Path)), request_body = LinkSessionRequest,
     responses((status = 200, description = "Linked", body = Envelope<SessionView>), AdminErrors))]
 async fn link_session(
@@ -104,6 +99,11 @@ async fn link_session(
 ) -> ApiResult<Reply<SessionView>> {
     let host = host(&state)?;
     let phone = normalize_phone(&req.phone)?;
+    let by_code = match req.method.as_deref().unwrap_or("qr") {
+        "qr" => false,
+        "code" => true,
+        _ => return Err(ApiError::field("method", "must be qr or code")),
+    };
     let (row, handle) = load(&state, &who, &id).await?;
     if handle.snapshot().status == Status::Working {
         return Ok(Reply::with_code(
@@ -112,14 +112,19 @@ async fn link_session(
             SessionView::of(&row, &handle.snapshot()),
         ));
     }
-    if !handle.snapshot().status.is_running() {
-        handle.start(None).await;
+    if by_code {
+        enter_pairing_code(&state, &host, &handle, &phone).await?;
+    } else {
+        if !handle.snapshot().status.is_running() {
+            handle.start(None).await;
+        }
+        let snap =
+            wait_for(&handle, state.config.session_qr_wait, |s| s.qr.is_some() || s.status == Status::Failed).await;
+        let qr = snap.qr.ok_or_else(|| {
+            ApiError::new(Code::SessionFailed, format!("the session shows no QR (status {})", snap.status.as_str()))
+        })?;
+        host.sandbox.link(&qr.code, &phone).map_err(failed)?;
     }
-    let snap = wait_for(&handle, state.config.session_qr_wait, |s| s.qr.is_some() || s.status == Status::Failed).await;
-    let qr = snap.qr.ok_or_else(|| {
-        ApiError::new(Code::SessionFailed, format!("the session shows no QR (status {})", snap.status.as_str()))
-    })?;
-    host.sandbox.link(&qr.code, &phone).map_err(failed)?;
     let snap = wait_for(&handle, LINK_TIMEOUT, |s| matches!(s.status, Status::Working | Status::Failed)).await;
     let view = SessionView::of(&state.db.session(&id).await?, &snap);
     match snap.status {
@@ -129,6 +134,35 @@ async fn link_session(
             format!("linking did not complete (status {})", snap.status.as_str()),
         )),
     }
+}
+
+/// The virtual phone enters the session's pairing code. A session without one (started
+/// for QR, or stopped) is restarted to ask for a code for `phone`, as
+/// `/session/create/pair-code` does.
+async fn enter_pairing_code(
+    state: &AppState,
+    host: &SandboxHost,
+    handle: &crate::sessions::actor::SessionHandle,
+    phone: &str,
+) -> ApiResult<()> {
+    if handle.snapshot().pairing_code.is_none() {
+        if handle.snapshot().status.is_running() {
+            handle.stop().await;
+        }
+        handle.start(Some(phone.to_string())).await;
+    }
+    let snap = wait_for(handle, state.config.session_qr_wait, |s| {
+        s.pairing_code.is_some() || matches!(s.status, Status::Working | Status::Failed | Status::Stopped)
+    })
+    .await;
+    let code = snap.pairing_code.ok_or_else(|| {
+        ApiError::new(
+            Code::SessionFailed,
+            format!("the session shows no pairing code (status {})", snap.status.as_str()),
+        )
+    })?;
+    host.sandbox.link_with_code(phone, &code).await.map_err(failed)?;
+    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -53,6 +53,14 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
         return;
     }
     let lid = Jid::lid_device(acct.lid.as_str(), device);
+    if let Some(refusal) = st.faults.login_refusal(&addr) {
+        // An injected fault (`faults.rs`): banned, outdated or refusing logins.
+        drop(st);
+        info!("sandbox: refusing the login of {phone}:{device} (fault)");
+        session.conn.send(refusal);
+        session.conn.close();
+        return;
+    }
     if let Some(old) = st.conns.insert(addr.clone(), session.conn.clone()) {
         // A device has one socket; the newer one wins, and the older one is told
         // so (its client then stops reconnecting instead of fighting back).
