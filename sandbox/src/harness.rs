@@ -9,8 +9,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
-use tokio::sync::broadcast;
+use anyhow::{Context, Result, anyhow, bail};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use wacore::types::events::Event;
 use wacore_binary::Jid;
@@ -33,12 +34,35 @@ pub struct Sandbox {
     pub(crate) contacts: Mutex<HashMap<String, Arc<Contact>>>,
 }
 
+/// How to start a sandbox; `Default` is what `Sandbox::start` does.
+#[derive(Default)]
+pub struct SandboxOptions {
+    /// Where to listen (WebSocket, media over HTTP, hand-over of `/api/...`);
+    /// default `127.0.0.1:0`.
+    pub listen: Option<SocketAddr>,
+    /// Connections whose request line asks for `/api/...` are sent here untouched,
+    /// for the embedder's own HTTP server; without it they are treated as WebSocket.
+    pub other_http: Option<mpsc::Sender<TcpStream>>,
+}
+
 impl Sandbox {
     /// Binds a random local port and starts serving.
     pub async fn start() -> Result<Self> {
+        Self::start_with(SandboxOptions::default()).await
+    }
+
+    /// Starts a sandbox as `opts` says.
+    pub async fn start_with(opts: SandboxOptions) -> Result<Self> {
         let hub = Arc::new(Hub::new());
-        let (addr, task) = crate::server::listen(hub.clone()).await?;
+        let listen = opts.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let (addr, task) = crate::server::listen(hub.clone(), listener, opts.other_http)?;
         Ok(Self { hub, addr, task, contacts: Mutex::new(HashMap::new()) })
+    }
+
+    /// The address the sandbox listens on (WebSocket and media over HTTP).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The HTTP client sandbox clients must use: it serves the sandbox's

@@ -52,5 +52,5 @@ mod usync;
 pub use client::{CLIENT_VERSION, ClientSetup, EventLog, TestClient, bot_builder, texts_of};
 pub use contacts::{Behaviour, InboxEntry, InboxMedia};
 pub use events::SandboxEvent;
-pub use harness::Sandbox;
+pub use harness::{Sandbox, SandboxOptions};
 pub use media::{MEDIA_HOST, SandboxHttp};
