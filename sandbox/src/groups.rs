@@ -19,6 +19,7 @@ use crate::hub::State;
 use crate::nodes::{attr, children, iq_error, iq_result, jid_attr, now, random_id};
 use crate::server::session::Session;
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Group {
     pub id: String,
     pub subject: String,
@@ -28,7 +29,7 @@ pub(crate) struct Group {
     pub members: Vec<String>,
 }
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Groups {
     by_id: BTreeMap<String, Group>,
 }

@@ -44,6 +44,7 @@ mod keys;
 mod media;
 mod nodes;
 mod pairing;
+mod persist;
 mod phone;
 mod relay;
 mod server;

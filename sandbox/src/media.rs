@@ -8,9 +8,11 @@
 //! The same routes are served over plain HTTP on the sandbox's own listener
 //! (`server/http.rs`), for clients in another process: they map
 //! `https://mmg.sandbox.invalid/...` to `http://<sandbox address>/...`. Blobs are
-//! stored as uploaded (still encrypted) and live as long as the sandbox.
+//! stored as uploaded (still encrypted); they live as long as the sandbox, or on
+//! disk when it persists (`persist.rs`).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, bail};
@@ -27,19 +29,36 @@ pub const MEDIA_HOST: &str = "mmg.sandbox.invalid";
 /// Largest blob the media host accepts, so a client cannot exhaust memory or disk.
 pub(crate) const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
 
-/// Uploaded blobs by direct path, shared by every client of one sandbox.
+/// Uploaded blobs by direct path, shared by every client of one sandbox. A persistent
+/// sandbox also writes each blob under `<data dir>/media/` (atomically, as it
+/// arrives) and reads it back there after a restart.
 #[derive(Default)]
 pub(crate) struct MediaStore {
     blobs: Mutex<HashMap<String, Vec<u8>>>,
+    dir: Option<PathBuf>,
 }
 
 impl MediaStore {
+    pub(crate) fn persistent(dir: PathBuf) -> Self {
+        Self { blobs: Mutex::default(), dir: Some(dir) }
+    }
+
     fn put(&self, path: String, body: Vec<u8>) {
+        if let Some(dir) = &self.dir
+            && let Err(e) = crate::persist::write_atomic(&dir.join(blob_file(&path)), &body)
+        {
+            log::warn!("sandbox: cannot persist media blob: {e:#}");
+        }
         self.blobs.lock().unwrap_or_else(|p| p.into_inner()).insert(path, body);
     }
 
     fn get(&self, path: &str) -> Option<Vec<u8>> {
-        self.blobs.lock().unwrap_or_else(|p| p.into_inner()).get(path).cloned()
+        if let Some(b) = self.blobs.lock().unwrap_or_else(|p| p.into_inner()).get(path) {
+            return Some(b.clone());
+        }
+        let body = std::fs::read(self.dir.as_ref()?.join(blob_file(path))).ok()?;
+        self.blobs.lock().unwrap_or_else(|p| p.into_inner()).insert(path.to_string(), body.clone());
+        Some(body)
     }
 
     /// Serves one media request: `path` and `query` as in the URL, on any host.
@@ -66,6 +85,14 @@ impl MediaStore {
             _ => status(405, Vec::new()),
         }
     }
+}
+
+/// A blob's file name: a digest of its direct path, so no path can escape the directory.
+fn blob_file(path: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(path.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.bin")
 }
 
 pub(crate) fn media_conn(id: &str) -> Node {
