@@ -36,9 +36,19 @@ enum Command {
     /// Exit 0 when the local gateway answers /api/v1/server/healthz (for container probes).
     Healthcheck,
     /// Run the gateway on an embedded simulated WhatsApp network, with an `echo` contact
-    /// and `/api/v1/sandbox/*` (sandbox builds only).
+    /// and `/api/v1/sandbox/*` (sandbox builds only). The network's state is kept under
+    /// `<WAREST_DATA_DIR>/sandbox/`.
     #[cfg(feature = "sandbox")]
-    Sandbox,
+    Sandbox {
+        /// Run only the network (WebSocket, media, `/api/v1/sandbox/*`, all on `--listen`);
+        /// gateways reach it with `WAREST_WA_URL=ws://<listen>/ws/chat`.
+        #[arg(long)]
+        network_only: bool,
+        /// Where the network listens (default: 127.0.0.1 on a free port; required with
+        /// `--network-only`).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -72,7 +82,9 @@ fn main() -> ExitCode {
                     Command::Migrate => migrate(config).await,
                     Command::Healthcheck => healthcheck(config).await,
                     #[cfg(feature = "sandbox")]
-                    Command::Sandbox => sandbox(config).await,
+                    Command::Sandbox { network_only: true, listen } => sandbox_network(config, listen).await,
+                    #[cfg(feature = "sandbox")]
+                    Command::Sandbox { network_only: false, listen } => sandbox(config, listen).await,
                     Command::Config { command: ConfigCommand::Check } => {
                         println!("{config:#?}");
                         ExitCode::SUCCESS
@@ -106,12 +118,28 @@ async fn serve(config: Config) -> ExitCode {
 }
 
 #[cfg(feature = "sandbox")]
-async fn sandbox(mut config: Config) -> ExitCode {
+async fn sandbox_network(config: Config, listen: Option<std::net::SocketAddr>) -> ExitCode {
+    warest::telemetry::init(&config);
+    let Some(listen) = listen else {
+        return report(anyhow::anyhow!("--network-only needs --listen <address:port>"));
+    };
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    match warest::sandbox_api::network::run(config, listen, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(e),
+    }
+}
+
+#[cfg(feature = "sandbox")]
+async fn sandbox(mut config: Config, listen: Option<std::net::SocketAddr>) -> ExitCode {
     use warest::sandbox_api::{ECHO_PHONE, SandboxHost};
     warest::telemetry::init(&config);
-    let net = match warest_sandbox::Sandbox::start().await {
+    let opts =
+        warest_sandbox::SandboxOptions { listen, data_dir: Some(config.data_dir.join("sandbox")), other_http: None };
+    let net = match warest_sandbox::Sandbox::start_with(opts).await {
         Ok(s) => s,
-        Err(e) => return report(anyhow::anyhow!("cannot start the sandbox network: {e}")),
+        Err(e) => return report(anyhow::anyhow!("cannot start the sandbox network: {e:#}")),
     };
     config.wa_url = Some(net.ws_url());
     config.wa_version = Some(warest_sandbox::CLIENT_VERSION);
@@ -129,17 +157,26 @@ async fn sandbox(mut config: Config) -> ExitCode {
     wa.http = Some(std::sync::Arc::new(host.sandbox.http_client()));
     state.sessions.set_wa_options(wa);
     state.sandbox = Some(host.clone());
-    // The echo contact pairs in the background; the API is usable meanwhile.
-    tokio::spawn(async move {
-        match host.create_contact(ECHO_PHONE, warest_sandbox::Behaviour::Echo, Some("Echo".into())).await {
-            Ok(c) => tracing::info!(phone = %c.phone, "sandbox echo contact ready"),
-            Err(e) => tracing::error!(error = %e, "could not start the echo contact"),
-        }
-    });
+    // The echo contact pairs in the background; the API is usable meanwhile. A restart on
+    // the same data dir brought it back already.
+    if !host.has_contact(ECHO_PHONE) {
+        let host = host.clone();
+        tokio::spawn(async move {
+            match host.create_contact(ECHO_PHONE, warest_sandbox::Behaviour::Echo, Some("Echo".into())).await {
+                Ok(c) => tracing::info!(phone = %c.phone, "sandbox echo contact ready"),
+                Err(e) => tracing::error!(error = %e, "could not start the echo contact"),
+            }
+        });
+    }
     println!("warest sandbox: simulated WhatsApp network running; echo contact +{ECHO_PHONE}");
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    match warest::app::serve(state, listener, shutdown).await {
+    let served = warest::app::serve(state, listener, shutdown).await;
+    // Sessions are stopped by now; keep the network's last state for the next run.
+    if let Err(e) = host.sandbox.persist_now() {
+        tracing::error!(error = %format!("{e:#}"), "could not save the sandbox state");
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(e),
     }

@@ -15,7 +15,7 @@ use wacore_binary::{Jid, Server};
 pub type DeviceAddr = (String, u16);
 
 /// A published signed prekey: id, public key, signature.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SignedPreKey {
     pub id: u32,
     pub public: Vec<u8>,
@@ -23,7 +23,7 @@ pub struct SignedPreKey {
 }
 
 /// A device's Signal key material as the server sees it (public halves only).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DeviceKeys {
     pub registration_id: u32,
     pub identity: Vec<u8>,
@@ -31,7 +31,7 @@ pub struct DeviceKeys {
     pub one_time: VecDeque<(u32, Vec<u8>)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Device {
     pub id: u16,
     pub keys: DeviceKeys,
@@ -43,11 +43,13 @@ pub struct Device {
     pub key_shared: bool,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Account {
     pub phone: String,
     pub lid: String,
     pub push_name: String,
     /// The virtual primary phone's ADV account key.
+    #[serde(with = "crate::persist::keypair")]
     pub account_key: KeyPair,
     pub adv_raw_id: u32,
     pub next_device: u16,
@@ -86,7 +88,7 @@ impl Account {
 }
 
 /// All accounts plus the LID index.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct Accounts {
     by_phone: BTreeMap<String, Account>,
     lid_to_phone: HashMap<String, String>,

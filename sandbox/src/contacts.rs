@@ -67,6 +67,7 @@ struct Inbox {
 pub(crate) struct Contact {
     client: TestClient,
     inbox: Arc<Inbox>,
+    pub(crate) behaviour: Behaviour,
 }
 
 impl Contact {
@@ -83,7 +84,7 @@ impl Contact {
         sandbox.link(&qr, phone)?;
         client.wait_for(SETUP_TIMEOUT, |e| matches!(e, Event::Connected(_))).await?;
         client.go_online().await;
-        Ok(Self { client, inbox })
+        Ok(Self { client, inbox, behaviour })
     }
 }
 
@@ -159,7 +160,14 @@ impl Sandbox {
         if self.contact(phone).is_ok() {
             bail!("virtual contact {phone} already exists");
         }
+        let before = self.devices(phone);
         let contact = Contact::start(self, phone, behaviour).await?;
+        if let Some(p) = &self.persist {
+            // The device the contact's client runs as, to unlink it after a restart.
+            let device = self.devices(phone).into_iter().find(|d| !before.contains(d));
+            let echo = behaviour == Behaviour::Echo;
+            p.note_contact(crate::persist::SavedContact { phone: phone.to_string(), echo, device });
+        }
         self.contacts.lock().unwrap_or_else(|p| p.into_inner()).insert(phone.to_string(), Arc::new(contact));
         Ok(Jid::pn(phone))
     }

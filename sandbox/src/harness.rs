@@ -6,11 +6,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
-use tokio::sync::broadcast;
+use anyhow::{Context, Result, anyhow, bail};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use wacore::types::events::Event;
 use wacore_binary::Jid;
@@ -20,11 +22,12 @@ use wacore::store::traits::Backend;
 use whatsapp_rust::bot::{BotBuilder, Provided};
 
 use crate::client::{ClientSetup, TestClient};
-use crate::contacts::Contact;
+use crate::contacts::{Behaviour, Contact};
 use crate::events::SandboxEvent;
 use crate::faults::Fault;
 use crate::hub::Hub;
-use crate::media::SandboxHttp;
+use crate::media::{MediaStore, SandboxHttp};
+use crate::persist::Persister;
 
 /// A running simulated server on 127.0.0.1.
 pub struct Sandbox {
@@ -32,14 +35,93 @@ pub struct Sandbox {
     addr: SocketAddr,
     task: JoinHandle<()>,
     pub(crate) contacts: Mutex<HashMap<String, Arc<Contact>>>,
+    pub(crate) persist: Option<Arc<Persister>>,
+    saver: Option<JoinHandle<()>>,
+}
+
+/// How to start a sandbox; `Default` is what `Sandbox::start` does.
+#[derive(Default)]
+pub struct SandboxOptions {
+    /// Where to listen (WebSocket, media over HTTP, hand-over of `/api/...`);
+    /// default `127.0.0.1:0`.
+    pub listen: Option<SocketAddr>,
+    /// Keep the network's state under this directory (created if missing) and load
+    /// what a previous run left there; see `persist.rs`. Default: memory only.
+    pub data_dir: Option<PathBuf>,
+    /// Connections whose request line asks for `/api/...` are sent here untouched,
+    /// for the embedder's own HTTP server; without it they are treated as WebSocket.
+    pub other_http: Option<mpsc::Sender<TcpStream>>,
 }
 
 impl Sandbox {
     /// Binds a random local port and starts serving.
     pub async fn start() -> Result<Self> {
-        let hub = Arc::new(Hub::new());
-        let (addr, task) = crate::server::listen(hub.clone()).await?;
-        Ok(Self { hub, addr, task, contacts: Mutex::new(HashMap::new()) })
+        Self::start_with(SandboxOptions::default()).await
+    }
+
+    /// Starts a sandbox that keeps its state under `dir` (and loads it from there).
+    pub async fn start_persistent(dir: impl Into<PathBuf>) -> Result<Self> {
+        Self::start_with(SandboxOptions { data_dir: Some(dir.into()), ..Default::default() }).await
+    }
+
+    /// Starts a sandbox as `opts` says. With a data directory that holds a previous
+    /// run, accounts, devices, keys, queued stanzas, groups and media come back as
+    /// they were, and every virtual contact is re-created: its account stays, its old
+    /// client device is unlinked (contacts run on in-memory stores, which cannot be
+    /// saved) and a new client is linked in its place, as when someone reinstalls
+    /// WhatsApp. Its inbox starts empty.
+    pub async fn start_with(opts: SandboxOptions) -> Result<Self> {
+        let mut hub = Hub::new();
+        if let Some(dir) = &opts.data_dir {
+            hub.media = Arc::new(MediaStore::persistent(Persister::media_dir(dir)));
+        }
+        let hub = Arc::new(hub);
+        let (persist, saved_contacts) = match &opts.data_dir {
+            Some(dir) => {
+                let (p, contacts) = Persister::open(dir, hub.clone())?;
+                (Some(p), contacts)
+            }
+            None => (None, Vec::new()),
+        };
+        let listen = opts.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let (addr, task) = crate::server::listen(hub.clone(), listener, opts.other_http)?;
+        let saver = persist.as_ref().map(|p| p.spawn_saver());
+        let sandbox = Self { hub, addr, task, contacts: Mutex::new(HashMap::new()), persist, saver };
+        for saved in saved_contacts {
+            if let Some(old) = saved.device {
+                crate::pairing::remove_from_phone(&sandbox.hub, &saved.phone, old);
+            }
+            sandbox
+                .create_contact(&saved.phone, saved.behaviour())
+                .await
+                .with_context(|| format!("cannot re-create virtual contact {}", saved.phone))?;
+        }
+        Ok(sandbox)
+    }
+
+    /// Writes the state to the data directory now (if it changed); a no-op without one.
+    /// The sandbox also saves on its own shortly after changes and when dropped.
+    pub fn persist_now(&self) -> Result<()> {
+        self.persist.as_ref().map_or(Ok(()), |p| p.save())
+    }
+
+    /// The address the sandbox listens on (WebSocket and media over HTTP).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The virtual contacts, by phone number.
+    pub fn contact_list(&self) -> Vec<(String, Behaviour)> {
+        let mut list: Vec<_> = self
+            .contacts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(p, c)| (p.clone(), c.behaviour))
+            .collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        list
     }
 
     /// The HTTP client sandbox clients must use: it serves the sandbox's
@@ -169,7 +251,13 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(saver) = &self.saver {
+            saver.abort();
+        }
         self.hub.stop();
+        if let Err(e) = self.persist_now() {
+            log::warn!("sandbox: cannot save state at shutdown: {e:#}");
+        }
     }
 }
 

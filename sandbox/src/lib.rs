@@ -49,6 +49,7 @@ mod media;
 mod nodes;
 mod pair_code;
 mod pairing;
+mod persist;
 mod phone;
 mod relay;
 mod server;
@@ -58,5 +59,5 @@ pub use client::{CLIENT_VERSION, ClientSetup, EventLog, TestClient, bot_builder,
 pub use contacts::{Behaviour, InboxEntry, InboxMedia};
 pub use events::SandboxEvent;
 pub use faults::{Fault, TEMP_BAN_CODE};
-pub use harness::Sandbox;
+pub use harness::{Sandbox, SandboxOptions};
 pub use media::{MEDIA_HOST, SandboxHttp};

@@ -4,11 +4,15 @@
 //! the message. The sandbox answers `media_conn` with one fake host and gives
 //! every sandbox client an `HttpClient` (`SandboxHttp`) that serves that host
 //! from memory: uploads (`POST /mms/<type>/<token>`, resume probes answered
-//! "not found") and downloads (`GET <direct_path>`). Nothing goes over a real
-//! network; any other URL is refused. Blobs are stored as uploaded (still
-//! encrypted) and live as long as the sandbox.
+//! "not found") and downloads (`GET <direct_path>`); any other URL is refused.
+//! The same routes are served over plain HTTP on the sandbox's own listener
+//! (`server/http.rs`), for clients in another process: they map
+//! `https://mmg.sandbox.invalid/...` to `http://<sandbox address>/...`. Blobs are
+//! stored as uploaded (still encrypted); they live as long as the sandbox, or on
+//! disk when it persists (`persist.rs`).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, bail};
@@ -22,18 +26,73 @@ use crate::nodes::iq_result;
 /// The only media host sandbox clients are told about.
 pub const MEDIA_HOST: &str = "mmg.sandbox.invalid";
 
-/// Uploaded blobs by direct path, shared by every client of one sandbox.
+/// Largest blob the media host accepts, so a client cannot exhaust memory or disk.
+pub(crate) const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
+
+/// Uploaded blobs by direct path, shared by every client of one sandbox. A persistent
+/// sandbox also writes each blob under `<data dir>/media/` (atomically, as it
+/// arrives) and reads it back there after a restart.
 #[derive(Default)]
-pub(crate) struct MediaStore(Mutex<HashMap<String, Vec<u8>>>);
+pub(crate) struct MediaStore {
+    blobs: Mutex<HashMap<String, Vec<u8>>>,
+    dir: Option<PathBuf>,
+}
 
 impl MediaStore {
+    pub(crate) fn persistent(dir: PathBuf) -> Self {
+        Self { blobs: Mutex::default(), dir: Some(dir) }
+    }
+
     fn put(&self, path: String, body: Vec<u8>) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(path, body);
+        if let Some(dir) = &self.dir
+            && let Err(e) = crate::persist::write_atomic(&dir.join(blob_file(&path)), &body)
+        {
+            log::warn!("sandbox: cannot persist media blob: {e:#}");
+        }
+        self.blobs.lock().unwrap_or_else(|p| p.into_inner()).insert(path, body);
     }
 
     fn get(&self, path: &str) -> Option<Vec<u8>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(path).cloned()
+        if let Some(b) = self.blobs.lock().unwrap_or_else(|p| p.into_inner()).get(path) {
+            return Some(b.clone());
+        }
+        let body = std::fs::read(self.dir.as_ref()?.join(blob_file(path))).ok()?;
+        self.blobs.lock().unwrap_or_else(|p| p.into_inner()).insert(path.to_string(), body.clone());
+        Some(body)
     }
+
+    /// Serves one media request: `path` and `query` as in the URL, on any host.
+    pub(crate) fn handle(&self, method: &str, path: &str, query: &str, body: Option<Vec<u8>>) -> HttpResponse {
+        match method {
+            "POST" if path.starts_with("/mms/") => {
+                if query.split('&').any(|kv| kv == "resume=1") {
+                    // Never seen before: upload it.
+                    return status(404, Vec::new());
+                }
+                let token = path.rsplit('/').next().unwrap_or_default();
+                if token.is_empty() || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=%".contains(&b)) {
+                    return status(400, Vec::new());
+                }
+                let direct_path = format!("/v/t62.sandbox/{token}");
+                self.put(direct_path.clone(), body.unwrap_or_default());
+                let json = format!(r#"{{"url":"https://{MEDIA_HOST}{direct_path}","direct_path":"{direct_path}"}}"#);
+                status(200, json.into_bytes())
+            }
+            "GET" => match self.get(path) {
+                Some(body) => status(200, body),
+                None => status(404, Vec::new()),
+            },
+            _ => status(405, Vec::new()),
+        }
+    }
+}
+
+/// A blob's file name: a digest of its direct path, so no path can escape the directory.
+fn blob_file(path: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(path.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.bin")
 }
 
 pub(crate) fn media_conn(id: &str) -> Node {
@@ -74,24 +133,10 @@ impl HttpClient for SandboxHttp {
             bail!("sandbox clients have no HTTP access ({})", request.url);
         };
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        match request.method.as_str() {
-            "POST" if path.starts_with("/mms/") => {
-                if query.split('&').any(|kv| kv == "resume=1") {
-                    // Never seen before: upload it.
-                    return Ok(status(404, Vec::new()));
-                }
-                let token = path.rsplit('/').next().unwrap_or_default();
-                let direct_path = format!("/v/t62.sandbox/{token}");
-                let body = request.body.map(|b| b.to_vec()).unwrap_or_default();
-                self.store.put(direct_path.clone(), body);
-                let json = format!(r#"{{"url":"https://{MEDIA_HOST}{direct_path}","direct_path":"{direct_path}"}}"#);
-                Ok(status(200, json.into_bytes()))
-            }
-            "GET" => Ok(match self.store.get(path) {
-                Some(body) => status(200, body),
-                None => status(404, Vec::new()),
-            }),
-            _ => Ok(status(405, Vec::new())),
+        let body = request.body.map(|b| b.to_vec());
+        if body.as_ref().is_some_and(|b| b.len() > MAX_BLOB_BYTES) {
+            return Ok(status(413, Vec::new()));
         }
+        Ok(self.store.handle(request.method.as_str(), path, query, body))
     }
 }

@@ -8,6 +8,7 @@
 //! network. Sessions are still tenant-scoped: linking one goes through the caller's scope.
 
 mod faults;
+pub mod network;
 mod routes;
 
 use std::sync::{Arc, Mutex};
@@ -68,8 +69,21 @@ pub fn behaviour_name(b: Behaviour) -> &'static str {
 }
 
 impl SandboxHost {
+    /// Wraps a started network; contacts it brought back from its data dir are listed
+    /// (without push names, which the network does not keep).
     pub fn new(sandbox: Sandbox) -> Arc<Self> {
-        Arc::new(SandboxHost { sandbox, contacts: Mutex::new(Vec::new()), creating: tokio::sync::Mutex::new(()) })
+        let restored = sandbox
+            .contact_list()
+            .into_iter()
+            .map(|(phone, behaviour)| ContactInfo {
+                jid: format!("{phone}@s.whatsapp.net"),
+                lid: sandbox.lid_of(&phone).map(|l| format!("{l}@lid")),
+                behaviour: behaviour_name(behaviour),
+                push_name: None,
+                phone,
+            })
+            .collect();
+        Arc::new(SandboxHost { sandbox, contacts: Mutex::new(restored), creating: tokio::sync::Mutex::new(()) })
     }
 
     pub fn contacts(&self) -> Vec<ContactInfo> {

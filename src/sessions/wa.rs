@@ -88,6 +88,80 @@ impl HttpClient for ReqwestHttp {
     }
 }
 
+/// The media client when none was given: plain reqwest, except that a sandbox build
+/// pointed at a sandbox (`WAREST_WA_URL`) reaches the sandbox's media host over plain
+/// HTTP on the sandbox's own address.
+fn default_http(opts: &WaOptions) -> Arc<dyn HttpClient> {
+    #[cfg(feature = "sandbox")]
+    if let Some(base) = opts.url.as_deref().and_then(sandbox_media::base_url) {
+        return Arc::new(sandbox_media::Rewrite { inner: ReqwestHttp::new(), base });
+    }
+    let _ = opts;
+    Arc::new(ReqwestHttp::new())
+}
+
+/// The pinned version; a sandbox build pointed at a sandbox pins the sandbox's, so it
+/// never asks web.whatsapp.com.
+fn version(opts: &WaOptions) -> Option<(u32, u32, u32)> {
+    #[cfg(feature = "sandbox")]
+    if opts.version.is_none() && opts.url.is_some() {
+        return Some(warest_sandbox::CLIENT_VERSION);
+    }
+    opts.version
+}
+
+/// Sandbox builds only: the sandbox tells clients its media host is
+/// `https://mmg.sandbox.invalid`, which is no real address; it serves the same routes
+/// over plain HTTP next to its WebSocket. Production builds have none of this.
+#[cfg(feature = "sandbox")]
+mod sandbox_media {
+    use super::*;
+
+    /// `ws://host:port/ws/chat` → `http://host:port` (`wss` → `https`).
+    pub fn base_url(ws_url: &str) -> Option<String> {
+        let (scheme, rest) = match ws_url.split_once("://")? {
+            ("ws", rest) => ("http", rest),
+            ("wss", rest) => ("https", rest),
+            _ => return None,
+        };
+        let authority = rest.split(['/', '?', '#']).next()?;
+        (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
+    }
+
+    /// Sends requests for the sandbox media host to `base`; everything else as is.
+    pub struct Rewrite {
+        pub inner: ReqwestHttp,
+        pub base: String,
+    }
+
+    #[whatsapp_rust::async_trait]
+    impl HttpClient for Rewrite {
+        async fn execute(&self, mut request: HttpRequest) -> whatsapp_rust::anyhow::Result<HttpResponse> {
+            let host = format!("https://{}", warest_sandbox::MEDIA_HOST);
+            if let Some(rest) = request.url.strip_prefix(&host)
+                && (rest.is_empty() || rest.starts_with(['/', '?']))
+            {
+                request.url = format!("{}{rest}", self.base);
+            }
+            self.inner.execute(request).await
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::base_url;
+
+        #[test]
+        fn the_media_base_is_the_sandbox_address() {
+            assert_eq!(base_url("ws://127.0.0.1:4100/ws/chat").as_deref(), Some("http://127.0.0.1:4100"));
+            assert_eq!(base_url("wss://sbx.example:443/ws/chat").as_deref(), Some("https://sbx.example:443"));
+            assert_eq!(base_url("ws://[::1]:9").as_deref(), Some("http://[::1]:9"));
+            assert_eq!(base_url("http://127.0.0.1:1/"), None);
+            assert_eq!(base_url("ws:///ws/chat"), None);
+        }
+    }
+}
+
 /// Forwards every client event to the actor. `handle_event` must not block, hence the
 /// unbounded channel; the actor drains it continuously.
 struct Forward(mpsc::UnboundedSender<Arc<Event>>);
@@ -112,7 +186,7 @@ pub async fn spawn_bot(
     }
     let http: Arc<dyn HttpClient> = match &opts.http {
         Some(h) => h.clone(),
-        None => Arc::new(ReqwestHttp::new()),
+        None => default_http(opts),
     };
     let mut builder = Bot::builder()
         .with_backend_arc(backend)
@@ -120,7 +194,7 @@ pub async fn spawn_bot(
         .with_http_client(SharedHttp(http))
         .with_event_handler(Forward(events))
         .skip_history_sync();
-    if let Some(v) = opts.version {
+    if let Some(v) = version(opts) {
         builder = builder.with_version(v);
     }
     if let Some(phone) = pair_phone {
