@@ -133,7 +133,14 @@ struct Actor {
     /// Set while we log out ourselves, so our own `LoggedOut` is not taken for the phone's.
     logging_out: bool,
     reconnect_deadline: Option<Instant>,
+    /// Set when the client's run loop ended on its own: its last events (a ban, an
+    /// outdated client, a logout) may still be on their way through the forwarder, and
+    /// they say why it ended better than "stopped unexpectedly" would.
+    ended_grace: Option<Instant>,
 }
+
+/// How long the last events of a client that stopped by itself are still taken.
+const ENDED_GRACE: Duration = Duration::from_millis(500);
 
 pub fn spawn(id: String, registry: String, initial: Snapshot, deps: ActorDeps) -> SessionHandle {
     let (tx, rx) = mpsc::channel(64);
@@ -151,6 +158,7 @@ pub fn spawn(id: String, registry: String, initial: Snapshot, deps: ActorDeps) -
         events_tx,
         logging_out: false,
         reconnect_deadline: None,
+        ended_grace: None,
     };
     tokio::spawn(actor.run(rx, events_rx));
     SessionHandle { tx, state: state_rx, client: client_rx }
@@ -164,6 +172,7 @@ impl Actor {
     ) {
         loop {
             let deadline = self.reconnect_deadline;
+            let grace = self.ended_grace;
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(cmd) => self.on_command(cmd).await,
@@ -174,18 +183,23 @@ impl Actor {
                     }
                 },
                 Some((generation, ev)) = events.recv() => {
-                    if generation == self.generation && self.bot.is_some() {
+                    if generation == self.generation && (self.bot.is_some() || self.ended_grace.is_some()) {
                         self.on_event(&ev).await;
                     }
                 }
                 _ = async { (&mut self.bot.as_mut().expect("guarded")).await }, if self.bot.is_some() => {
                     // The client's run loop ended without our asking (logout by the phone,
-                    // fatal error). Its handle is spent; never shut it down twice.
+                    // fatal error). Its handle is spent; never shut it down twice. Its last
+                    // events are still taken for a moment (see `ended_grace`).
                     self.bot = None;
                     self.client.send_replace(None);
+                    self.reconnect_deadline = None;
+                    self.ended_grace = Some(Instant::now() + ENDED_GRACE);
+                }
+                _ = tokio::time::sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {
+                    self.ended_grace = None;
                     self.generation += 1;
-                    let snap = self.snapshot();
-                    if snap.status.is_running() {
+                    if self.snapshot().status.is_running() {
                         self.set_failed("the WhatsApp client stopped unexpectedly").await;
                     }
                 }
@@ -233,6 +247,7 @@ impl Actor {
     }
 
     async fn start_client(&mut self, pair_phone: Option<String>) {
+        self.ended_grace = None;
         self.generation += 1;
         self.logging_out = false;
         self.reconnect_deadline = None;
@@ -273,6 +288,9 @@ impl Actor {
     /// Stops the client and waits until its run loop has exited.
     async fn stop_client(&mut self) {
         self.reconnect_deadline = None;
+        if self.ended_grace.take().is_some() {
+            self.generation += 1;
+        }
         if let Some(bot) = self.bot.take() {
             self.generation += 1;
             self.client.send_replace(None);

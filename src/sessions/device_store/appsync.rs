@@ -43,7 +43,7 @@ impl AppSyncStore for SqlDeviceStore {
         .bind(key.key_data)
         .bind(key.fingerprint)
         .bind(key.timestamp)
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -71,7 +71,7 @@ impl AppSyncStore for SqlDeviceStore {
         .bind(&self.session)
         .bind(name)
         .bind(json)
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -83,7 +83,8 @@ impl AppSyncStore for SqlDeviceStore {
         if mutations.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for m in mutations {
             sqlx::query(
                 "INSERT INTO wa_mutation_macs (session_id, name, index_mac, version, value_mac) VALUES ($1, $2, $3, $4, $5)
@@ -141,7 +142,8 @@ impl AppSyncStore for SqlDeviceStore {
         if index_macs.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for index_mac in index_macs {
             sqlx::query("DELETE FROM wa_mutation_macs WHERE session_id = $1 AND name = $2 AND index_mac = $3")
                 .bind(&self.session)
@@ -158,7 +160,7 @@ impl AppSyncStore for SqlDeviceStore {
         sqlx::query("DELETE FROM wa_mutation_macs WHERE session_id = $1 AND name = $2")
             .bind(&self.session)
             .bind(name)
-            .execute(self.pool())
+            .execute(&*self.writer()?)
             .await
             .map_err(db_err)?;
         Ok(())

@@ -22,7 +22,7 @@ impl SqlDeviceStore {
         ))
         .bind(&self.session)
         .bind(json)
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(())

@@ -21,6 +21,8 @@ mod tc_tokens;
 #[cfg(test)]
 mod conformance;
 
+use std::sync::Arc;
+
 use sqlx::any::AnyRow;
 use whatsapp_rust::wacore::store::error::StoreError as WaStoreError;
 
@@ -60,11 +62,37 @@ pub(crate) const IN_CHUNK: usize = 500;
 pub struct SqlDeviceStore {
     db: Db,
     session: String,
+    /// Closed when the session's keys are wiped or a newer store replaces this one:
+    /// whatsapp-rust's detached background tasks (app-state sync, prekey upload) can
+    /// outlive the client and would otherwise write rows back after the wipe. Every write
+    /// holds a read guard; closing takes the write lock, so it also waits for writes
+    /// already under way. A closed store refuses every write.
+    gate: WriteGate,
+}
+
+/// `true` once closed. See [`SqlDeviceStore`].
+pub type WriteGate = Arc<tokio::sync::RwLock<bool>>;
+
+/// The pool, borrowed for one write while the store is open.
+pub(crate) struct Writer {
+    pool: sqlx::AnyPool,
+    _open: tokio::sync::OwnedRwLockReadGuard<bool>,
+}
+
+impl std::ops::Deref for Writer {
+    type Target = sqlx::AnyPool;
+    fn deref(&self) -> &sqlx::AnyPool {
+        &self.pool
+    }
 }
 
 impl SqlDeviceStore {
     pub fn new(db: Db, session_id: impl Into<String>) -> SqlDeviceStore {
-        SqlDeviceStore { db, session: session_id.into() }
+        Self::with_gate(db, session_id, WriteGate::default())
+    }
+
+    pub fn with_gate(db: Db, session_id: impl Into<String>, gate: WriteGate) -> SqlDeviceStore {
+        SqlDeviceStore { db, session: session_id.into(), gate }
     }
 
     pub fn session_id(&self) -> &str {
@@ -73,6 +101,16 @@ impl SqlDeviceStore {
 
     fn pool(&self) -> &sqlx::AnyPool {
         self.db.pool()
+    }
+
+    /// The pool, for one write; an error once the store is closed (or while it closes).
+    fn writer(&self) -> WaResult<Writer> {
+        let closed = || WaStoreError::Validation(format!("device store of session {} is closed", self.session));
+        let open = self.gate.clone().try_read_owned().map_err(|_| closed())?;
+        if *open {
+            return Err(closed());
+        }
+        Ok(Writer { pool: self.db.pool().clone(), _open: open })
     }
 }
 

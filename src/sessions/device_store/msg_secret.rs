@@ -16,7 +16,8 @@ impl MsgSecretStore for SqlDeviceStore {
         if entries.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for e in &entries {
             sqlx::query(
                 "INSERT INTO wa_msg_secrets (session_id, chat, sender, msg_id, secret, expires_at, message_ts)
@@ -70,7 +71,7 @@ impl MsgSecretStore for SqlDeviceStore {
             sqlx::query("DELETE FROM wa_msg_secrets WHERE session_id = $1 AND expires_at <> 0 AND expires_at <= $2")
                 .bind(&self.session)
                 .bind(cutoff_timestamp)
-                .execute(self.pool())
+                .execute(&*self.writer()?)
                 .await
                 .map_err(db_err)?;
         Ok(u32::try_from(done.rows_affected()).unwrap_or(u32::MAX))

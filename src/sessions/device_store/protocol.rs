@@ -29,7 +29,8 @@ impl SqlDeviceStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for e in entries {
             // seq: the phone's most recent LID is the one mapped last, as in InMemoryBackend.
             sqlx::query(&format!(
@@ -56,7 +57,8 @@ impl SqlDeviceStore {
         if records.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for record in records {
             let json = serde_json::to_string(record).map_err(ser_err)?;
             sqlx::query(
@@ -78,7 +80,7 @@ impl SqlDeviceStore {
         if let Some(b) = b {
             query = query.bind(b);
         }
-        query.execute(self.pool()).await.map_err(db_err)?;
+        query.execute(&*self.writer()?).await.map_err(db_err)?;
         Ok(())
     }
 }
@@ -102,7 +104,8 @@ impl ProtocolStore for SqlDeviceStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for (device_jid, has_key) in entries {
             sqlx::query(
                 "INSERT INTO wa_sender_key_devices (session_id, group_jid, device_jid, has_key) VALUES ($1, $2, $3, $4)
@@ -128,7 +131,8 @@ impl ProtocolStore for SqlDeviceStore {
         if device_jids.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for chunk in device_jids.chunks(IN_CHUNK) {
             let sql = format!(
                 "DELETE FROM wa_sender_key_devices WHERE session_id = $1 AND device_jid IN ({})",
@@ -146,7 +150,7 @@ impl ProtocolStore for SqlDeviceStore {
     async fn clear_all_sender_key_devices(&self) -> WaResult<()> {
         sqlx::query("DELETE FROM wa_sender_key_devices WHERE session_id = $1")
             .bind(&self.session)
-            .execute(self.pool())
+            .execute(&*self.writer()?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -202,7 +206,7 @@ impl ProtocolStore for SqlDeviceStore {
         .bind(address)
         .bind(message_id)
         .bind(base_key)
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -271,7 +275,7 @@ impl ProtocolStore for SqlDeviceStore {
         .bind(&self.session)
         .bind(group_jid)
         .bind(blob)
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(())

@@ -26,7 +26,7 @@ impl SqlDeviceStore {
         sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1 AND {key_col} = $2"))
             .bind(&self.session)
             .bind(key)
-            .execute(self.pool())
+            .execute(&*self.writer()?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -41,7 +41,8 @@ impl SqlDeviceStore {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for (address, record) in rows {
             sqlx::query(&sql)
                 .bind(&self.session)
@@ -58,7 +59,8 @@ impl SqlDeviceStore {
         if keys.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for (id, record) in keys {
             sqlx::query(
                 "INSERT INTO wa_prekeys (session_id, id, record, uploaded) VALUES ($1, $2, $3, $4)
@@ -86,7 +88,8 @@ impl SignalStore for SqlDeviceStore {
         if identities.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for (address, key) in identities {
             sqlx::query(
                 "INSERT INTO wa_identities (session_id, address, identity_key) VALUES ($1, $2, $3)
@@ -210,7 +213,8 @@ impl SignalStore for SqlDeviceStore {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
         for chunk in ids.chunks(IN_CHUNK) {
             let sql = format!(
                 "UPDATE wa_prekeys SET uploaded = 1 WHERE session_id = $1 AND id IN ({})",
@@ -229,7 +233,7 @@ impl SignalStore for SqlDeviceStore {
         sqlx::query("DELETE FROM wa_prekeys WHERE session_id = $1 AND id = $2")
             .bind(&self.session)
             .bind(i64::from(id))
-            .execute(self.pool())
+            .execute(&*self.writer()?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -252,7 +256,7 @@ impl SignalStore for SqlDeviceStore {
         .bind(&self.session)
         .bind(i64::from(id))
         .bind(record)
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -281,7 +285,7 @@ impl SignalStore for SqlDeviceStore {
         sqlx::query("DELETE FROM wa_signed_prekeys WHERE session_id = $1 AND id = $2")
             .bind(&self.session)
             .bind(i64::from(id))
-            .execute(self.pool())
+            .execute(&*self.writer()?)
             .await
             .map_err(db_err)?;
         Ok(())

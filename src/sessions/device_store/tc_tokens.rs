@@ -46,7 +46,7 @@ impl SqlDeviceStore {
         .bind(&entry.token[..])
         .bind(entry.token_timestamp)
         .bind(entry.sender_timestamp)
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -73,7 +73,7 @@ impl SqlDeviceStore {
         .bind(&self.session)
         .bind(token_cutoff)
         .bind(sender_cutoff)
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(count(done.rows_affected()))
@@ -93,7 +93,7 @@ impl SqlDeviceStore {
         .bind(jid)
         .bind(Vec::<u8>::new())
         .bind(sender_timestamp)
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -113,7 +113,7 @@ impl SqlDeviceStore {
         .bind(jid)
         .bind(token)
         .bind(token_timestamp)
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -133,7 +133,7 @@ impl SqlDeviceStore {
         .bind(message_id)
         .bind(payload)
         .bind(now_secs())
-        .execute(self.pool())
+        .execute(&*self.writer()?)
         .await
         .map_err(db_err)?;
         Ok(())
@@ -149,7 +149,7 @@ impl SqlDeviceStore {
         .bind(&self.session)
         .bind(chat_jid)
         .bind(message_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&*self.writer()?)
         .await
         .map_err(db_err)?;
         row.map(|r| col(&r, "payload")).transpose()
@@ -159,7 +159,7 @@ impl SqlDeviceStore {
         let done = sqlx::query("DELETE FROM wa_sent_messages WHERE session_id = $1 AND created_at < $2")
             .bind(&self.session)
             .bind(cutoff_timestamp)
-            .execute(self.pool())
+            .execute(&*self.writer()?)
             .await
             .map_err(db_err)?;
         Ok(count(done.rows_affected()))
