@@ -64,6 +64,15 @@ pub const KEYS: &[KeySpec] = &[
         "http://localhost:5173,http://localhost:8000,http://localhost:4000,http://127.0.0.1:4000",
         "Comma-separated CORS origins allowed to call the API (* for any)",
     ),
+    // Outbound queue
+    key("WAREST_QUEUE_CONCURRENCY", "1", "Sends in flight at once per session (1 keeps strict FIFO order)"),
+    key("WAREST_QUEUE_MAX_SIZE", "10000", "Largest number of waiting sends per session; more are refused with 429"),
+    key("WAREST_QUEUE_TIMEOUT_MS", "60000", "Time limit of one send attempt, in milliseconds (0: none)"),
+    key("WAREST_QUEUE_MAX_RETRIES", "3", "Retries of a send after a transient failure"),
+    key("WAREST_QUEUE_RETRY_DELAY_MS", "1000", "Delay before the first retry, in milliseconds"),
+    key("WAREST_QUEUE_BACKOFF_FACTOR", "2", "Each retry waits this many times longer than the previous one"),
+    key("WAREST_QUEUE_RETRY_JITTER", "0.2", "Random share (0-1) added to or removed from each retry delay"),
+    key("WAREST_DEFAULT_COUNTRY_CODE", "62", "Country code that replaces a leading 0 of a recipient phone number"),
     // Logging
     key("LOG_LEVEL", "info", "Log level: trace, debug, info, warn or error"),
     key("LOG_PRETTY", "true", "true: human-readable logs; false: one JSON object per line"),
