@@ -64,6 +64,22 @@ struct Inbox {
     notify: Notify,
 }
 
+impl Inbox {
+    /// Adds a message unless one with the same sender and id is already there: WhatsApp
+    /// apps key messages by (chat, sender, id), so a sender's resend of an id is one
+    /// message. Returns whether it was new.
+    fn record(&self, entry: InboxEntry) -> bool {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.iter().any(|e| e.id == entry.id && e.from == entry.from) {
+            return false;
+        }
+        entries.push(entry);
+        drop(entries);
+        self.notify.notify_waiters();
+        true
+    }
+}
+
 pub(crate) struct Contact {
     client: TestClient,
     inbox: Arc<Inbox>,
@@ -120,16 +136,16 @@ fn on_event(inbox: &Arc<Inbox>, behaviour: Behaviour, ev: &Event, client: Arc<Cl
                             caption: image.caption.clone(),
                             bytes,
                         });
-                        inbox.entries.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
-                        inbox.notify.notify_waiters();
+                        inbox.record(entry);
                     }
                     Err(e) => log::warn!("sandbox contact: image download failed: {e}"),
                 }
             });
             continue;
         }
-        inbox.entries.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
-        inbox.notify.notify_waiters();
+        if !inbox.record(entry) {
+            continue;
+        }
         if behaviour == Behaviour::Echo
             && let Some(text) = text
         {
