@@ -73,6 +73,18 @@ pub const KEYS: &[KeySpec] = &[
     key("WAREST_QUEUE_BACKOFF_FACTOR", "2", "Each retry waits this many times longer than the previous one"),
     key("WAREST_QUEUE_RETRY_JITTER", "0.2", "Random share (0-1) added to or removed from each retry delay"),
     key("WAREST_DEFAULT_COUNTRY_CODE", "62", "Country code that replaces a leading 0 of a recipient phone number"),
+    key("WAREST_MEDIA_MAX_MB", "16", "Largest media file a send accepts (URL, base64 or upload), in MiB"),
+    key("WAREST_MEDIA_FETCH_TIMEOUT_MS", "30000", "Time limit for fetching a media URL, in milliseconds"),
+    key(
+        "WAREST_ALLOW_PRIVATE_MEDIA_URLS",
+        "false",
+        "true: media URLs may point at loopback, private or link-local addresses (SSRF guard off)",
+    ),
+    key(
+        "WAREST_MIMETYPE_FILES_ALLOWLIST",
+        "image/jpeg,image/png,image/webp,image/gif,image/bmp,image/tiff,image/heif,image/heic,video/mp4,video/3gpp,video/3gp,video/mpeg,video/ogg,video/webm,video/x-msvideo,video/x-matroska,video/quicktime,audio/mpeg,audio/mp3,audio/aac,audio/wav,audio/flac,audio/ogg,audio/opus,audio/amr,audio/x-ms-wma,audio/mp4,audio/m4a,application/pdf,application/msword,application/vnd.ms-excel,application/vnd.ms-powerpoint,application/vnd.openxmlformats-officedocument.wordprocessingml.document,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.openxmlformats-officedocument.presentationml.presentation,application/vnd.ms-access,application/vnd.visio,application/vnd.ms-project,application/zip,application/x-zip-compressed,application/vnd.rar,application/x-rar-compressed,application/gzip,application/x-gzip,application/x-7z-compressed,application/x-tar,application/x-bzip2,application/x-xz,application/vnd.android.package-archive,application/x-msdownload,application/x-iso9660-image,text/plain,text/csv,text/xml,application/xml,application/json,application/javascript,text/html,text/markdown,application/sql,application/x-sql,text/yaml,application/x-yaml,application/x-sh,text/css,application/epub+zip,application/x-mobipocket-ebook,application/x-fictionbook+xml,application/postscript,image/svg+xml,application/illustrator,application/photoshop,application/vnd.adobe.photoshop,image/vnd.adobe.photoshop,application/octet-stream",
+        "Comma-separated mimetypes accepted by /messages/send/document",
+    ),
     // Logging
     key("LOG_LEVEL", "info", "Log level: trace, debug, info, warn or error"),
     key("LOG_PRETTY", "true", "true: human-readable logs; false: one JSON object per line"),

@@ -294,6 +294,17 @@ fn outbound(s: &Source) -> Result<crate::outbound::OutboundConfig, ConfigError> 
             jitter,
         },
         default_country_code: Some(country).filter(|c| !c.is_empty()),
+        media: crate::outbound::fetch::MediaLimits {
+            max_bytes: s.range("WAREST_MEDIA_MAX_MB", 1, 2048)? as usize * 1024 * 1024,
+            allow_private: s.bool("WAREST_ALLOW_PRIVATE_MEDIA_URLS")?,
+            timeout: Duration::from_millis(s.range("WAREST_MEDIA_FETCH_TIMEOUT_MS", 100, 600_000)?),
+        },
+        file_mimetypes: s
+            .raw("WAREST_MIMETYPE_FILES_ALLOWLIST")
+            .split(',')
+            .map(|m| m.trim().to_ascii_lowercase())
+            .filter(|m| !m.is_empty())
+            .collect(),
     })
 }
 

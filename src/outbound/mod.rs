@@ -8,6 +8,7 @@
 //! and so can webhook actions) and does not deliver events (inbound writes the outbox).
 
 pub mod content;
+pub mod fetch;
 pub mod receipts;
 pub mod recipient;
 pub mod retry;
@@ -37,6 +38,9 @@ pub struct OutboundConfig {
     pub timeout: Option<Duration>,
     pub retry: retry::RetryPolicy,
     pub default_country_code: Option<String>,
+    pub media: fetch::MediaLimits,
+    /// Mimetypes accepted for documents (`WAREST_MIMETYPE_FILES_ALLOWLIST`).
+    pub file_mimetypes: Vec<String>,
 }
 
 /// One send, as any caller (HTTP route, webhook action) hands it in.

@@ -155,7 +155,10 @@ async fn attempt(out: &Outbound, client: &Client, job: &Job) -> Result<(), Failu
         .map_err(|e| Failure::Permanent(format!("unreadable stored payload: {e}")))?;
     let to: whatsapp_rust::Jid =
         job.to_jid.parse().map_err(|_| Failure::Permanent(format!("invalid recipient {}", job.to_jid)))?;
-    let message = content.to_message();
+    let message = content.build(client).await.map_err(|e| match e {
+        super::content::BuildError::Transient(why) => Failure::Transient(why),
+        super::content::BuildError::Permanent(why) => Failure::Permanent(why),
+    })?;
     let opts = SendOptions::default().with_message_id(job.message_id.clone());
     let send = client.send_message_with_options(to, message, opts);
     let res = match out.inner.cfg.timeout {

@@ -25,7 +25,7 @@ use crate::store::StoreError;
 use crate::store::sessions::Scope;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(send_text)).routes(routes!(get_message))
+    OpenApiRouter::new().routes(routes!(send_text)).routes(routes!(get_message)).merge(super::messages_kinds::router())
 }
 
 /// Longest accepted text (WhatsApp's own limit is 65,536 characters).
@@ -131,12 +131,12 @@ pub struct SendResult {
 }
 
 /// The validated sender and recipients of a send.
-struct Prepared {
+pub(super) struct Prepared {
     request: SendRequest,
     phone: Option<String>,
 }
 
-async fn prepare(
+pub(super) async fn prepare(
     state: &AppState,
     who: &Principal,
     headers: &HeaderMap,
@@ -182,12 +182,17 @@ fn idempotency_key(headers: &HeaderMap, body: Option<&str>) -> ApiResult<Option<
     Ok(Some(key.to_string()))
 }
 
-fn common(dest: &Destination, mentions: Vec<String>) -> Common {
+pub(super) fn common(dest: &Destination, mentions: Vec<String>) -> Common {
     Common { reply_to: dest.reply_message_id.clone().filter(|s| !s.is_empty()), forwarded: dest.is_forwarded, mentions }
 }
 
 /// Queues the send and renders the per-recipient answer.
-async fn submit(state: &AppState, prepared: Prepared, done: &str, advanced: serde_json::Value) -> ApiResult<Response> {
+pub(super) async fn submit(
+    state: &AppState,
+    prepared: Prepared,
+    done: &str,
+    advanced: serde_json::Value,
+) -> ApiResult<Response> {
     let Prepared { request, phone } = prepared;
     let Enqueued { messages, replayed } = state.outbound.enqueue(request).await.map_err(enqueue_error)?;
     let results = messages
