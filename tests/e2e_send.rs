@@ -284,3 +284,43 @@ async fn bad_send_requests_are_4xx_naming_the_problem() {
     assert_eq!((status, envelope_code(&body)), (404, 3003));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn cooldown_and_quota_refuse_with_the_reason_and_when_to_retry() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let app = gateway(
+        Kind::Sqlite,
+        &sandbox,
+        &[("QUOTA_MAX", "3"), ("QUOTA_WINDOW_MS", "60000"), ("SPAM_COOLDOWN_MS", "60000")],
+    )
+    .await;
+    let (_, key) = app.create_user("ops").await;
+    linked_session(&app, &sandbox, &key, "main", "15550002005").await;
+    let post = |body: Value| {
+        let req = app.req(reqwest::Method::POST, "/api/v1/messages/send/text", Some(&key)).json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let retry =
+                res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+            let (status, body) = common::split(res).await;
+            (status, body, retry)
+        }
+    };
+    let (status, _, _) = post(json!({ "sessionId": "main", "to": CONTACT, "message": "same" })).await;
+    assert_eq!(status, 200);
+    let (status, body, retry) = post(json!({ "sessionId": "main", "to": CONTACT, "message": "same" })).await;
+    assert_eq!((status, envelope_code(&body)), (429, 3004), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("15550001001@s.whatsapp.net"), "{body}");
+    assert!(retry.is_some_and(|s| (1..=60).contains(&s)), "Retry-After {retry:?}");
+    // Other content, or the same content to someone else, is not spam.
+    let (status, _, _) = post(json!({ "sessionId": "main", "to": CONTACT, "message": "different" })).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = post(json!({ "sessionId": "main", "to": "15550001002", "message": "same" })).await;
+    assert_eq!(status, 200);
+    // Three sends used the quota of three.
+    let (status, body, retry) = post(json!({ "sessionId": "main", "to": "15550001003", "message": "fourth" })).await;
+    assert_eq!((status, envelope_code(&body)), (429, 3005), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("quota"), "{body}");
+    assert!(retry.is_some_and(|s| (1..=60).contains(&s)), "Retry-After {retry:?}");
+    app.stop().await;
+}

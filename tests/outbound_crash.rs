@@ -44,6 +44,8 @@ fn spawn(data: &std::path::Path, port: u16, ws: &str) -> Gateway {
         .env("WAREST_SESSION_BOOT_JITTER_MS", "0")
         .env("RATE_LIMIT_MAX", "1000000")
         .env("WAREST_QUEUE_CONCURRENCY", "4")
+        // 1,000 sends in one burst: the per-session quota would (rightly) refuse most of them.
+        .env("QUOTA_MAX", "0")
         .env("LOG_LEVEL", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

@@ -73,6 +73,9 @@ pub const KEYS: &[KeySpec] = &[
     key("WAREST_QUEUE_BACKOFF_FACTOR", "2", "Each retry waits this many times longer than the previous one"),
     key("WAREST_QUEUE_RETRY_JITTER", "0.2", "Random share (0-1) added to or removed from each retry delay"),
     key("WAREST_DEFAULT_COUNTRY_CODE", "62", "Country code that replaces a leading 0 of a recipient phone number"),
+    key("SPAM_COOLDOWN_MS", "3000", "The same content to the same recipient is refused again for this long (0: off)"),
+    key("QUOTA_WINDOW_MS", "60000", "Window of the per-session send quota, in milliseconds"),
+    key("QUOTA_MAX", "500", "Sends (one per recipient) a session may queue per window (0: no quota)"),
     key("WAREST_MEDIA_MAX_MB", "16", "Largest media file a send accepts (URL, base64 or upload), in MiB"),
     key("WAREST_MEDIA_FETCH_TIMEOUT_MS", "30000", "Time limit for fetching a media URL, in milliseconds"),
     key(

@@ -299,6 +299,11 @@ fn outbound(s: &Source) -> Result<crate::outbound::OutboundConfig, ConfigError> 
             allow_private: s.bool("WAREST_ALLOW_PRIVATE_MEDIA_URLS")?,
             timeout: Duration::from_millis(s.range("WAREST_MEDIA_FETCH_TIMEOUT_MS", 100, 600_000)?),
         },
+        guard: crate::outbound::guard::GuardConfig {
+            cooldown: Duration::from_millis(s.range("SPAM_COOLDOWN_MS", 0, 86_400_000)?),
+            quota_window: Duration::from_millis(s.range("QUOTA_WINDOW_MS", 1, 86_400_000)?),
+            quota_max: s.range("QUOTA_MAX", 0, 10_000_000)? as usize,
+        },
         file_mimetypes: s
             .raw("WAREST_MIMETYPE_FILES_ALLOWLIST")
             .split(',')

@@ -163,6 +163,16 @@ impl Content {
         }
     }
 
+    /// What identifies the content for idempotency and the spam cooldown: the payload
+    /// without the per-request random parts (a poll's secret).
+    pub fn fingerprint(&self) -> String {
+        let mut c = self.clone();
+        if let Content::Poll { secret, .. } = &mut c {
+            secret.clear();
+        }
+        serde_json::to_string(&c).unwrap_or_default()
+    }
+
     /// The message proto sent to WhatsApp, uploading media through `client` first.
     pub async fn build(&self, client: &Client) -> Result<wa::Message, BuildError> {
         Ok(match self {

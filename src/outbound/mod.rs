@@ -9,6 +9,7 @@
 
 pub mod content;
 pub mod fetch;
+pub mod guard;
 pub mod receipts;
 pub mod recipient;
 pub mod retry;
@@ -41,6 +42,7 @@ pub struct OutboundConfig {
     pub media: fetch::MediaLimits,
     /// Mimetypes accepted for documents (`WAREST_MIMETYPE_FILES_ALLOWLIST`).
     pub file_mimetypes: Vec<String>,
+    pub guard: guard::GuardConfig,
 }
 
 /// One send, as any caller (HTTP route, webhook action) hands it in.
@@ -81,6 +83,8 @@ pub enum EnqueueError {
     QueueFull { depth: i64, max: i64 },
     #[error("this Idempotency-Key was used with a different request")]
     KeyReused,
+    #[error("refused by the anti-spam guard: {0:?}")]
+    Guarded(guard::Rejection),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -93,6 +97,7 @@ pub struct Outbound {
 struct Inner {
     db: Db,
     cfg: OutboundConfig,
+    guard: guard::Guard,
     /// A wake-up per session whose worker runs.
     workers: Mutex<HashMap<String, Arc<Notify>>>,
     /// Set by [`Outbound::start`] (with the final session manager: tests adjust it after
@@ -102,7 +107,15 @@ struct Inner {
 
 impl Outbound {
     pub fn new(db: Db, cfg: OutboundConfig) -> Self {
-        Outbound { inner: Arc::new(Inner { db, cfg, workers: Mutex::default(), run: OnceLock::new() }) }
+        Outbound {
+            inner: Arc::new(Inner {
+                db,
+                cfg,
+                guard: guard::Guard::default(),
+                workers: Mutex::default(),
+                run: OnceLock::new(),
+            }),
+        }
     }
 
     pub fn config(&self) -> &OutboundConfig {
@@ -165,8 +178,25 @@ impl Outbound {
             .collect();
         let response =
             serde_json::to_string(&messages).map_err(|e| StoreError::Db(sqlx::Error::Encode(Box::new(e))))?;
-        let hash = request_hash(&req.session_id, &req.recipients, &payload);
+        let hash = request_hash(&req.session_id, &req.recipients, &req.content.fingerprint());
         let idem = req.idempotency_key.as_deref().map(|key| IdemKey { key, request_hash: &hash, response: &response });
+        // A retry with a known key is answered from the key, before any guard could refuse it.
+        if let Some(key) = &req.idempotency_key
+            && let Some((stored_hash, response)) = self.inner.db.idempotency_lookup(&req.registry, key).await?
+        {
+            if stored_hash != hash {
+                return Err(EnqueueError::KeyReused);
+            }
+            let messages =
+                serde_json::from_str(&response).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
+            return Ok(Enqueued { messages, replayed: true });
+        }
+        let to: Vec<String> = req.recipients.iter().map(|r| r.jid.clone()).collect();
+        let content_hash = hex::encode(Sha256::digest(req.content.fingerprint().as_bytes()));
+        self.inner
+            .guard
+            .admit(&self.inner.cfg.guard, now_ms(), &req.session_id, &to, &content_hash, req.idempotency_key.as_deref())
+            .map_err(EnqueueError::Guarded)?;
         let max = self.inner.cfg.max_size;
         match self.inner.db.outbound_accept(&req.session_id, &req.registry, &jobs, idem, max).await? {
             Accepted::Queued => {
@@ -194,7 +224,7 @@ pub fn new_message_id(me_jid: Option<&str>) -> String {
 
 /// What makes two requests "the same" for an idempotency key: session, recipients and
 /// content (not the generated ids or the time).
-fn request_hash(session_id: &str, recipients: &[Recipient], payload: &str) -> String {
+fn request_hash(session_id: &str, recipients: &[Recipient], fingerprint: &str) -> String {
     let mut h = Sha256::new();
     h.update(session_id.as_bytes());
     for r in recipients {
@@ -202,6 +232,6 @@ fn request_hash(session_id: &str, recipients: &[Recipient], payload: &str) -> St
         h.update(r.jid.as_bytes());
     }
     h.update([1]);
-    h.update(payload.as_bytes());
+    h.update(fingerprint.as_bytes());
     hex::encode(h.finalize())
 }

@@ -180,6 +180,19 @@ impl Db {
         Ok(Accepted::Queued)
     }
 
+    /// A live (younger than the TTL) idempotency key's request hash and stored answer.
+    pub async fn idempotency_lookup(&self, registry: &str, key: &str) -> StoreResult<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT request_hash, response FROM idempotency_keys WHERE registry = $1 AND idem_key = $2 AND created_at >= $3",
+        )
+        .bind(registry)
+        .bind(key)
+        .bind(now_ms() - IDEMPOTENCY_TTL_MS)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((r.try_get("request_hash")?, r.try_get("response")?))).transpose()
+    }
+
     /// Claims the session's oldest due job: it becomes `sending` with one more attempt.
     pub async fn outbound_claim(&self, session_id: &str) -> StoreResult<Option<Job>> {
         let now = now_ms();

@@ -18,6 +18,7 @@ use crate::http::envelope::{Envelope, ErrorEnvelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::outbound::content::{Common, Content};
+use crate::outbound::guard::Rejection;
 use crate::outbound::recipient::normalize_all;
 use crate::outbound::store::MessageRecord;
 use crate::outbound::{EnqueueError, Enqueued, SendRequest};
@@ -221,6 +222,26 @@ fn enqueue_error(e: EnqueueError) -> ApiError {
                 format!("the session's send queue is full ({depth} waiting, limit {max}); retry later"),
             );
             err.retry_after = Some(5);
+            err
+        }
+        EnqueueError::Guarded(Rejection::Cooldown { recipient, retry_after_ms }) => {
+            let secs = (retry_after_ms.max(0) as u64).div_ceil(1000).max(1);
+            let mut err = ApiError::new(
+                Code::SpamCooldown,
+                format!("the same message was just sent to {recipient}; retry in {secs} s (SPAM_COOLDOWN_MS)"),
+            );
+            err.retry_after = Some(secs);
+            err
+        }
+        EnqueueError::Guarded(Rejection::Quota { max, retry_after_ms }) => {
+            let secs = (retry_after_ms.max(0) as u64).div_ceil(1000).max(1);
+            let mut err = ApiError::new(
+                Code::QuotaExceeded,
+                format!(
+                    "the session's send quota of {max} per window is used up; retry in {secs} s (QUOTA_MAX, QUOTA_WINDOW_MS)"
+                ),
+            );
+            err.retry_after = Some(secs);
             err
         }
         EnqueueError::KeyReused => ApiError::new(
