@@ -324,3 +324,52 @@ async fn cooldown_and_quota_refuse_with_the_reason_and_when_to_retry() {
     assert!(retry.is_some_and(|s| (1..=60).contains(&s)), "Retry-After {retry:?}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_paused_queue_holds_sends_until_resumed_and_clear_drops_them() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.create_contact(CONTACT, Behaviour::Silent).await.unwrap();
+    let app = gateway(Kind::Sqlite, &sandbox, &[]).await;
+    let (_, key) = app.create_user("ops").await;
+    let (_, other) = app.create_user("other").await;
+    linked_session(&app, &sandbox, &key, "main", "15550002006").await;
+
+    let (status, body) = app.post("/api/v1/session/main/queue/pause", Some(&key), json!({})).await;
+    assert_eq!((status, body["results"][0]["paused"].as_bool()), (200, Some(true)), "{body}");
+    let mut ids = Vec::new();
+    for text in ["held 1", "held 2"] {
+        let (status, body) =
+            send_text(&app, &key, json!({ "sessionId": "main", "to": CONTACT, "message": text }), None).await;
+        assert_eq!(status, 200);
+        ids.push(body["results"][0]["messageId"].as_str().unwrap().to_string());
+    }
+    let (_, body) = app.get("/api/v1/server/queue", Some(&key)).await;
+    let q = &body["results"][0]["items"][0];
+    assert_eq!(
+        (q["sessionId"].as_str(), q["depth"].as_i64(), q["paused"].as_bool()),
+        (Some("main"), Some(2), Some(true)),
+        "{body}"
+    );
+    let (_, body) = app.get("/api/v1/server/queue", Some(&other)).await;
+    assert_eq!(body["results"][0]["total"], 0, "another tenant sees nothing: {body}");
+
+    let (status, _) = app.post("/api/v1/session/main/queue/resume", Some(&key), json!({})).await;
+    assert_eq!(status, 200);
+    sandbox.wait_inbox(CONTACT, TIMEOUT, |e| e.text.as_deref() == Some("held 2")).await.unwrap();
+    let first = sandbox.inbox(CONTACT).unwrap();
+    assert_eq!(first[0].text.as_deref(), Some("held 1"), "FIFO after resume");
+
+    // Clear drops what waits; the record says why.
+    app.post("/api/v1/session/main/queue/pause", Some(&key), json!({})).await;
+    let (_, body) =
+        send_text(&app, &key, json!({ "sessionId": "main", "to": CONTACT, "message": "dropped" }), None).await;
+    let dropped = body["results"][0]["messageId"].as_str().unwrap().to_string();
+    let (status, body) = app.post("/api/v1/session/main/queue/clear", Some(&key), json!({})).await;
+    assert_eq!((status, body["results"][0]["cleared"].as_u64()), (200, Some(1)), "{body}");
+    let rec = wait_status(&app, &key, &dropped, |s| s == "failed").await;
+    assert_eq!(rec["error"], "cleared from the queue");
+    let (_, body) = app.get("/api/v1/server/queue", Some(&key)).await;
+    assert_eq!(body["results"][0]["items"][0]["failures"], 1, "{body}");
+    assert_eq!(app.post("/api/v1/session/main/queue/pause", Some(&other), json!({})).await.0, 404);
+    app.stop().await;
+}

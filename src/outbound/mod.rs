@@ -98,6 +98,8 @@ struct Inner {
     db: Db,
     cfg: OutboundConfig,
     guard: guard::Guard,
+    /// Sessions whose queue is paused (mirrors `outbound_queue_state`).
+    paused: Mutex<std::collections::HashSet<String>>,
     /// A wake-up per session whose worker runs.
     workers: Mutex<HashMap<String, Arc<Notify>>>,
     /// Set by [`Outbound::start`] (with the final session manager: tests adjust it after
@@ -112,6 +114,7 @@ impl Outbound {
                 db,
                 cfg,
                 guard: guard::Guard::default(),
+                paused: Mutex::default(),
                 workers: Mutex::default(),
                 run: OnceLock::new(),
             }),
@@ -128,6 +131,8 @@ impl Outbound {
         if self.inner.run.set((sessions, stop)).is_err() {
             return Ok(());
         }
+        let paused = self.inner.db.outbound_paused_sessions().await?;
+        self.inner.paused.lock().unwrap_or_else(|e| e.into_inner()).extend(paused);
         let resent = self.inner.db.outbound_recover().await?;
         if resent > 0 {
             tracing::warn!(jobs = resent, "sends interrupted by the last stop go out again with their message ids");
@@ -149,6 +154,26 @@ impl Outbound {
         let notify = Arc::new(Notify::new());
         workers.insert(session_id.to_string(), notify.clone());
         tokio::spawn(worker::run(self.clone(), sessions.clone(), session_id.to_string(), notify, stop.clone()));
+    }
+
+    pub fn is_paused(&self, session_id: &str) -> bool {
+        self.inner.paused.lock().unwrap_or_else(|e| e.into_inner()).contains(session_id)
+    }
+
+    /// Pauses or resumes sending from the session's queue (accepting continues); survives
+    /// restarts.
+    pub async fn set_paused(&self, session_id: &str, paused: bool) -> Result<(), StoreError> {
+        self.inner.db.outbound_set_paused(session_id, paused).await?;
+        {
+            let mut set = self.inner.paused.lock().unwrap_or_else(|e| e.into_inner());
+            if paused {
+                set.insert(session_id.to_string());
+            } else {
+                set.remove(session_id);
+            }
+        }
+        self.wake(session_id);
+        Ok(())
     }
 
     fn worker_gone(&self, session_id: &str) {

@@ -363,3 +363,97 @@ impl Db {
         Ok(row.map(|r| r.try_get("to_jid")).transpose()?)
     }
 }
+
+/// One session's queue figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub session_id: String,
+    pub queued: i64,
+    pub in_flight: i64,
+    /// Waiting for a retry after a transient failure.
+    pub retrying: i64,
+    pub failed: i64,
+    pub paused: bool,
+}
+
+impl Db {
+    /// Queue figures per session the scope can see (sessions with any job or a pause).
+    pub async fn outbound_stats(&self, scope: Scope<'_>) -> StoreResult<Vec<QueueStats>> {
+        let filter = if matches!(scope, Scope::Registry(_)) { " WHERE registry = $1" } else { "" };
+        let sql = format!(
+            "SELECT session_id,
+               SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END) AS queued,
+               SUM(CASE WHEN status = 'sending' THEN 1 ELSE 0 END) AS in_flight,
+               SUM(CASE WHEN status = 'queued' AND attempts > 0 THEN 1 ELSE 0 END) AS retrying,
+               SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed
+             FROM outbound_messages{filter} GROUP BY session_id ORDER BY session_id"
+        );
+        let mut q = sqlx::query(&sql);
+        if let Scope::Registry(r) = scope {
+            q = q.bind(r);
+        }
+        let mut out: Vec<QueueStats> = Vec::new();
+        for r in q.fetch_all(self.pool()).await? {
+            out.push(QueueStats {
+                session_id: r.try_get("session_id")?,
+                queued: r.try_get("queued")?,
+                in_flight: r.try_get("in_flight")?,
+                retrying: r.try_get("retrying")?,
+                failed: r.try_get("failed")?,
+                paused: false,
+            });
+        }
+        let paused_sql = match scope {
+            Scope::Registry(_) => {
+                "SELECT q.session_id FROM outbound_queue_state q JOIN sessions s ON s.id = q.session_id
+                 WHERE q.paused = 1 AND s.registry = $1"
+            }
+            Scope::All => "SELECT session_id FROM outbound_queue_state WHERE paused = 1",
+        };
+        let mut q = sqlx::query(paused_sql);
+        if let Scope::Registry(r) = scope {
+            q = q.bind(r);
+        }
+        for r in q.fetch_all(self.pool()).await? {
+            let id: String = r.try_get("session_id")?;
+            match out.iter_mut().find(|s| s.session_id == id) {
+                Some(s) => s.paused = true,
+                None => out.push(QueueStats { session_id: id, paused: true, ..Default::default() }),
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn outbound_set_paused(&self, session_id: &str, paused: bool) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO outbound_queue_state (session_id, paused, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (session_id) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at",
+        )
+        .bind(session_id)
+        .bind(i64::from(paused))
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn outbound_paused_sessions(&self) -> StoreResult<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT session_id FROM outbound_queue_state WHERE paused = 1").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| r.try_get("session_id").map_err(StoreError::from)).collect()
+    }
+
+    /// Drops the session's waiting jobs (in-flight ones finish); they stay as `failed`
+    /// records saying so. Returns how many.
+    pub async fn outbound_clear(&self, session_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE outbound_messages SET status = 'failed', last_error = 'cleared from the queue', updated_at = $2
+             WHERE session_id = $1 AND status = 'queued'",
+        )
+        .bind(session_id)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

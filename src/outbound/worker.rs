@@ -52,6 +52,14 @@ pub(super) async fn run(
                 sleep_or_stop(DB_BACKOFF, &stop).await;
                 continue 'session;
             };
+            if out.is_paused(&session_id) {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(IDLE_RECHECK) => {}
+                    _ = stop.cancelled() => break 'session,
+                }
+                continue;
+            }
             let permit = tokio::select! {
                 p = sem.clone().acquire_owned() => p.expect("the semaphore is never closed"),
                 _ = stop.cancelled() => break 'session,

@@ -26,7 +26,11 @@ use crate::store::StoreError;
 use crate::store::sessions::Scope;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(send_text)).routes(routes!(get_message)).merge(super::messages_kinds::router())
+    OpenApiRouter::new()
+        .routes(routes!(send_text))
+        .routes(routes!(get_message))
+        .merge(super::messages_kinds::router())
+        .merge(super::queue::router())
 }
 
 /// Longest accepted text (WhatsApp's own limit is 65,536 characters).
