@@ -274,9 +274,8 @@ fn outbound(s: &Source) -> Result<crate::outbound::OutboundConfig, ConfigError> 
         ));
     }
     let country = s.raw("WAREST_DEFAULT_COUNTRY_CODE");
-    if !country.is_empty()
-        && !(country.len() <= 4 && country.bytes().all(|b| b.is_ascii_digit()) && !country.starts_with('0'))
-    {
+    let valid = country.len() <= 4 && country.bytes().all(|b| b.is_ascii_digit()) && !country.starts_with('0');
+    if !country.is_empty() && !valid {
         return Err(ConfigError::new(
             "WAREST_DEFAULT_COUNTRY_CODE",
             format!("expected 1-4 digits like 62, got {country:?}"),

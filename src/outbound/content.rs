@@ -259,7 +259,6 @@ impl Content {
                         })
                         .collect(),
                     context_info: ctx(common),
-                    ..Default::default()
                 }),
                 ..Default::default()
             },

@@ -156,7 +156,7 @@ async fn send_document(
         .or(loaded.mimetype.clone())
         .unwrap_or_else(|| "application/octet-stream".into());
     let allowed = &state.config.outbound.file_mimetypes;
-    if !allowed.iter().any(|a| *a == mime) {
+    if !allowed.contains(&mime) {
         return Err(unsupported(
             if b.mimetype.is_some() { "mimetype" } else { "document" },
             Some(&mime),
