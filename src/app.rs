@@ -30,6 +30,8 @@ pub struct AppState {
     pub cpu: Arc<CpuHistory>,
     pub sessions: SessionManager,
     pub events: EventBus,
+    /// The durable send queue.
+    pub outbound: crate::outbound::Outbound,
     /// The embedded simulated network, in `warest sandbox` only.
     #[cfg(feature = "sandbox")]
     pub sandbox: Option<Arc<crate::sandbox_api::SandboxHost>>,
@@ -60,7 +62,9 @@ impl AppState {
             reconnect_timeout: config.session_reconnect_timeout,
             sinks: Default::default(),
         });
+        let outbound = crate::outbound::Outbound::new(db.clone(), config.outbound.clone());
         AppState {
+            outbound,
             config: Arc::new(config),
             db,
             limiter: Arc::new(limiter),
@@ -124,7 +128,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
             seeded.admin.username
         );
     }
-    Ok(AppState::new(config, db))
+    let state = AppState::new(config, db);
+    // Receipts advance the status records of sent messages.
+    let receipts = crate::outbound::receipts::ReceiptSink::spawn(state.db.clone(), state.events.clone());
+    state.sessions.deps().sinks.add(receipts);
+    Ok(state)
 }
 
 /// Runs the gateway until `shutdown` is cancelled, then drains and returns.
@@ -143,6 +151,8 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
         shutdown.clone(),
     ));
 
+    // Before the listener answers: jobs a crash left mid-send are queued again first.
+    state.outbound.start(state.sessions.clone(), shutdown.clone()).await.context("cannot start the send queue")?;
     let router = crate::http::router(state.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.kind().as_str(), "warest listening");

@@ -44,14 +44,18 @@ pub struct InboxEntry {
     pub text: Option<String>,
     /// `(target message id, emoji)` for reactions.
     pub reaction: Option<(String, String)>,
-    /// An image, downloaded from the media host and decrypted.
+    /// An image, video, audio, document or sticker, downloaded from the media host and
+    /// decrypted.
     pub media: Option<InboxMedia>,
+    /// The whole decrypted message as whatsapp-rust's proto JSON, for kinds the fields
+    /// above do not cover (location, contact card, poll, buttons, …).
+    pub message_json: Option<String>,
 }
 
 /// A media attachment a contact received, as it decrypted it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InboxMedia {
-    /// `image` (the only kind contacts decode so far).
+    /// `image`, `video`, `audio`, `document` or `sticker`.
     pub kind: &'static str,
     pub mimetype: Option<String>,
     pub caption: Option<String>,
@@ -62,6 +66,75 @@ pub struct InboxMedia {
 struct Inbox {
     entries: Mutex<Vec<InboxEntry>>,
     notify: Notify,
+}
+
+/// A media attachment of a message, ready to download.
+struct MediaPart {
+    kind: &'static str,
+    mimetype: Option<String>,
+    caption: Option<String>,
+    source: Box<dyn wacore::download::Downloadable + Send + Sync>,
+}
+
+fn media_of(m: &wa::Message) -> Option<MediaPart> {
+    let m = m.get_base_message();
+    if let Some(x) = m.image_message.as_option() {
+        return Some(MediaPart {
+            kind: "image",
+            mimetype: x.mimetype.clone(),
+            caption: x.caption.clone(),
+            source: Box::new(x.clone()),
+        });
+    }
+    if let Some(x) = m.video_message.as_option() {
+        return Some(MediaPart {
+            kind: "video",
+            mimetype: x.mimetype.clone(),
+            caption: x.caption.clone(),
+            source: Box::new(x.clone()),
+        });
+    }
+    if let Some(x) = m.audio_message.as_option() {
+        return Some(MediaPart {
+            kind: "audio",
+            mimetype: x.mimetype.clone(),
+            caption: None,
+            source: Box::new(x.clone()),
+        });
+    }
+    if let Some(x) = m.document_message.as_option() {
+        return Some(MediaPart {
+            kind: "document",
+            mimetype: x.mimetype.clone(),
+            caption: x.caption.clone(),
+            source: Box::new(x.clone()),
+        });
+    }
+    if let Some(x) = m.sticker_message.as_option() {
+        return Some(MediaPart {
+            kind: "sticker",
+            mimetype: x.mimetype.clone(),
+            caption: None,
+            source: Box::new(x.clone()),
+        });
+    }
+    None
+}
+
+impl Inbox {
+    /// Adds a message unless one with the same sender and id is already there: WhatsApp
+    /// apps key messages by (chat, sender, id), so a sender's resend of an id is one
+    /// message. Returns whether it was new.
+    fn record(&self, entry: InboxEntry) -> bool {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.iter().any(|e| e.id == entry.id && e.from == entry.from) {
+            return false;
+        }
+        entries.push(entry);
+        drop(entries);
+        self.notify.notify_waiters();
+        true
+    }
 }
 
 pub(crate) struct Contact {
@@ -108,29 +181,31 @@ fn on_event(inbox: &Arc<Inbox>, behaviour: Behaviour, ev: &Event, client: Arc<Cl
             text: text.clone(),
             reaction,
             media: None,
+            message_json: None,
         };
-        if let Some(image) = m.message.image_message.as_option().cloned() {
+        entry.message_json = whatsapp_rust::serde_json::to_string(&*m.message).ok();
+        if let Some(media) = media_of(&m.message) {
             // The download is async; the entry lands in the inbox once the bytes are in.
             let (inbox, client) = (inbox.clone(), client.clone());
             tokio::spawn(async move {
-                match client.download(&image).await {
+                match client.download(media.source.as_ref()).await {
                     Ok(bytes) => {
                         entry.media = Some(InboxMedia {
-                            kind: "image",
-                            mimetype: image.mimetype.clone(),
-                            caption: image.caption.clone(),
+                            kind: media.kind,
+                            mimetype: media.mimetype,
+                            caption: media.caption,
                             bytes,
                         });
-                        inbox.entries.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
-                        inbox.notify.notify_waiters();
+                        inbox.record(entry);
                     }
-                    Err(e) => log::warn!("sandbox contact: image download failed: {e}"),
+                    Err(e) => log::warn!("sandbox contact: {} download failed: {e}", media.kind),
                 }
             });
             continue;
         }
-        inbox.entries.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
-        inbox.notify.notify_waiters();
+        if !inbox.record(entry) {
+            continue;
+        }
         if behaviour == Behaviour::Echo
             && let Some(text) = text
         {

@@ -86,6 +86,8 @@ pub struct Config {
     pub session_reconnect_timeout: Duration,
     pub session_boot_concurrency: usize,
     pub session_boot_jitter: Duration,
+    /// The send queue (`WAREST_QUEUE_*`, recipient normalization).
+    pub outbound: crate::outbound::OutboundConfig,
 }
 
 impl Config {
@@ -156,6 +158,7 @@ impl Config {
             )?),
             session_boot_concurrency: s.range("WAREST_SESSION_BOOT_CONCURRENCY", 1, 1000)? as usize,
             session_boot_jitter: Duration::from_millis(s.range("WAREST_SESSION_BOOT_JITTER_MS", 0, 600_000)?),
+            outbound: outbound(&s)?,
         })
     }
 }
@@ -253,6 +256,60 @@ fn wa_version(s: &Source) -> Result<Option<(u32, u32, u32)>, ConfigError> {
             Err(ConfigError::new("WAREST_WA_VERSION", format!("expected three numbers like 2.3000.1027, got {raw:?}")))
         }
     }
+}
+
+fn outbound(s: &Source) -> Result<crate::outbound::OutboundConfig, ConfigError> {
+    let jitter: f64 = s.parse("WAREST_QUEUE_RETRY_JITTER", "a number from 0 to 1")?;
+    if !(0.0..=1.0).contains(&jitter) {
+        return Err(ConfigError::new(
+            "WAREST_QUEUE_RETRY_JITTER",
+            format!("expected a number from 0 to 1, got {jitter}"),
+        ));
+    }
+    let factor: f64 = s.parse("WAREST_QUEUE_BACKOFF_FACTOR", "a number from 1 to 10")?;
+    if !(1.0..=10.0).contains(&factor) {
+        return Err(ConfigError::new(
+            "WAREST_QUEUE_BACKOFF_FACTOR",
+            format!("expected a number from 1 to 10, got {factor}"),
+        ));
+    }
+    let country = s.raw("WAREST_DEFAULT_COUNTRY_CODE");
+    let valid = country.len() <= 4 && country.bytes().all(|b| b.is_ascii_digit()) && !country.starts_with('0');
+    if !country.is_empty() && !valid {
+        return Err(ConfigError::new(
+            "WAREST_DEFAULT_COUNTRY_CODE",
+            format!("expected 1-4 digits like 62, got {country:?}"),
+        ));
+    }
+    let timeout_ms = s.range("WAREST_QUEUE_TIMEOUT_MS", 0, 3_600_000)?;
+    Ok(crate::outbound::OutboundConfig {
+        concurrency: s.range("WAREST_QUEUE_CONCURRENCY", 1, 64)? as usize,
+        max_size: s.range("WAREST_QUEUE_MAX_SIZE", 1, 10_000_000)? as i64,
+        timeout: (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms)),
+        retry: crate::outbound::retry::RetryPolicy {
+            max_retries: s.range("WAREST_QUEUE_MAX_RETRIES", 0, 100)? as u32,
+            base_delay: Duration::from_millis(s.range("WAREST_QUEUE_RETRY_DELAY_MS", 0, 3_600_000)?),
+            factor,
+            jitter,
+        },
+        default_country_code: Some(country).filter(|c| !c.is_empty()),
+        media: crate::outbound::fetch::MediaLimits {
+            max_bytes: s.range("WAREST_MEDIA_MAX_MB", 1, 2048)? as usize * 1024 * 1024,
+            allow_private: s.bool("WAREST_ALLOW_PRIVATE_MEDIA_URLS")?,
+            timeout: Duration::from_millis(s.range("WAREST_MEDIA_FETCH_TIMEOUT_MS", 100, 600_000)?),
+        },
+        guard: crate::outbound::guard::GuardConfig {
+            cooldown: Duration::from_millis(s.range("SPAM_COOLDOWN_MS", 0, 86_400_000)?),
+            quota_window: Duration::from_millis(s.range("QUOTA_WINDOW_MS", 1, 86_400_000)?),
+            quota_max: s.range("QUOTA_MAX", 0, 10_000_000)? as usize,
+        },
+        file_mimetypes: s
+            .raw("WAREST_MIMETYPE_FILES_ALLOWLIST")
+            .split(',')
+            .map(|m| m.trim().to_ascii_lowercase())
+            .filter(|m| !m.is_empty())
+            .collect(),
+    })
 }
 
 fn log_level(s: &Source) -> Result<String, ConfigError> {

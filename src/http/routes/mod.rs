@@ -3,6 +3,9 @@
 pub mod admin_users;
 pub mod auth;
 pub mod keys;
+pub mod messages;
+pub mod messages_kinds;
+pub mod queue;
 pub mod server;
 pub mod session_control;
 pub mod session_flags;

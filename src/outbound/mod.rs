@@ -1,0 +1,262 @@
+//! Outbound: the guarded, durable send queue. A send is validated, given its WhatsApp
+//! message id and stored (with its idempotency key) before the caller gets an answer; a
+//! worker per session then sends the session's jobs in FIFO order through the session's
+//! current client, with a concurrency cap, a per-attempt timeout and retries with backoff.
+//! The job row stays as the message's status record.
+//!
+//! Owns message building and the queue; does not parse HTTP (routes call [`Outbound::enqueue`],
+//! and so can webhook actions) and does not deliver events (inbound writes the outbox).
+
+pub mod content;
+pub mod fetch;
+pub mod guard;
+pub mod receipts;
+pub mod recipient;
+pub mod retry;
+pub mod store;
+mod worker;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::sessions::manager::SessionManager;
+use crate::store::{Db, StoreError, now_ms};
+use content::Content;
+use recipient::Recipient;
+use store::{Accepted, IdemKey, NewJob};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundConfig {
+    pub concurrency: usize,
+    pub max_size: i64,
+    /// Limit of one send attempt (None: no limit).
+    pub timeout: Option<Duration>,
+    pub retry: retry::RetryPolicy,
+    pub default_country_code: Option<String>,
+    pub media: fetch::MediaLimits,
+    /// Mimetypes accepted for documents (`WAREST_MIMETYPE_FILES_ALLOWLIST`).
+    pub file_mimetypes: Vec<String>,
+    pub guard: guard::GuardConfig,
+}
+
+/// One send, as any caller (HTTP route, webhook action) hands it in.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub session_id: String,
+    /// The session's owner (its registry), which scopes idempotency keys and reads.
+    pub registry: String,
+    /// The session's own JID, when linked: message ids embed it like WhatsApp's own.
+    pub me_jid: Option<String>,
+    pub recipients: Vec<Recipient>,
+    pub content: Content,
+    pub idempotency_key: Option<String>,
+}
+
+/// What was accepted for one recipient; also what an idempotent replay answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Queued {
+    pub message_id: String,
+    pub to: String,
+    pub to_jid: String,
+    pub kind: String,
+    /// Unix seconds when it was accepted.
+    pub timestamp: i64,
+}
+
+#[derive(Debug)]
+pub struct Enqueued {
+    pub messages: Vec<Queued>,
+    /// True when this is the stored answer of an earlier request with the same key.
+    pub replayed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    #[error("the session's send queue is full ({depth} waiting, limit {max})")]
+    QueueFull { depth: i64, max: i64 },
+    #[error("this Idempotency-Key was used with a different request")]
+    KeyReused,
+    #[error("refused by the anti-spam guard: {0:?}")]
+    Guarded(guard::Rejection),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct Outbound {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    cfg: OutboundConfig,
+    guard: guard::Guard,
+    /// Sessions whose queue is paused (mirrors `outbound_queue_state`).
+    paused: Mutex<std::collections::HashSet<String>>,
+    /// A wake-up per session whose worker runs.
+    workers: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Set by [`Outbound::start`] (with the final session manager: tests adjust it after
+    /// the state is built); workers run only after it.
+    run: OnceLock<(SessionManager, CancellationToken)>,
+}
+
+impl Outbound {
+    pub fn new(db: Db, cfg: OutboundConfig) -> Self {
+        Outbound {
+            inner: Arc::new(Inner {
+                db,
+                cfg,
+                guard: guard::Guard::default(),
+                paused: Mutex::default(),
+                workers: Mutex::default(),
+                run: OnceLock::new(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &OutboundConfig {
+        &self.inner.cfg
+    }
+
+    /// Recovers jobs a crashed process left mid-send and starts a worker for every session
+    /// with waiting work. Workers stop when `stop` is cancelled.
+    pub async fn start(&self, sessions: SessionManager, stop: CancellationToken) -> Result<(), StoreError> {
+        if self.inner.run.set((sessions, stop)).is_err() {
+            return Ok(());
+        }
+        let paused = self.inner.db.outbound_paused_sessions().await?;
+        self.inner.paused.lock().unwrap_or_else(|e| e.into_inner()).extend(paused);
+        let resent = self.inner.db.outbound_recover().await?;
+        if resent > 0 {
+            tracing::warn!(jobs = resent, "sends interrupted by the last stop go out again with their message ids");
+        }
+        for session in self.inner.db.outbound_pending_sessions().await? {
+            self.wake(&session);
+        }
+        Ok(())
+    }
+
+    /// Tells the session's worker there is work, starting it if needed.
+    pub fn wake(&self, session_id: &str) {
+        let Some((sessions, stop)) = self.inner.run.get() else { return };
+        let mut workers = self.inner.workers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = workers.get(session_id) {
+            n.notify_one();
+            return;
+        }
+        let notify = Arc::new(Notify::new());
+        workers.insert(session_id.to_string(), notify.clone());
+        tokio::spawn(worker::run(self.clone(), sessions.clone(), session_id.to_string(), notify, stop.clone()));
+    }
+
+    pub fn is_paused(&self, session_id: &str) -> bool {
+        self.inner.paused.lock().unwrap_or_else(|e| e.into_inner()).contains(session_id)
+    }
+
+    /// Pauses or resumes sending from the session's queue (accepting continues); survives
+    /// restarts.
+    pub async fn set_paused(&self, session_id: &str, paused: bool) -> Result<(), StoreError> {
+        self.inner.db.outbound_set_paused(session_id, paused).await?;
+        {
+            let mut set = self.inner.paused.lock().unwrap_or_else(|e| e.into_inner());
+            if paused {
+                set.insert(session_id.to_string());
+            } else {
+                set.remove(session_id);
+            }
+        }
+        self.wake(session_id);
+        Ok(())
+    }
+
+    fn worker_gone(&self, session_id: &str) {
+        self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()).remove(session_id);
+    }
+
+    /// Accepts a send: one job per recipient, stored before this returns. With an
+    /// idempotency key seen in the last 24 h, returns that request's answer instead.
+    pub async fn enqueue(&self, req: SendRequest) -> Result<Enqueued, EnqueueError> {
+        let payload =
+            serde_json::to_string(&req.content).map_err(|e| StoreError::Db(sqlx::Error::Encode(Box::new(e))))?;
+        let ts = now_ms() / 1000;
+        let messages: Vec<Queued> = req
+            .recipients
+            .iter()
+            .map(|r| Queued {
+                message_id: new_message_id(req.me_jid.as_deref()),
+                to: r.user.clone(),
+                to_jid: r.jid.clone(),
+                kind: req.content.kind().to_string(),
+                timestamp: ts,
+            })
+            .collect();
+        let jobs: Vec<NewJob> = messages
+            .iter()
+            .map(|m| NewJob { message_id: &m.message_id, to_jid: &m.to_jid, kind: &m.kind, payload: &payload })
+            .collect();
+        let response =
+            serde_json::to_string(&messages).map_err(|e| StoreError::Db(sqlx::Error::Encode(Box::new(e))))?;
+        let hash = request_hash(&req.session_id, &req.recipients, &req.content.fingerprint());
+        let idem = req.idempotency_key.as_deref().map(|key| IdemKey { key, request_hash: &hash, response: &response });
+        // A retry with a known key is answered from the key, before any guard could refuse it.
+        if let Some(key) = &req.idempotency_key
+            && let Some((stored_hash, response)) = self.inner.db.idempotency_lookup(&req.registry, key).await?
+        {
+            if stored_hash != hash {
+                return Err(EnqueueError::KeyReused);
+            }
+            let messages =
+                serde_json::from_str(&response).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
+            return Ok(Enqueued { messages, replayed: true });
+        }
+        let to: Vec<String> = req.recipients.iter().map(|r| r.jid.clone()).collect();
+        let content_hash = hex::encode(Sha256::digest(req.content.fingerprint().as_bytes()));
+        self.inner
+            .guard
+            .admit(&self.inner.cfg.guard, now_ms(), &req.session_id, &to, &content_hash, req.idempotency_key.as_deref())
+            .map_err(EnqueueError::Guarded)?;
+        let max = self.inner.cfg.max_size;
+        match self.inner.db.outbound_accept(&req.session_id, &req.registry, &jobs, idem, max).await? {
+            Accepted::Queued => {
+                self.wake(&req.session_id);
+                Ok(Enqueued { messages, replayed: false })
+            }
+            Accepted::Replay { same_request: false, .. } => Err(EnqueueError::KeyReused),
+            Accepted::Replay { response, .. } => {
+                let messages =
+                    serde_json::from_str(&response).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
+                Ok(Enqueued { messages, replayed: true })
+            }
+            Accepted::Full { depth } => Err(EnqueueError::QueueFull { depth, max }),
+        }
+    }
+}
+
+/// A WhatsApp-style message id (`3EB0…`), chosen before the first attempt so every
+/// attempt, including one after a crash, sends the same id.
+pub fn new_message_id(me_jid: Option<&str>) -> String {
+    let me = me_jid.and_then(|j| j.parse::<whatsapp_rust::Jid>().ok());
+    let secs = u64::try_from(now_ms() / 1000).unwrap_or_default();
+    whatsapp_rust::wacore::request::RequestUtils::message_id_at(me.as_ref(), secs)
+}
+
+/// What makes two requests "the same" for an idempotency key: session, recipients and
+/// content (not the generated ids or the time).
+fn request_hash(session_id: &str, recipients: &[Recipient], fingerprint: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(session_id.as_bytes());
+    for r in recipients {
+        h.update([0]);
+        h.update(r.jid.as_bytes());
+    }
+    h.update([1]);
+    h.update(fingerprint.as_bytes());
+    hex::encode(h.finalize())
+}

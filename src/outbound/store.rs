@@ -1,0 +1,459 @@
+//! SQL of the send queue: accepting sends (with the idempotency key, in one transaction),
+//! claiming the next job of a session in FIFO order, recording each attempt's outcome,
+//! receipts, and the reads behind `GET /messages/{id}` and the queue view.
+//!
+//! Every transaction starts with a write, so SQLite takes its write lock up front instead
+//! of failing a read→write upgrade when two requests race.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::store::sessions::Scope;
+use crate::store::{Db, StoreError, StoreResult, now_ms};
+
+/// An idempotency key answers with the first result for this long.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Message statuses in the order they can advance; `failed` stands apart.
+pub const QUEUED: &str = "queued";
+pub const SENDING: &str = "sending";
+pub const SENT: &str = "sent";
+pub const DELIVERED: &str = "delivered";
+pub const READ: &str = "read";
+pub const PLAYED: &str = "played";
+pub const FAILED: &str = "failed";
+
+pub struct NewJob<'a> {
+    pub message_id: &'a str,
+    pub to_jid: &'a str,
+    pub kind: &'a str,
+    pub payload: &'a str,
+}
+
+pub struct IdemKey<'a> {
+    pub key: &'a str,
+    pub request_hash: &'a str,
+    /// The answer to give again for this key.
+    pub response: &'a str,
+}
+
+#[derive(Debug)]
+pub enum Accepted {
+    Queued,
+    /// The key was seen within 24h: its stored answer, and whether the request matched.
+    Replay {
+        response: String,
+        same_request: bool,
+    },
+    /// The session's queue would exceed its limit; nothing was stored.
+    Full {
+        depth: i64,
+    },
+}
+
+/// A claimed job, ready to send.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub seq: i64,
+    pub message_id: String,
+    pub to_jid: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+/// The status record of one sent (or queued) message.
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    pub message_id: String,
+    pub session_id: String,
+    pub to_jid: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub played_at: Option<i64>,
+}
+
+fn record(row: &AnyRow) -> StoreResult<MessageRecord> {
+    Ok(MessageRecord {
+        message_id: row.try_get("message_id")?,
+        session_id: row.try_get("session_id")?,
+        to_jid: row.try_get("to_jid")?,
+        kind: row.try_get("kind")?,
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        sent_at: row.try_get("sent_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+        read_at: row.try_get("read_at")?,
+        played_at: row.try_get("played_at")?,
+    })
+}
+
+const RECORD_COLUMNS: &str = "message_id, session_id, to_jid, kind, status, attempts, last_error, created_at, \
+     updated_at, sent_at, delivered_at, read_at, played_at";
+
+impl Db {
+    /// Stores the jobs of one request for `session`, unless its idempotency key was seen
+    /// (then the first answer comes back) or the queue would exceed `max_size`.
+    pub async fn outbound_accept(
+        &self,
+        session_id: &str,
+        registry: &str,
+        jobs: &[NewJob<'_>],
+        idem: Option<IdemKey<'_>>,
+        max_size: i64,
+    ) -> StoreResult<Accepted> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        if let Some(k) = &idem {
+            // Claims the key, or takes over one older than the TTL; 0 rows: a live key.
+            let claimed = sqlx::query(
+                "INSERT INTO idempotency_keys (registry, idem_key, request_hash, response, created_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (registry, idem_key) DO UPDATE
+                   SET request_hash = excluded.request_hash, response = excluded.response, created_at = excluded.created_at
+                   WHERE idempotency_keys.created_at < $6",
+            )
+            .bind(registry)
+            .bind(k.key)
+            .bind(k.request_hash)
+            .bind(k.response)
+            .bind(now)
+            .bind(now - IDEMPOTENCY_TTL_MS)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                let row = sqlx::query(
+                    "SELECT request_hash, response FROM idempotency_keys WHERE registry = $1 AND idem_key = $2",
+                )
+                .bind(registry)
+                .bind(k.key)
+                .fetch_one(&mut *tx)
+                .await?;
+                let hash: String = row.try_get("request_hash")?;
+                let response: String = row.try_get("response")?;
+                tx.rollback().await?;
+                return Ok(Accepted::Replay { response, same_request: hash == k.request_hash });
+            }
+        }
+        for job in jobs {
+            sqlx::query(
+                "INSERT INTO outbound_messages
+                   (message_id, session_id, registry, to_jid, kind, payload, status, attempts, next_attempt_at,
+                    idempotency_key, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $7, $7)",
+            )
+            .bind(job.message_id)
+            .bind(session_id)
+            .bind(registry)
+            .bind(job.to_jid)
+            .bind(job.kind)
+            .bind(job.payload)
+            .bind(now)
+            .bind(idem.as_ref().map(|k| k.key))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| crate::store::conflict_or(e, "message id"))?;
+        }
+        // Counted after the inserts (which hold the write lock): the limit holds under races.
+        let depth: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM outbound_messages WHERE session_id = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(session_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        if depth > max_size {
+            tx.rollback().await?;
+            return Ok(Accepted::Full { depth: depth - jobs.len() as i64 });
+        }
+        tx.commit().await?;
+        Ok(Accepted::Queued)
+    }
+
+    /// A live (younger than the TTL) idempotency key's request hash and stored answer.
+    pub async fn idempotency_lookup(&self, registry: &str, key: &str) -> StoreResult<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT request_hash, response FROM idempotency_keys WHERE registry = $1 AND idem_key = $2 AND created_at >= $3",
+        )
+        .bind(registry)
+        .bind(key)
+        .bind(now_ms() - IDEMPOTENCY_TTL_MS)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((r.try_get("request_hash")?, r.try_get("response")?))).transpose()
+    }
+
+    /// Claims the session's oldest due job: it becomes `sending` with one more attempt.
+    pub async fn outbound_claim(&self, session_id: &str) -> StoreResult<Option<Job>> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE outbound_messages SET status = 'sending', attempts = attempts + 1, updated_at = $2
+             WHERE seq = (SELECT seq FROM outbound_messages
+                          WHERE session_id = $1 AND status = 'queued' AND next_attempt_at <= $2
+                          ORDER BY seq LIMIT 1)
+               AND status = 'queued'
+             RETURNING seq, message_id, to_jid, payload, attempts",
+        )
+        .bind(session_id)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(Job {
+                seq: r.try_get("seq")?,
+                message_id: r.try_get("message_id")?,
+                to_jid: r.try_get("to_jid")?,
+                payload: r.try_get("payload")?,
+                attempts: r.try_get("attempts")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// When the session's next waiting job is due (None: nothing waits).
+    pub async fn outbound_next_due(&self, session_id: &str) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt_at) AS due FROM outbound_messages WHERE session_id = $1 AND status = 'queued'",
+        )
+        .bind(session_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("due")?)
+    }
+
+    /// The server took the message. A receipt that raced ahead keeps its later status.
+    pub async fn outbound_sent(&self, seq: i64) -> StoreResult<()> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE outbound_messages SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
+               sent_at = COALESCE(sent_at, $2), last_error = NULL, updated_at = $2
+             WHERE seq = $1",
+        )
+        .bind(seq)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A transient failure: back to the queue, due at `due`.
+    pub async fn outbound_retry_at(&self, seq: i64, due: i64, error: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbound_messages SET status = 'queued', next_attempt_at = $2, last_error = $3, updated_at = $4
+             WHERE seq = $1 AND status = 'sending'",
+        )
+        .bind(seq)
+        .bind(due)
+        .bind(error)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn outbound_failed(&self, seq: i64, error: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbound_messages SET status = 'failed', last_error = $2, updated_at = $3
+             WHERE seq = $1 AND status IN ('queued', 'sending')",
+        )
+        .bind(seq)
+        .bind(error)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// At start: jobs that were being sent when the process died go back to the queue.
+    /// Their message id is kept, so the resend is the same message to the recipient.
+    pub async fn outbound_recover(&self) -> StoreResult<u64> {
+        let done =
+            sqlx::query("UPDATE outbound_messages SET status = 'queued', updated_at = $1 WHERE status = 'sending'")
+                .bind(now_ms())
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Sessions with work waiting, for the workers to start at boot.
+    pub async fn outbound_pending_sessions(&self) -> StoreResult<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT DISTINCT session_id FROM outbound_messages WHERE status IN ('queued', 'sending')")
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter().map(|r| r.try_get("session_id").map_err(StoreError::from)).collect()
+    }
+
+    /// A message's record, as its sender's tenant sees it.
+    pub async fn outbound_message(
+        &self,
+        scope: Scope<'_>,
+        message_id: &str,
+        session_id: Option<&str>,
+    ) -> StoreResult<MessageRecord> {
+        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM outbound_messages WHERE message_id = $1");
+        let mut n = 2;
+        if session_id.is_some() {
+            sql.push_str(&format!(" AND session_id = ${n}"));
+            n += 1;
+        }
+        if let Scope::Registry(_) = scope {
+            sql.push_str(&format!(" AND registry = ${n}"));
+        }
+        sql.push_str(" ORDER BY seq LIMIT 1");
+        let mut q = sqlx::query(&sql).bind(message_id);
+        if let Some(s) = session_id {
+            q = q.bind(s);
+        }
+        if let Scope::Registry(r) = scope {
+            q = q.bind(r);
+        }
+        let row = q.fetch_optional(self.pool()).await?.ok_or(StoreError::NotFound)?;
+        record(&row)
+    }
+}
+
+impl Db {
+    /// Moves a sent message forward to `status` (delivered, read or played) at `at`.
+    /// Returns the recipient when the record changed; None for unknown ids (messages not
+    /// sent through the queue) or a status it already passed.
+    pub async fn outbound_advance(
+        &self,
+        session_id: &str,
+        message_id: &str,
+        status: &str,
+        at: i64,
+    ) -> StoreResult<Option<String>> {
+        let (column, before) = match status {
+            DELIVERED => ("delivered_at", "('queued', 'sending', 'sent')"),
+            READ => ("read_at", "('queued', 'sending', 'sent', 'delivered')"),
+            PLAYED => ("played_at", "('queued', 'sending', 'sent', 'delivered', 'read')"),
+            _ => return Ok(None),
+        };
+        // A receipt proves delivery and sending too: fill the earlier stamps it implies.
+        let mut stamps: Vec<&str> = vec!["sent_at", "delivered_at"];
+        if !stamps.contains(&column) {
+            stamps.push(column);
+        }
+        let set: Vec<String> = stamps.iter().map(|c| format!("{c} = COALESCE({c}, $4)")).collect();
+        let set = set.join(", ");
+        let sql = format!(
+            "UPDATE outbound_messages SET status = $3, {set}, updated_at = $5
+             WHERE session_id = $1 AND message_id = $2 AND status IN {before}
+             RETURNING to_jid"
+        );
+        let row = sqlx::query(&sql)
+            .bind(session_id)
+            .bind(message_id)
+            .bind(status)
+            .bind(at)
+            .bind(now_ms())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("to_jid")).transpose()?)
+    }
+}
+
+/// One session's queue figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub session_id: String,
+    pub queued: i64,
+    pub in_flight: i64,
+    /// Waiting for a retry after a transient failure.
+    pub retrying: i64,
+    pub failed: i64,
+    pub paused: bool,
+}
+
+impl Db {
+    /// Queue figures per session the scope can see (sessions with any job or a pause).
+    pub async fn outbound_stats(&self, scope: Scope<'_>) -> StoreResult<Vec<QueueStats>> {
+        let filter = if matches!(scope, Scope::Registry(_)) { " WHERE registry = $1" } else { "" };
+        let sql = format!(
+            "SELECT session_id,
+               SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END) AS queued,
+               SUM(CASE WHEN status = 'sending' THEN 1 ELSE 0 END) AS in_flight,
+               SUM(CASE WHEN status = 'queued' AND attempts > 0 THEN 1 ELSE 0 END) AS retrying,
+               SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed
+             FROM outbound_messages{filter} GROUP BY session_id ORDER BY session_id"
+        );
+        let mut q = sqlx::query(&sql);
+        if let Scope::Registry(r) = scope {
+            q = q.bind(r);
+        }
+        let mut out: Vec<QueueStats> = Vec::new();
+        for r in q.fetch_all(self.pool()).await? {
+            out.push(QueueStats {
+                session_id: r.try_get("session_id")?,
+                queued: r.try_get("queued")?,
+                in_flight: r.try_get("in_flight")?,
+                retrying: r.try_get("retrying")?,
+                failed: r.try_get("failed")?,
+                paused: false,
+            });
+        }
+        let paused_sql = match scope {
+            Scope::Registry(_) => {
+                "SELECT q.session_id FROM outbound_queue_state q JOIN sessions s ON s.id = q.session_id
+                 WHERE q.paused = 1 AND s.registry = $1"
+            }
+            Scope::All => "SELECT session_id FROM outbound_queue_state WHERE paused = 1",
+        };
+        let mut q = sqlx::query(paused_sql);
+        if let Scope::Registry(r) = scope {
+            q = q.bind(r);
+        }
+        for r in q.fetch_all(self.pool()).await? {
+            let id: String = r.try_get("session_id")?;
+            match out.iter_mut().find(|s| s.session_id == id) {
+                Some(s) => s.paused = true,
+                None => out.push(QueueStats { session_id: id, paused: true, ..Default::default() }),
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn outbound_set_paused(&self, session_id: &str, paused: bool) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO outbound_queue_state (session_id, paused, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (session_id) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at",
+        )
+        .bind(session_id)
+        .bind(i64::from(paused))
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn outbound_paused_sessions(&self) -> StoreResult<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT session_id FROM outbound_queue_state WHERE paused = 1").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| r.try_get("session_id").map_err(StoreError::from)).collect()
+    }
+
+    /// Drops the session's waiting jobs (in-flight ones finish); they stay as `failed`
+    /// records saying so. Returns how many.
+    pub async fn outbound_clear(&self, session_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE outbound_messages SET status = 'failed', last_error = 'cleared from the queue', updated_at = $2
+             WHERE session_id = $1 AND status = 'queued'",
+        )
+        .bind(session_id)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
