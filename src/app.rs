@@ -30,6 +30,8 @@ pub struct AppState {
     pub cpu: Arc<CpuHistory>,
     pub sessions: SessionManager,
     pub events: EventBus,
+    /// The event outbox, dispatcher and live stream.
+    pub webhooks: crate::webhooks::Webhooks,
     /// The embedded simulated network, in `warest sandbox` only.
     #[cfg(feature = "sandbox")]
     pub sandbox: Option<Arc<crate::sandbox_api::SandboxHost>>,
@@ -60,7 +62,9 @@ impl AppState {
             reconnect_timeout: config.session_reconnect_timeout,
             sinks: Default::default(),
         });
+        let webhooks = crate::webhooks::Webhooks::new(db.clone(), config.webhook.clone(), &events);
         AppState {
+            webhooks,
             config: Arc::new(config),
             db,
             limiter: Arc::new(limiter),
@@ -143,6 +147,10 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
         shutdown.clone(),
     ));
 
+    // Stopped only after the sessions, so their last statuses still reach the outbox.
+    let hooks_stop = CancellationToken::new();
+    let hook_tasks = state.webhooks.start(hooks_stop.clone());
+
     let router = crate::http::router(state.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.kind().as_str(), "warest listening");
@@ -176,6 +184,10 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
     boot.abort();
     // Clients stop cleanly (flushing their stores) and keep their status for the next boot.
     state.sessions.shutdown_all().await;
+    hooks_stop.cancel();
+    for t in hook_tasks {
+        let _ = t.await;
+    }
     match tokio::time::timeout(grace, server).await {
         Ok(joined) => joined.context("server task panicked")?.context("server error")?,
         Err(_) => tracing::warn!(?grace, "in-flight requests did not finish in time"),

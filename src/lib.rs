@@ -15,6 +15,7 @@ pub mod system;
 pub mod telemetry;
 #[doc(hidden)]
 pub mod testing;
+pub mod webhooks;
 
 /// The gateway's version, sent as `X-WAREST-Version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -45,6 +45,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::keys::router())
         .merge(routes::sessions::router())
         .merge(routes::session_control::router())
+        .merge(routes::webhooks::router())
         .merge(sandbox_routes())
         .merge(routes::server::probes())
         .merge(routes::auth::router())
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::keys::router())
         .merge(routes::sessions::router())
         .merge(routes::session_control::router())
+        .merge(routes::webhooks::router())
         .merge(sandbox_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
     let key_optional =

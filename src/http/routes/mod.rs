@@ -8,3 +8,4 @@ pub mod session_control;
 pub mod session_flags;
 pub mod session_views;
 pub mod sessions;
+pub mod webhooks;
