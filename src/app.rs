@@ -128,7 +128,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
             seeded.admin.username
         );
     }
-    Ok(AppState::new(config, db))
+    let state = AppState::new(config, db);
+    // The normalizer sees every session's raw events (message store + outbox).
+    let sink = crate::inbound::InboundSink::start(state.webhooks.clone(), state.config.command_prefix.clone());
+    state.sessions.deps().sinks.add(sink);
+    Ok(state)
 }
 
 /// Runs the gateway until `shutdown` is cancelled, then drains and returns.

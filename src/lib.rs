@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod inbound;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_api;
 pub mod sessions;

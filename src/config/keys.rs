@@ -81,6 +81,7 @@ pub const KEYS: &[KeySpec] = &[
         "How long an open circuit breaker holds deliveries to its target",
     ),
     key("WAREST_WEBHOOK_CONCURRENCY", "32", "Webhook deliveries in flight at once, across all targets"),
+    key("WAREST_COMMAND_PREFIX", "!", "Text starting with this is also delivered as message_command (empty: off)"),
     // HTTP guards
     key("RATE_LIMIT_WINDOW_MS", "60000", "Rate-limit window per API key, in milliseconds"),
     key("RATE_LIMIT_MAX", "120", "Requests allowed per API key per window"),

@@ -87,6 +87,7 @@ pub struct Config {
     pub session_boot_concurrency: usize,
     pub session_boot_jitter: Duration,
     pub webhook: WebhookConfig,
+    pub command_prefix: String,
 }
 
 /// HMAC hash of the WAREST signature header.
@@ -194,8 +195,17 @@ impl Config {
             session_boot_concurrency: s.range("WAREST_SESSION_BOOT_CONCURRENCY", 1, 1000)? as usize,
             session_boot_jitter: Duration::from_millis(s.range("WAREST_SESSION_BOOT_JITTER_MS", 0, 600_000)?),
             webhook: webhook(&s)?,
+            command_prefix: command_prefix(&s)?,
         })
     }
+}
+
+fn command_prefix(s: &Source) -> Result<String, ConfigError> {
+    let p = s.raw("WAREST_COMMAND_PREFIX").trim().to_string();
+    if p.chars().count() > 8 || p.chars().any(char::is_whitespace) {
+        return Err(ConfigError::new("WAREST_COMMAND_PREFIX", "expected at most 8 characters without spaces"));
+    }
+    Ok(p)
 }
 
 fn webhook(s: &Source) -> Result<WebhookConfig, ConfigError> {
