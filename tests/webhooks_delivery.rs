@@ -287,3 +287,33 @@ async fn events_without_any_target_are_still_stored() {
     let _: Value = json!(null);
     s.app.stop().await;
 }
+
+#[tokio::test]
+async fn receiver_down_for_a_while_gets_every_event_later_in_order() {
+    for kind in kinds() {
+        let s = setup(
+            kind,
+            &[
+                ("WAREST_WEBHOOK_RETRIES", "50"),
+                ("WAREST_WEBHOOK_BREAKER_THRESHOLD", "3"),
+                ("WAREST_WEBHOOK_BREAKER_COOLDOWN_MS", "200"),
+            ],
+        )
+        .await;
+        s.rx.set_default(500);
+        for n in 1..=20 {
+            s.emit(n).await;
+        }
+        // Down until the breaker has opened and been probed a few times.
+        s.rx.wait_until("failed attempts", WAIT, |h| h.len() >= 5).await;
+        let failed = s.rx.hits().len();
+        s.rx.set_default(200);
+        s.rx.wait_until("all twenty", WAIT, |h| h.iter().filter(|x| x.status == 200).count() >= 20).await;
+        let ok: Vec<i64> = s.rx.delivered().iter().map(n_of).collect();
+        assert_eq!(ok, (1..=20).collect::<Vec<_>>(), "{kind:?}");
+        // While the breaker held the target, the queued events were not tried at all.
+        assert!(s.rx.hits().iter().take(failed).all(|h| n_of(h) == 1));
+        assert_eq!(s.count("SELECT COUNT(*) FROM webhook_dead_letters").await, 0);
+        s.app.stop().await;
+    }
+}
