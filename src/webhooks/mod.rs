@@ -7,6 +7,7 @@
 //! (`inbound`) and does not execute receivers' `actions`.
 
 pub mod dispatcher;
+pub mod ops;
 pub mod outbox;
 pub mod preflight;
 pub mod queue;
