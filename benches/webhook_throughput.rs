@@ -131,8 +131,10 @@ async fn durable(t: TestDb, url: &str, arrivals: &Arrivals, events: usize, sessi
     }
     let at = arrivals.at.lock().unwrap().clone();
     let last = at.values().max().copied().unwrap();
-    let ins = inserted.lock().unwrap();
-    let lat: Vec<Duration> = at.iter().filter_map(|(id, t1)| ins.get(id).map(|t0| t1.duration_since(*t0))).collect();
+    let lat: Vec<Duration> = {
+        let ins = inserted.lock().unwrap();
+        at.iter().filter_map(|(id, t1)| ins.get(id).map(|t0| t1.duration_since(*t0))).collect()
+    };
     stop.cancel();
     for t in tasks {
         let _ = t.await;

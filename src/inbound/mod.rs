@@ -115,8 +115,8 @@ async fn normalize_event(hooks: &Webhooks, prefix: &str, ctx: &WaEventCtx, ev: &
         ),
         Event::ChatPresence(p) => {
             let mut d = normalize::addressing(&p.source);
-            d["presence"] = serde_json::to_value(&p.state).unwrap_or(Value::Null);
-            d["media"] = serde_json::to_value(&p.media).unwrap_or(Value::Null);
+            d["presence"] = serde_json::to_value(p.state).unwrap_or(Value::Null);
+            d["media"] = serde_json::to_value(p.media).unwrap_or(Value::Null);
             plain("presence_update", d)
         }
         Event::GroupUpdate(g) => {

@@ -182,14 +182,15 @@ pub fn content(msg: &wa::Message) -> Option<(&'static str, Value, Value, Option<
             x.context_info.as_option(),
         ));
     }
-    for p in [
+    let poll = [
         m.poll_creation_message.as_option(),
         m.poll_creation_message_v2.as_option(),
         m.poll_creation_message_v3.as_option(),
     ]
     .into_iter()
     .flatten()
-    {
+    .next();
+    if let Some(p) = poll {
         let options: Vec<Value> = p.options.iter().map(|o| json!(o.option_name)).collect();
         let msg = json!({ "name": p.name, "options": options, "selectableCount": p.selectable_options_count });
         return Some(("poll", msg, Value::Null, p.context_info.as_option()));
