@@ -32,6 +32,8 @@ pub struct AppState {
     pub events: EventBus,
     /// The durable send queue.
     pub outbound: crate::outbound::Outbound,
+    /// The event outbox, dispatcher and live stream.
+    pub webhooks: crate::webhooks::Webhooks,
     /// The embedded simulated network, in `warest sandbox` only.
     #[cfg(feature = "sandbox")]
     pub sandbox: Option<Arc<crate::sandbox_api::SandboxHost>>,
@@ -63,8 +65,10 @@ impl AppState {
             sinks: Default::default(),
         });
         let outbound = crate::outbound::Outbound::new(db.clone(), config.outbound.clone());
+        let webhooks = crate::webhooks::Webhooks::new(db.clone(), config.webhook.clone(), &events);
         AppState {
             outbound,
+            webhooks,
             config: Arc::new(config),
             db,
             limiter: Arc::new(limiter),
@@ -132,6 +136,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     // Receipts advance the status records of sent messages.
     let receipts = crate::outbound::receipts::ReceiptSink::spawn(state.db.clone(), state.events.clone());
     state.sessions.deps().sinks.add(receipts);
+    // The normalizer sees every session's raw events (message store + outbox).
+    let sink = crate::inbound::InboundSink::start(state.webhooks.clone(), state.config.command_prefix.clone());
+    state.sessions.deps().sinks.add(sink);
     Ok(state)
 }
 
@@ -153,6 +160,10 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
 
     // Before the listener answers: jobs a crash left mid-send are queued again first.
     state.outbound.start(state.sessions.clone(), shutdown.clone()).await.context("cannot start the send queue")?;
+    // Stopped only after the sessions, so their last statuses still reach the outbox.
+    let hooks_stop = CancellationToken::new();
+    let hook_tasks = state.webhooks.start(hooks_stop.clone());
+
     let router = crate::http::router(state.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.kind().as_str(), "warest listening");
@@ -186,6 +197,10 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
     boot.abort();
     // Clients stop cleanly (flushing their stores) and keep their status for the next boot.
     state.sessions.shutdown_all().await;
+    hooks_stop.cancel();
+    for t in hook_tasks {
+        let _ = t.await;
+    }
     match tokio::time::timeout(grace, server).await {
         Ok(joined) => joined.context("server task panicked")?.context("server error")?,
         Err(_) => tracing::warn!(?grace, "in-flight requests did not finish in time"),

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod inbound;
 pub mod outbound;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_api;
@@ -16,6 +17,7 @@ pub mod system;
 pub mod telemetry;
 #[doc(hidden)]
 pub mod testing;
+pub mod webhooks;
 
 /// The gateway's version, sent as `X-WAREST-Version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -132,7 +132,6 @@ async fn config_updates_webhook_flags_and_metadata_and_rejects_bad_values() {
             (json!({ "flags": { "ignoreEverything": true } }), "flags.ignoreEverything"),
             (json!({ "flags": { "ignoreGroups": "yes" } }), "flags.ignoreGroups"),
             (json!({ "metadata": [1, 2] }), "metadata"),
-            (json!({ "preflight": true }), "preflight"),
             (json!({ "webhookSecret": "x".repeat(300) }), "webhookSecret"),
         ];
         for (payload, field) in bad {

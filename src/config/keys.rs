@@ -56,6 +56,32 @@ pub const KEYS: &[KeySpec] = &[
     key("WAREST_SESSION_RECONNECT_TIMEOUT_SEC", "600", "A session that cannot reconnect for this long goes FAILED"),
     key("WAREST_SESSION_BOOT_CONCURRENCY", "8", "Sessions restored in parallel at start"),
     key("WAREST_SESSION_BOOT_JITTER_MS", "2000", "Random delay (up to) before each restored session connects"),
+    // Webhooks
+    key("WEBHOOK_DEFAULT_URL", "", "Webhook URL for sessions that have none of their own (empty: none)"),
+    secret("WEBHOOK_DEFAULT_SECRET", "HMAC secret used when a session has none of its own (empty: unsigned)"),
+    key("WAREST_WEBHOOK_TIMEOUT_MS", "10000", "Timeout of one webhook delivery attempt, in milliseconds"),
+    key(
+        "WAREST_WEBHOOK_RETRIES",
+        "5",
+        "Retries after the first failed attempt before an event goes to the dead-letter table",
+    ),
+    key("WAREST_WEBHOOK_BACKOFF_MS", "1000", "First retry delay; doubles with every attempt (capped at 10 minutes)"),
+    key("WAREST_WEBHOOK_JITTER_MS", "250", "Random delay (up to) added to every retry"),
+    key("WAREST_WEBHOOK_SIGNATURE_ALG", "sha256", "HMAC hash of X-WAREST-Signature: sha256, sha384 or sha512"),
+    key(
+        "WAREST_WEBHOOK_STANDARD_SIGNATURE",
+        "false",
+        "Also send Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature)",
+    ),
+    key("WAREST_WEBHOOK_AUTH_COOLOFF_MS", "300000", "Pause of a target after it answers 401 or 403"),
+    key("WAREST_WEBHOOK_BREAKER_THRESHOLD", "5", "Consecutive failures that open a target's circuit breaker"),
+    key(
+        "WAREST_WEBHOOK_BREAKER_COOLDOWN_MS",
+        "30000",
+        "How long an open circuit breaker holds deliveries to its target",
+    ),
+    key("WAREST_WEBHOOK_CONCURRENCY", "32", "Webhook deliveries in flight at once, across all targets"),
+    key("WAREST_COMMAND_PREFIX", "!", "Text starting with this is also delivered as message_command (empty: off)"),
     // HTTP guards
     key("RATE_LIMIT_WINDOW_MS", "60000", "Rate-limit window per API key, in milliseconds"),
     key("RATE_LIMIT_MAX", "120", "Requests allowed per API key per window"),

@@ -88,6 +88,44 @@ pub struct Config {
     pub session_boot_jitter: Duration,
     /// The send queue (`WAREST_QUEUE_*`, recipient normalization).
     pub outbound: crate::outbound::OutboundConfig,
+    pub webhook: WebhookConfig,
+    pub command_prefix: String,
+}
+
+/// HMAC hash of the WAREST signature header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureAlg {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl SignatureAlg {
+    /// As it appears in `X-WAREST-Signature: HMAC-SHA256=<hex>`.
+    pub fn label(self) -> &'static str {
+        match self {
+            SignatureAlg::Sha256 => "HMAC-SHA256",
+            SignatureAlg::Sha384 => "HMAC-SHA384",
+            SignatureAlg::Sha512 => "HMAC-SHA512",
+        }
+    }
+}
+
+/// Webhook delivery settings (`WEBHOOK_*`, `WAREST_WEBHOOK_*`).
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub default_url: Option<String>,
+    pub default_secret: Option<Secret>,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub backoff: Duration,
+    pub jitter: Duration,
+    pub alg: SignatureAlg,
+    pub standard_signature: bool,
+    pub auth_cooloff: Duration,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown: Duration,
+    pub concurrency: usize,
 }
 
 impl Config {
@@ -159,8 +197,52 @@ impl Config {
             session_boot_concurrency: s.range("WAREST_SESSION_BOOT_CONCURRENCY", 1, 1000)? as usize,
             session_boot_jitter: Duration::from_millis(s.range("WAREST_SESSION_BOOT_JITTER_MS", 0, 600_000)?),
             outbound: outbound(&s)?,
+            webhook: webhook(&s)?,
+            command_prefix: command_prefix(&s)?,
         })
     }
+}
+
+fn command_prefix(s: &Source) -> Result<String, ConfigError> {
+    let p = s.raw("WAREST_COMMAND_PREFIX").trim().to_string();
+    if p.chars().count() > 8 || p.chars().any(char::is_whitespace) {
+        return Err(ConfigError::new("WAREST_COMMAND_PREFIX", "expected at most 8 characters without spaces"));
+    }
+    Ok(p)
+}
+
+fn webhook(s: &Source) -> Result<WebhookConfig, ConfigError> {
+    let default_url = s.opt("WEBHOOK_DEFAULT_URL");
+    if let Some(u) = &default_url
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        return Err(ConfigError::new("WEBHOOK_DEFAULT_URL", "expected an http:// or https:// URL"));
+    }
+    let alg = match s.raw("WAREST_WEBHOOK_SIGNATURE_ALG").to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+        "sha256" | "hmacsha256" | "256" => SignatureAlg::Sha256,
+        "sha384" | "hmacsha384" | "384" => SignatureAlg::Sha384,
+        "sha512" | "hmacsha512" | "512" => SignatureAlg::Sha512,
+        other => {
+            return Err(ConfigError::new(
+                "WAREST_WEBHOOK_SIGNATURE_ALG",
+                format!("expected sha256, sha384 or sha512, got {other:?}"),
+            ));
+        }
+    };
+    Ok(WebhookConfig {
+        default_url,
+        default_secret: s.opt("WEBHOOK_DEFAULT_SECRET").map(Secret::new),
+        timeout: Duration::from_millis(s.range("WAREST_WEBHOOK_TIMEOUT_MS", 100, 300_000)?),
+        retries: s.range("WAREST_WEBHOOK_RETRIES", 0, 100)? as u32,
+        backoff: Duration::from_millis(s.range("WAREST_WEBHOOK_BACKOFF_MS", 1, 3_600_000)?),
+        jitter: Duration::from_millis(s.range("WAREST_WEBHOOK_JITTER_MS", 0, 600_000)?),
+        alg,
+        standard_signature: s.bool("WAREST_WEBHOOK_STANDARD_SIGNATURE")?,
+        auth_cooloff: Duration::from_millis(s.range("WAREST_WEBHOOK_AUTH_COOLOFF_MS", 0, 86_400_000)?),
+        breaker_threshold: s.range("WAREST_WEBHOOK_BREAKER_THRESHOLD", 1, 10_000)? as u32,
+        breaker_cooldown: Duration::from_millis(s.range("WAREST_WEBHOOK_BREAKER_COOLDOWN_MS", 0, 86_400_000)?),
+        concurrency: s.range("WAREST_WEBHOOK_CONCURRENCY", 1, 10_000)? as usize,
+    })
 }
 
 fn postgres_url(s: &Source) -> Result<String, ConfigError> {

@@ -24,6 +24,7 @@ use crate::app::AppState;
     tags(
         (name = "Sessions", description = "WhatsApp accounts linked as companion devices: lifecycle, QR and pairing code, config."),
         (name = "Messages", description = "Sending through the durable per-session queue, and the status of sent messages."),
+        (name = "Webhooks", description = "Signed event delivery: targets, filters, preflight."),
         (name = "Server", description = "Runtime and infrastructure controls."),
         (name = "Sandbox", description = "Sandbox builds only (`warest sandbox`): virtual contacts and phones on a simulated WhatsApp network."),
         (name = "Admin", description = "Users (tenants) and their API keys. Admin key required."),

@@ -46,6 +46,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::sessions::router())
         .merge(routes::session_control::router())
         .merge(routes::messages::router())
+        .merge(routes::webhooks::router())
+        .merge(routes::webhook_ops::router())
         .merge(sandbox_routes())
         .merge(routes::server::probes())
         .merge(routes::auth::router())
@@ -59,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::sessions::router())
         .merge(routes::session_control::router())
         .merge(routes::messages::router())
+        .merge(routes::webhooks::router())
+        .merge(routes::webhook_ops::router())
         .merge(sandbox_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
     let key_optional =

@@ -11,3 +11,5 @@ pub mod session_control;
 pub mod session_flags;
 pub mod session_views;
 pub mod sessions;
+pub mod webhook_ops;
+pub mod webhooks;

@@ -308,7 +308,8 @@ pub struct SessionConfigRequest {
     webhook_url: Option<String>,
     /// HMAC secret for webhook signatures; empty string removes it.
     webhook_secret: Option<String>,
-    /// Send a signed test delivery before saving. Not available yet: `true` is refused.
+    /// Send a signed test delivery (`X-WAREST-Preflight: 1`) first; when the receiver does
+    /// not answer 2xx nothing is saved (400, code 2000 "Webhook preflight failed").
     preflight: Option<bool>,
     label: Option<String>,
     auto_start: Option<bool>,
@@ -332,9 +333,6 @@ async fn config(
     if let Some(msg) = req.flags.as_ref().and_then(|f| f.reject_call_message.as_ref()) {
         validated_len("flags.rejectCallMessage", msg.clone(), 1024)?;
     }
-    if req.preflight == Some(true) {
-        return Err(ApiError::field("preflight", "webhook preflight is not available yet; send without it"));
-    }
     let patch = ConfigPatch {
         label: req
             .label
@@ -351,6 +349,11 @@ async fn config(
             .map(|s| Some(s).filter(|x| !x.is_empty())),
         flags: req.flags.map(|f| serde_json::to_value(f).unwrap_or_default()),
     };
+    if req.preflight == Some(true) {
+        // Tested before anything is saved: a failing receiver leaves the config unchanged.
+        let cur = state.db.get_session(Scope::of(&who), &id).await.map_err(session_not_found)?;
+        super::webhooks::preflight_before_save(&state, &who, &cur, &patch).await?;
+    }
     let row = state.db.update_session_config(Scope::of(&who), &id, patch).await.map_err(session_not_found)?;
     crate::http::session_label::note(row.label.as_deref());
     let snap = state.sessions.snapshot(&row);

@@ -1,0 +1,112 @@
+//! Webhooks: the durable event outbox, signing, the dispatcher with retries, backoff,
+//! circuit breaker and dead-letter table, and the live stream of stored events.
+//!
+//! Every event of the catalog is first written to the outbox (in the producer's
+//! transaction when it stores something too); only after the commit are the dispatcher
+//! and stream subscribers told. Owns delivery; does not normalize WhatsApp events
+//! (`inbound`) and does not execute receivers' `actions`.
+
+pub mod dispatcher;
+pub mod ops;
+pub mod outbox;
+pub mod preflight;
+pub mod queue;
+pub mod retry;
+pub mod sign;
+mod status_feed;
+pub mod targets;
+
+use std::sync::{Arc, Mutex};
+
+use sqlx::{Any, Transaction};
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+
+pub use outbox::{NewEvent, StoredEvent};
+
+use crate::config::WebhookConfig;
+use crate::sessions::events::{EventBus, SessionEvent};
+use crate::store::{Db, StoreResult};
+
+/// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`): a deferred transaction that reads first and writes later fails with
+/// SQLITE_BUSY_SNAPSHOT when another writer committed in between, and busy_timeout does not
+/// retry that case.
+pub async fn begin_write(db: &Db) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    match db.kind() {
+        crate::store::DbKind::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await,
+        crate::store::DbKind::Postgres => db.pool().begin().await,
+    }
+}
+
+/// The cheap handle in `AppState`: write events, wake the dispatcher, feed the stream.
+#[derive(Clone)]
+pub struct Webhooks {
+    pub db: Db,
+    pub cfg: Arc<WebhookConfig>,
+    wake: Arc<Notify>,
+    stream: broadcast::Sender<Arc<StoredEvent>>,
+    /// Subscribed at construction so no `session_status` published before `start` is missed.
+    bus_rx: Arc<Mutex<Option<broadcast::Receiver<SessionEvent>>>>,
+}
+
+impl Webhooks {
+    pub fn new(db: Db, cfg: WebhookConfig, bus: &EventBus) -> Self {
+        Webhooks {
+            db,
+            cfg: Arc::new(cfg),
+            wake: Arc::new(Notify::new()),
+            stream: broadcast::channel(4096).0,
+            bus_rx: Arc::new(Mutex::new(Some(bus.subscribe()))),
+        }
+    }
+
+    /// Records one event in its own transaction.
+    pub async fn emit(&self, ev: NewEvent<'_>) -> StoreResult<StoredEvent> {
+        let mut tx = begin_write(&self.db).await?;
+        let stored = self.emit_in(&mut tx, ev).await?;
+        tx.commit().await?;
+        self.committed(std::slice::from_ref(&stored));
+        Ok(stored)
+    }
+
+    /// Records an event inside the caller's transaction; call [`Webhooks::committed`]
+    /// with the result after the commit.
+    pub async fn emit_in(&self, tx: &mut Transaction<'static, Any>, ev: NewEvent<'_>) -> StoreResult<StoredEvent> {
+        outbox::insert(tx, &self.cfg, ev).await
+    }
+
+    /// Tells the dispatcher and stream subscribers about committed events.
+    pub fn committed(&self, events: &[StoredEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        self.wake.notify_one();
+        for e in events {
+            let _ = self.stream.send(Arc::new(e.clone()));
+        }
+    }
+
+    /// Live events, after they are stored (the SSE stream).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
+        self.stream.subscribe()
+    }
+
+    /// Wakes the dispatcher (after a replay wrote delivery rows).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn dispatcher(&self) -> Arc<dispatcher::Dispatcher> {
+        Arc::new(dispatcher::Dispatcher::new(self.db.clone(), self.cfg.clone(), self.wake.clone()))
+    }
+
+    /// Starts the dispatcher and the `session_status` feed; both stop with `shutdown`.
+    pub fn start(&self, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = vec![tokio::spawn(self.dispatcher().run(shutdown.clone()))];
+        if let Some(rx) = self.bus_rx.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            tasks.push(tokio::spawn(status_feed::run(self.clone(), rx, shutdown)));
+        }
+        tasks
+    }
+}

@@ -1,0 +1,266 @@
+//! The delivery queue on `webhook_deliveries`: claim, complete, retry, dead-letter.
+//!
+//! Order per session and target: only the oldest pending row of each (session, url) can
+//! be claimed, and it stays `pending` (leased by `locked_until`) while in flight, so the
+//! next one waits. A crashed dispatcher's lease simply expires and the row is claimed
+//! again: delivery is at-least-once. On Postgres the claim takes `FOR UPDATE SKIP LOCKED`
+//! so nodes sharing the database never claim the same row; SQLite has one writer, so the
+//! single `UPDATE … RETURNING` statement is the claim.
+
+use sqlx::Row;
+
+use crate::store::{Db, DbKind, StoreResult, now_ms};
+
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub event_seq: i64,
+    pub session_id: String,
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    pub url: String,
+    pub headers: String,
+    /// Attempts already made before this one.
+    pub attempts: i64,
+}
+
+/// What one attempt ended in, as the queue records it.
+#[derive(Debug, Clone)]
+pub struct AttemptLog<'a> {
+    pub delivery_id: i64,
+    pub event_id: &'a str,
+    pub event: &'a str,
+    pub session_id: &'a str,
+    pub url: &'a str,
+    pub attempt: i64,
+    pub status: Option<u16>,
+    pub error: Option<&'a str>,
+    pub duration_ms: i64,
+}
+
+impl Db {
+    /// Leases up to `limit` due head-of-line deliveries until `lease_until`.
+    pub async fn claim_deliveries(&self, limit: i64, lease_until: i64) -> StoreResult<Vec<Claimed>> {
+        let now = now_ms();
+        let lock = if self.kind() == DbKind::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let sql = format!(
+            "UPDATE webhook_deliveries SET locked_until = $1, updated_at = $2
+             WHERE id IN (
+                 SELECT d.id FROM webhook_deliveries d
+                 WHERE d.state = 'pending' AND d.next_at <= $2
+                   AND (d.locked_until IS NULL OR d.locked_until < $2)
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+                                   WHERE p.session_id = d.session_id AND p.url = d.url
+                                     AND p.state = 'pending' AND p.id < d.id)
+                 ORDER BY d.id LIMIT $3{lock})
+               AND (locked_until IS NULL OR locked_until < $2)
+             RETURNING id, event_seq, session_id, target_kind, target_id, url, headers, attempts"
+        );
+        let rows = sqlx::query(&sql).bind(lease_until).bind(now).bind(limit).fetch_all(self.pool()).await?;
+        let mut out: Vec<Claimed> = rows
+            .iter()
+            .map(|r| {
+                Ok(Claimed {
+                    id: r.try_get("id")?,
+                    event_seq: r.try_get("event_seq")?,
+                    session_id: r.try_get("session_id")?,
+                    target_kind: r.try_get("target_kind")?,
+                    target_id: r.try_get("target_id")?,
+                    url: r.try_get("url")?,
+                    headers: r.try_get("headers")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        out.sort_by_key(|c| c.id);
+        Ok(out)
+    }
+
+    pub async fn log_attempt(&self, a: &AttemptLog<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, event_id, event, session_id, url, attempt, status, error,
+                                           duration_ms, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(a.delivery_id)
+        .bind(a.event_id)
+        .bind(a.event)
+        .bind(a.session_id)
+        .bind(a.url)
+        .bind(a.attempt)
+        .bind(a.status.map(i64::from))
+        .bind(a.error)
+        .bind(a.duration_ms)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delivery_done(&self, id: i64, status: u16) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, last_status = $1,
+                    last_error = NULL, locked_until = NULL, updated_at = $2 WHERE id = $3",
+        )
+        .bind(i64::from(status))
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A failed attempt with another one due at `next_at`.
+    pub async fn delivery_retry(
+        &self,
+        id: i64,
+        next_at: i64,
+        status: Option<u16>,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, next_at = $1, last_status = $2, last_error = $3,
+                    locked_until = NULL, updated_at = $4 WHERE id = $5",
+        )
+        .bind(next_at)
+        .bind(status.map(i64::from))
+        .bind(error)
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Puts a delivery back without counting an attempt (its target's breaker is open).
+    pub async fn delivery_defer(&self, id: i64, next_at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE webhook_deliveries SET next_at = $1, locked_until = NULL, updated_at = $2 WHERE id = $3")
+            .bind(next_at)
+            .bind(now_ms())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Moves deliveries to the dead-letter table: one (`only = Some(id)`) or every pending
+    /// one of a session's target (its URL is gone). Counts the attempt just made.
+    pub async fn delivery_dead(
+        &self,
+        session_id: &str,
+        url: &str,
+        only: Option<i64>,
+        status: Option<u16>,
+        error: &str,
+    ) -> StoreResult<u64> {
+        let now = now_ms();
+        let mut tx = super::begin_write(self).await?;
+        let cond =
+            if only.is_some() { "d.id = $1" } else { "d.session_id = $1 AND d.url = $2 AND d.state = 'pending'" };
+        let sql = format!(
+            "SELECT d.id, d.event_seq, d.attempts, e.id AS event_id, e.registry, e.event
+             FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq
+             WHERE {cond} ORDER BY d.id"
+        );
+        let ids = sqlx::query(&sql);
+        let rows = match only {
+            Some(id) => ids.bind(id).fetch_all(&mut *tx).await?,
+            None => ids.bind(session_id).bind(url).fetch_all(&mut *tx).await?,
+        };
+        for r in &rows {
+            let id: i64 = r.try_get("id")?;
+            let attempts: i64 = r.try_get("attempts")?;
+            let counted = if only.is_some() { attempts + 1 } else { attempts };
+            sqlx::query(
+                "INSERT INTO webhook_dead_letters (id, delivery_id, event_seq, event_id, session_id, registry, event,
+                                                   url, attempts, last_status, last_error, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(format!("dlq_{}", uuid::Uuid::now_v7().simple()))
+            .bind(id)
+            .bind(r.try_get::<i64, _>("event_seq")?)
+            .bind(r.try_get::<String, _>("event_id")?)
+            .bind(session_id)
+            .bind(r.try_get::<String, _>("registry")?)
+            .bind(r.try_get::<String, _>("event")?)
+            .bind(url)
+            .bind(counted)
+            .bind(status.map(i64::from))
+            .bind(error)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE webhook_deliveries SET state = 'dead', attempts = $1, last_status = $2, last_error = $3,
+                        locked_until = NULL, updated_at = $4 WHERE id = $5",
+            )
+            .bind(counted)
+            .bind(status.map(i64::from))
+            .bind(error)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    /// Clears a target's URL after 404/410: the session's webhook_url (its secret is kept)
+    /// or an extra target's url. Only if it still is that URL, so a fresh one survives.
+    pub async fn clear_webhook_url(
+        &self,
+        session_id: &str,
+        kind: &str,
+        target_id: Option<&str>,
+        url: &str,
+    ) -> StoreResult<bool> {
+        let res = match (kind, target_id) {
+            ("session", _) => {
+                sqlx::query(
+                    "UPDATE sessions SET webhook_url = NULL, updated_at = $1 WHERE id = $2 AND webhook_url = $3",
+                )
+                .bind(now_ms())
+                .bind(session_id)
+                .bind(url)
+                .execute(self.pool())
+                .await?
+            }
+            ("extra", Some(t)) => {
+                sqlx::query("UPDATE webhook_targets SET url = NULL, updated_at = $1 WHERE id = $2 AND url = $3")
+                    .bind(now_ms())
+                    .bind(t)
+                    .bind(url)
+                    .execute(self.pool())
+                    .await?
+            }
+            // WEBHOOK_DEFAULT_URL lives in the environment; it cannot be cleared from here.
+            _ => return Ok(false),
+        };
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// The secret a delivery is signed with: the target's own, else the session's, else none
+    /// (the caller then falls back to WEBHOOK_DEFAULT_SECRET).
+    pub async fn delivery_secret(&self, session_id: &str, target_id: Option<&str>) -> StoreResult<Option<String>> {
+        if let Some(t) = target_id {
+            let own: Option<String> = sqlx::query("SELECT secret FROM webhook_targets WHERE id = $1")
+                .bind(t)
+                .fetch_optional(self.pool())
+                .await?
+                .map(|r| r.try_get("secret"))
+                .transpose()?
+                .flatten();
+            if own.is_some() {
+                return Ok(own);
+            }
+        }
+        Ok(sqlx::query("SELECT webhook_secret FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|r| r.try_get("webhook_secret"))
+            .transpose()?
+            .flatten())
+    }
+}

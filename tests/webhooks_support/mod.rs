@@ -1,0 +1,128 @@
+//! A small webhook receiver on 127.0.0.1 for the webhook tests: records every request's
+//! headers and body, and answers with scripted statuses (then a default).
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use tokio::sync::Notify;
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub status: u16,
+}
+
+impl Hit {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+    pub fn header(&self, name: &str) -> String {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    }
+}
+
+/// What the receiver answers: scripted (status, extra header) pairs, then `default`.
+#[derive(Default)]
+struct Plan {
+    script: VecDeque<(u16, Option<(String, String)>)>,
+    default: u16,
+}
+
+#[derive(Clone)]
+pub struct Receiver {
+    pub addr: SocketAddr,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    plan: Arc<Mutex<Plan>>,
+    changed: Arc<Notify>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    hits: Arc<Mutex<Vec<Hit>>>,
+    plan: Arc<Mutex<Plan>>,
+    changed: Arc<Notify>,
+}
+
+async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let (status, extra) = {
+        let mut plan = s.plan.lock().unwrap();
+        let d = plan.default;
+        plan.script.pop_front().unwrap_or((d, None))
+    };
+    s.hits.lock().unwrap().push(Hit { headers, body, status });
+    s.changed.notify_waiters();
+    let mut res = (StatusCode::from_u16(status).unwrap(), "{}").into_response();
+    if let Some((k, v)) = extra {
+        res.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            axum::http::HeaderValue::from_str(&v).unwrap(),
+        );
+    }
+    res
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let plan = Arc::new(Mutex::new(Plan { script: VecDeque::new(), default: 200 }));
+        let changed = Arc::new(Notify::new());
+        let shared = Shared { hits: hits.clone(), plan: plan.clone(), changed: changed.clone() };
+        let app = axum::Router::new().fallback(handle).with_state(shared);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { addr, hits, plan, changed }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn set_default(&self, status: u16) {
+        self.plan.lock().unwrap().default = status;
+    }
+
+    pub fn script(&self, status: u16, header: Option<(&str, &str)>) {
+        self.plan.lock().unwrap().script.push_back((status, header.map(|(k, v)| (k.into(), v.into()))));
+    }
+
+    pub fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+
+    /// Successful deliveries (2xx answers) so far.
+    pub fn delivered(&self) -> Vec<Hit> {
+        self.hits().into_iter().filter(|h| (200..300).contains(&h.status)).collect()
+    }
+
+    /// Waits (bounded) until `pred` holds for the recorded hits.
+    pub async fn wait_until(&self, what: &str, timeout: Duration, pred: impl Fn(&[Hit]) -> bool) -> Vec<Hit> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let hits = self.hits();
+            if pred(&hits) {
+                return hits;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let hits = self.hits();
+                if pred(&hits) {
+                    return hits;
+                }
+                panic!("receiver: timed out waiting for {what}; got {} requests", hits.len());
+            }
+        }
+    }
+}
