@@ -2,7 +2,7 @@
 //! log in again without a QR, stanzas queued for an offline device are delivered, and
 //! virtual contacts come back (as a new device of the same account).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use wacore::types::events::Event;
@@ -22,9 +22,9 @@ fn rand_suffix() -> u128 {
 }
 
 /// Starts on `dir` and `addr` again; the old listener may take a moment to go.
-async fn restart(dir: &PathBuf, addr: std::net::SocketAddr) -> Sandbox {
+async fn restart(dir: &Path, addr: std::net::SocketAddr) -> Sandbox {
     for _ in 0..100 {
-        let opts = SandboxOptions { listen: Some(addr), data_dir: Some(dir.clone()), ..Default::default() };
+        let opts = SandboxOptions { listen: Some(addr), data_dir: Some(dir.to_path_buf()), ..Default::default() };
         match Sandbox::start_with(opts).await {
             Ok(s) => return s,
             Err(e) if format!("{e:#}").contains("cannot listen") => tokio::time::sleep(Duration::from_millis(50)).await,
