@@ -200,6 +200,10 @@ impl Db {
             "UPDATE outbound_messages SET status = 'sending', attempts = attempts + 1, updated_at = $2
              WHERE seq = (SELECT seq FROM outbound_messages
                           WHERE session_id = $1 AND status = 'queued' AND next_attempt_at <= $2
+                            -- Checked in the claim itself: a pause that returned before this
+                            -- statement began holds every job, even one the worker was about to take.
+                            AND NOT EXISTS (SELECT 1 FROM outbound_queue_state q
+                                            WHERE q.session_id = $1 AND q.paused = 1)
                           ORDER BY seq LIMIT 1)
                AND status = 'queued'
              RETURNING seq, message_id, to_jid, payload, attempts",
