@@ -60,6 +60,16 @@ pub struct Account {
     pub app_state_key: (Vec<u8>, [u8; 32]),
     /// The phone's Signal registration id.
     pub registration_id: u32,
+    /// About text, picture, privacy, blocklist, business profile (`profile.rs`).
+    #[serde(default)]
+    pub profile: crate::profile::ProfileData,
+    /// When set, the phone never shares `app_state_key` with new companions
+    /// (a phone that has not finished syncing): their app-state verbs fail.
+    #[serde(default)]
+    pub withhold_app_state_key: bool,
+    /// The account's app-state collections (`appstate.rs`).
+    #[serde(default)]
+    pub app_state: crate::appstate::Collections,
 }
 
 impl Account {
@@ -75,6 +85,9 @@ impl Account {
             devices: BTreeMap::new(),
             app_state_key: (rand::random::<[u8; 6]>().to_vec(), rand::random()),
             registration_id: rand::random::<u32>() & 0x3FFF,
+            profile: Default::default(),
+            withhold_app_state_key: false,
+            app_state: Default::default(),
         }
     }
 

@@ -94,6 +94,22 @@ pub fn texts_of(event: &Event) -> Vec<(Arc<wacore::types::message::MessageInfo>,
         .collect()
 }
 
+/// Whether `event` reports an app-state (syncd) change made on another device
+/// of the account: chat mute, archive, pin, star, read, clear, delete.
+pub fn is_app_state_event(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::ArchiveUpdate(_)
+            | Event::MuteUpdate(_)
+            | Event::PinUpdate(_)
+            | Event::StarUpdate(_)
+            | Event::MarkChatAsReadUpdate(_)
+            | Event::ClearChatUpdate(_)
+            | Event::DeleteChatUpdate(_)
+            | Event::DeleteMessageForMeUpdate(_)
+    )
+}
+
 /// A `BotBuilder` wired for a sandbox: the given store, the sandbox's transport
 /// URL, its in-memory media host as the only HTTP, and the pinned version. Add
 /// handlers, then `build()`. This is the hook for running the gateway's own

@@ -39,6 +39,8 @@ pub struct InboxEntry {
     pub id: String,
     /// Phone number (or LID user) of the sending account.
     pub from: String,
+    /// The push name the server stamped on the message (`notify`), empty if none.
+    pub push_name: String,
     pub chat: Jid,
     /// The text, for text messages.
     pub text: Option<String>,
@@ -62,10 +64,30 @@ pub struct InboxMedia {
     pub bytes: Vec<u8>,
 }
 
+/// A call signal a contact received (`offer`, `reject`, `terminate`, …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallEntry {
+    pub call_id: String,
+    pub action: String,
+    /// Phone number (or LID user) of the other side.
+    pub from: String,
+}
+
 #[derive(Default)]
 struct Inbox {
     entries: Mutex<Vec<InboxEntry>>,
+    calls: Mutex<Vec<CallEntry>>,
+    /// Message secrets of polls received, by poll message id, so the contact can vote.
+    polls: Mutex<std::collections::HashMap<String, PollSeen>>,
     notify: Notify,
+}
+
+/// A poll a contact received: who created it, its secret, its options.
+#[derive(Clone, Debug)]
+struct PollSeen {
+    creator: Jid,
+    chat: Jid,
+    secret: Vec<u8>,
 }
 
 /// A media attachment of a message, ready to download.
@@ -138,7 +160,7 @@ impl Inbox {
 }
 
 pub(crate) struct Contact {
-    client: TestClient,
+    pub(crate) client: TestClient,
     inbox: Arc<Inbox>,
     pub(crate) behaviour: Behaviour,
 }
@@ -161,7 +183,29 @@ impl Contact {
     }
 }
 
+fn call_action(a: &wacore::types::call::CallAction) -> &'static str {
+    use wacore::types::call::CallAction as A;
+    match a {
+        A::Offer { .. } => "offer",
+        A::Accept { .. } => "accept",
+        A::PreAccept { .. } => "preaccept",
+        A::Reject { .. } => "reject",
+        A::Terminate { .. } => "terminate",
+        _ => "other",
+    }
+}
+
 fn on_event(inbox: &Arc<Inbox>, behaviour: Behaviour, ev: &Event, client: Arc<Client>) {
+    if let Event::IncomingCall(c) = ev {
+        let entry = CallEntry {
+            call_id: c.action.call_id().to_string(),
+            action: call_action(&c.action).into(),
+            from: c.from.user.to_string(),
+        };
+        inbox.calls.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
+        inbox.notify.notify_waiters();
+        return;
+    }
     let Event::Messages(batch) = ev else {
         return;
     };
@@ -177,6 +221,7 @@ fn on_event(inbox: &Arc<Inbox>, behaviour: Behaviour, ev: &Event, client: Arc<Cl
         let mut entry = InboxEntry {
             id: m.info.id.to_string(),
             from: m.info.source.sender.user.to_string(),
+            push_name: m.info.push_name.clone(),
             chat: m.info.source.chat.clone(),
             text: text.clone(),
             reaction,
@@ -184,6 +229,16 @@ fn on_event(inbox: &Arc<Inbox>, behaviour: Behaviour, ev: &Event, client: Arc<Cl
             message_json: None,
         };
         entry.message_json = whatsapp_rust::serde_json::to_string(&*m.message).ok();
+        let base = m.message.get_base_message();
+        let is_poll = base.poll_creation_message.is_set()
+            || base.poll_creation_message_v2.is_set()
+            || base.poll_creation_message_v3.is_set();
+        if is_poll
+            && let Some(secret) = m.message.message_context_info.as_option().and_then(|c| c.message_secret.clone())
+        {
+            let seen = PollSeen { creator: m.info.source.sender.to_non_ad(), chat: m.info.source.chat.clone(), secret };
+            inbox.polls.lock().unwrap_or_else(|p| p.into_inner()).insert(entry.id.clone(), seen);
+        }
         if let Some(media) = media_of(&m.message) {
             // The download is async; the entry lands in the inbox once the bytes are in.
             let (inbox, client) = (inbox.clone(), client.clone());
@@ -221,7 +276,7 @@ fn on_event(inbox: &Arc<Inbox>, behaviour: Behaviour, ev: &Event, client: Arc<Cl
 }
 
 impl Sandbox {
-    fn contact(&self, phone: &str) -> Result<Arc<Contact>> {
+    pub(crate) fn contact(&self, phone: &str) -> Result<Arc<Contact>> {
         self.contacts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -321,6 +376,96 @@ impl Sandbox {
         let c = self.contact(phone)?;
         c.client.client.chatstate().send_composing(&Jid::pn(to)).await?;
         Ok(())
+    }
+
+    /// Every client event the contact has seen so far, oldest first (messages, chat states
+    /// such as "typing…", receipts): for tests about the order things reached it.
+    pub fn contact_events(&self, phone: &str) -> Result<Vec<Arc<Event>>> {
+        Ok(self.contact(phone)?.client.events.snapshot())
+    }
+
+    /// The contact votes on poll `poll_id` it received, choosing `options` (by name);
+    /// returns the vote's message id. Fails if the contact never received that poll.
+    pub async fn contact_vote(&self, phone: &str, poll_id: &str, options: &[&str]) -> Result<String> {
+        let c = self.contact(phone)?;
+        let seen = c.inbox.polls.lock().unwrap_or_else(|p| p.into_inner()).get(poll_id).cloned();
+        let seen = seen.with_context(|| format!("{phone} has not received poll {poll_id}"))?;
+        let names: Vec<String> = options.iter().map(|o| o.to_string()).collect();
+        let sent = c.client.client.polls().vote(seen.chat, poll_id, &seen.creator, &seen.secret, &names).await?;
+        Ok(sent.message_id)
+    }
+
+    /// The contact calls `to` (an offer, audio or video, as WhatsApp sends it: signalling
+    /// only, no media keys); returns the call id.
+    pub async fn contact_call(&self, phone: &str, to: &str, video: bool) -> Result<String> {
+        let c = self.contact(phone)?;
+        let client = &c.client.client;
+        let me = client.pn().context("the contact is not logged in")?;
+        let call_id = crate::nodes::random_id().to_uppercase();
+        let stanza_id = crate::nodes::random_id();
+        let node = wacore::stanza::call::build_offer(&wacore::stanza::call::OfferParams {
+            call_id: &call_id,
+            to: &Jid::pn(to),
+            call_creator: &me,
+            device_keys: &[],
+            privacy_token: None,
+            capability: None,
+            device_identity: None,
+            id: Some(&stanza_id),
+            multi_device: false,
+            video,
+            audio_rates: &["8000", "16000"],
+        });
+        client.send_node(node).await?;
+        Ok(call_id)
+    }
+
+    /// Call signals the contact received so far, oldest first.
+    pub fn calls(&self, phone: &str) -> Result<Vec<CallEntry>> {
+        let c = self.contact(phone)?;
+        let calls = c.inbox.calls.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(calls.clone())
+    }
+
+    /// Waits until the contact received a call signal matching `pred`.
+    pub async fn wait_call(
+        &self,
+        phone: &str,
+        timeout: Duration,
+        mut pred: impl FnMut(&CallEntry) -> bool,
+    ) -> Result<CallEntry> {
+        let c = self.contact(phone)?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = c.inbox.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(e) = c.inbox.calls.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|e| pred(e)) {
+                return Ok(e.clone());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                bail!("timed out after {timeout:?} waiting for a call signal to {phone}");
+            }
+        }
+    }
+
+    /// The whatsapp-rust client a contact runs, for what the `contact_*` helpers do not
+    /// cover (groups: create, add, remove, promote, …).
+    pub fn contact_client(&self, phone: &str) -> Result<Arc<Client>> {
+        Ok(self.contact(phone)?.client.client.clone())
+    }
+
+    /// Waits until the contact's own client has reported an event matching `pred`
+    /// (since it started): receipts it got (`Event::Receipt`), chat states, anything
+    /// the inbox does not keep.
+    pub async fn wait_contact_event(
+        &self,
+        phone: &str,
+        timeout: Duration,
+        pred: impl FnMut(&Event) -> bool,
+    ) -> Result<Arc<Event>> {
+        let c = self.contact(phone)?;
+        c.client.wait_for(timeout, pred).await
     }
 
     /// What the contact has received so far, oldest first.

@@ -21,6 +21,8 @@ pub enum SandboxEvent {
     Unlinked { phone: String, device: u16 },
     /// A `<message>` was handed to a device (live or queued).
     MessageRelayed { id: String, from: String, to_phone: String, to_device: u16, live: bool },
+    /// A 1:1 `<message>` was dropped because `to_phone` blocked its sender.
+    MessageBlocked { id: String, from: String, to_phone: String },
     /// A `<receipt>` was relayed.
     ReceiptRelayed { id: String, from: String, to: String, kind: String },
     /// A waiting companion asked for a pairing code for `phone` (`companion_hello`).
@@ -30,6 +32,9 @@ pub enum SandboxEvent {
     /// The server sent an `<ack class=…>` for stanza `id` to a device (after any
     /// injected delay).
     AckSent { id: String, class: String, phone: String, device: u16 },
+    /// A `<call>` action (`offer`, `reject`, `terminate`, …) was relayed from a device of
+    /// `from` to the live devices of `to`.
+    CallRelayed { from: String, to: String, action: String, call_id: String },
     /// An injected fault swallowed the `<ack>` for stanza `id`.
     AckDropped { id: String, class: String, phone: String, device: u16 },
 }

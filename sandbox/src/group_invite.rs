@@ -7,7 +7,8 @@
 //! `<invite code=…/>`; `<invite code=…/>` to `g.us`, `get` for the group's
 //! metadata, `set` to join, answered `<group jid=…/>`. A revoked code answers
 //! 410 (gone), an unknown one 406. Joining sends the members
-//! `<add reason="invite">` naming the joiner.
+//! `<add reason="invite">` naming the joiner. While the group requires
+//! approval, a non-member's join becomes a request (`group_requests.rs`).
 
 use wacore_binary::Node;
 use wacore_binary::builder::NodeBuilder;
@@ -56,6 +57,10 @@ fn by_code(st: &mut State, actor: &Actor, code: &str, typ: &str, id: &str) -> No
     };
     if typ != "set" {
         return iq_result(id, vec![group_node(group)]);
+    }
+    if group.membership_approval && !group.is_member(&actor.phone) {
+        let gid = group.id.clone();
+        return crate::group_requests::request(st, actor, &gid, id);
     }
     let joined = NodeBuilder::new("group").attr("jid", group.jid()).build();
     if group.is_member(&actor.phone) {

@@ -7,7 +7,9 @@
 //! (except the sending device) gets `<message from=group participant=sender>`
 //! with the `skmsg` and, if it had one, its own distribution message.
 //! Membership changes live in `group_admin.rs`, invite links in
-//! `group_invite.rs`, subject/description/settings in `group_settings.rs`.
+//! `group_invite.rs`, subject/description/settings in `group_settings.rs`,
+//! approval mode and join requests in `group_requests.rs`, pictures in
+//! `group_picture.rs`.
 //!
 //! All group state is plain data (serde-derivable) so the sandbox's state can
 //! be saved and restored.
@@ -69,6 +71,15 @@ pub(crate) struct Group {
     /// Recently revoked invite codes (answered "gone" rather than "unknown").
     #[serde(default)]
     pub revoked_invites: Vec<String>,
+    /// New members joining by link need an admin's approval.
+    #[serde(default)]
+    pub membership_approval: bool,
+    /// Pending requests to join (see `group_requests.rs`).
+    #[serde(default)]
+    pub join_requests: Vec<crate::group_requests::JoinRequest>,
+    /// The group picture, if one is set (see `group_picture.rs`).
+    #[serde(default)]
+    pub picture: Option<crate::group_picture::GroupPicture>,
 }
 
 impl Group {
@@ -140,6 +151,7 @@ pub(crate) fn group_node(g: &Group) -> Node {
     if g.ephemeral > 0 {
         kids.push(NodeBuilder::new("ephemeral").attr("expiration", g.ephemeral.to_string()).build());
     }
+    kids.extend(crate::group_requests::mode_node(g));
     let subject_owner = if g.subject_owner.is_empty() { &g.creator } else { &g.subject_owner };
     let subject_time = if g.subject_time == 0 { g.creation } else { g.subject_time };
     NodeBuilder::new("group")
@@ -198,6 +210,9 @@ pub(crate) fn handle(session: &Session, iq: &Node, id: &str) -> Node {
     {
         return crate::group_admin::participants(st, &actor, &gid, action, id);
     }
+    if let Some(reply) = crate::group_requests::handle(st, &actor, &gid, iq, id) {
+        return reply;
+    }
     if let Some(setting) = children(iq).first()
         && let Some(reply) = crate::group_settings::handle(st, &actor, &gid, setting, id)
     {
@@ -237,6 +252,9 @@ fn create_group(st: &mut State, actor: &Actor, create: &Node, id: &str) -> Node 
         ephemeral: 0,
         invite_code: None,
         revoked_invites: Vec::new(),
+        membership_approval: false,
+        join_requests: Vec::new(),
+        picture: None,
     };
     let node = group_node(&group);
     let others: Vec<String> = group.members.iter().filter(|m| **m != actor.phone).cloned().collect();

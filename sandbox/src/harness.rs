@@ -231,6 +231,31 @@ impl Sandbox {
         .map_err(|_| anyhow!("timed out after {timeout:?} waiting for a sandbox event"))?
     }
 
+    /// Makes the virtual phone of `phone` keep its app-state key to itself: the
+    /// companions linked from now on get no `appStateSyncKeyShare`, so every
+    /// app-state verb they try (mute, archive, pin …) fails for want of a key.
+    /// Creates the account if needed. Call before `link`.
+    pub fn withhold_app_state_key(&self, phone: &str) {
+        self.hub.state().accounts.ensure(phone).withhold_app_state_key = true;
+    }
+
+    /// The server's version of app-state collection `name` of `phone` (0 when
+    /// nothing was ever pushed), and the patches it holds (still encrypted).
+    pub fn app_state(&self, phone: &str, name: &str) -> (u64, Vec<waproto::whatsapp::SyncdPatch>) {
+        let st = self.hub.state();
+        st.accounts.get(phone).map(|a| (a.app_state.version(name), a.app_state.patches(name))).unwrap_or_default()
+    }
+
+    /// A plain client linked as one more companion of `phone`, as a second
+    /// device would be: it gets the app-state key, and whatever another device
+    /// of the account changes through app-state reaches it as events
+    /// (`ArchiveUpdate`, `MuteUpdate`, `PinUpdate`, `StarUpdate`,
+    /// `ClearChatUpdate` …; see [`crate::is_app_state_event`]). Gateway tests use
+    /// it to observe what the gateway's session did.
+    pub async fn observer(&self, phone: &str, timeout: Duration) -> Result<TestClient> {
+        self.paired_client(phone, timeout).await
+    }
+
     /// Builds and starts a plain client against this sandbox (not yet paired).
     pub async fn client(&self, push_name: &str) -> Result<TestClient> {
         TestClient::start(self.client_setup(push_name)).await

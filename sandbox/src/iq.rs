@@ -1,14 +1,14 @@
 //! `<iq>` routing: answers the queries the sandbox models and gives every other
 //! query a well-formed "not implemented" error, which the client only logs.
 //!
-//! Modelled here directly: keepalive ping, passive/active, empty app-state sync,
-//! logout (remove-companion-device). Keys and usync have their own modules.
+//! Modelled here directly: keepalive ping, passive/active, logout
+//! (remove-companion-device). Keys, usync, groups, profile data, the blocklist and
+//! app-state sync (`appstate.rs`) have their own modules.
 
 use log::debug;
 use wacore_binary::Node;
-use wacore_binary::builder::NodeBuilder;
 
-use crate::nodes::{attr, children, iq_error, iq_result};
+use crate::nodes::{attr, iq_error, iq_result};
 use crate::server::session::Session;
 
 pub(crate) fn handle(session: &mut Session, iq: &Node) {
@@ -31,8 +31,15 @@ pub(crate) fn handle(session: &mut Session, iq: &Node) {
         "encrypt" => crate::keys::handle(session, iq, &id, &typ),
         "usync" => crate::usync::handle(session, iq, &id),
         "w:g2" => crate::groups::handle(session, iq, &id),
+        // Group pictures go to the group module; everyone else's to the profile module.
+        "w:profile:picture" => crate::group_picture::handle(session, iq, &id)
+            .unwrap_or_else(|| crate::profile::picture(session, iq, &id, &typ)),
+        "status" if typ == "set" => crate::profile::set_status(session, iq, &id),
+        "privacy" => crate::profile::privacy(session, iq, &id, &typ),
+        "w:biz" if iq.get_optional_child("business_profile").is_some() => crate::profile::business(session, iq, &id),
+        "blocklist" => crate::blocklist::handle(session, iq, &id, &typ),
         "w:m" if iq.get_optional_child("media_conn").is_some() => crate::media::media_conn(&id),
-        "w:sync:app:state" => app_state(iq, &id),
+        "w:sync:app:state" => crate::appstate::handle(session, iq, &id),
         "md" => {
             if crate::pair_code::handle_iq(session, iq, &id) {
                 return;
@@ -50,22 +57,6 @@ pub(crate) fn handle(session: &mut Session, iq: &Node) {
         }
     };
     session.conn.send(reply);
-}
-
-/// Every requested collection exists, is empty, and is at version 0: the client
-/// counts that as synced, so the critical app-state sync before `Connected`
-/// finishes at once. No patches or snapshots are ever served.
-fn app_state(iq: &Node, id: &str) -> Node {
-    let cols = iq
-        .get_optional_child("sync")
-        .map(children)
-        .unwrap_or_default()
-        .iter()
-        .filter(|c| c.tag == "collection")
-        .filter_map(|c| attr(c, "name"))
-        .map(|name| NodeBuilder::new("collection").attr("name", name).attr("version", "0").build())
-        .collect::<Vec<_>>();
-    iq_result(id, vec![NodeBuilder::new("sync").children(cols).build()])
 }
 
 fn remove_companion(session: &Session, rm: &Node) {

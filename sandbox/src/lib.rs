@@ -32,13 +32,19 @@
 //! `PairingQrCode` event to [`Sandbox::link`].
 
 mod accounts;
+mod appstate;
+mod blocklist;
+mod calls;
 mod client;
+mod contact_groups;
 pub mod contacts;
 mod devices;
 pub mod events;
 mod faults;
 mod group_admin;
 mod group_invite;
+mod group_picture;
+mod group_requests;
 mod group_settings;
 mod groups;
 mod harness;
@@ -51,13 +57,16 @@ mod pair_code;
 mod pairing;
 mod persist;
 mod phone;
+mod profile;
 mod relay;
 mod server;
 mod usync;
 
-pub use client::{CLIENT_VERSION, ClientSetup, EventLog, TestClient, bot_builder, texts_of};
-pub use contacts::{Behaviour, InboxEntry, InboxMedia};
+pub use client::{CLIENT_VERSION, ClientSetup, EventLog, TestClient, bot_builder, is_app_state_event, texts_of};
+pub use contact_groups::{GroupMember, GroupNote, JoinOutcome};
+pub use contacts::{Behaviour, CallEntry, InboxEntry, InboxMedia};
 pub use events::SandboxEvent;
 pub use faults::{Fault, TEMP_BAN_CODE};
 pub use harness::{Sandbox, SandboxOptions};
 pub use media::{MEDIA_HOST, SandboxHttp};
+pub use profile::{BusinessProfile, ProfileView};

@@ -43,7 +43,7 @@ impl MediaStore {
         Self { blobs: Mutex::default(), dir: Some(dir) }
     }
 
-    fn put(&self, path: String, body: Vec<u8>) {
+    pub(crate) fn put(&self, path: String, body: Vec<u8>) {
         if let Some(dir) = &self.dir
             && let Err(e) = crate::persist::write_atomic(&dir.join(blob_file(&path)), &body)
         {
@@ -52,7 +52,7 @@ impl MediaStore {
         self.blobs.lock().unwrap_or_else(|p| p.into_inner()).insert(path, body);
     }
 
-    fn get(&self, path: &str) -> Option<Vec<u8>> {
+    pub(crate) fn get(&self, path: &str) -> Option<Vec<u8>> {
         if let Some(b) = self.blobs.lock().unwrap_or_else(|p| p.into_inner()).get(path) {
             return Some(b.clone());
         }

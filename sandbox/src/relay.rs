@@ -21,7 +21,7 @@ use crate::server::session::Session;
 /// Attributes of an outgoing `<message>` worth passing through to recipients.
 const MESSAGE_PASSTHROUGH: &[&str] = &["type", "edit", "category", "mediatype"];
 
-fn ack(session: &Session, class: &str, id: &str, from: Option<&str>, typ: Option<&str>) {
+pub(crate) fn ack(session: &Session, class: &str, id: &str, from: Option<&str>, typ: Option<&str>) {
     let fault = session.device().and_then(|a| session.hub.state().faults.ack_fault(a));
     let mut b = NodeBuilder::new("ack").attr("class", class).attr("id", id).attr("t", now().to_string());
     if let Some(f) = from {
@@ -96,6 +96,12 @@ pub(crate) fn message(session: &Session, msg: &Node) {
             debug!("sandbox: dropping message {id} to unknown device {target}");
             continue;
         };
+        if addr.0 != phone && crate::blocklist::is_blocked(&st, &addr.0, &phone) {
+            // Like the real service: the sender gets its ack, the blocker nothing.
+            debug!("sandbox: dropping message {id}: {} blocked {phone}", addr.0);
+            hub.emit(SandboxEvent::MessageBlocked { id: id.clone(), from: phone.clone(), to_phone: addr.0.clone() });
+            continue;
+        }
         let mut b = NodeBuilder::new("message")
             .attr("from", sender.clone())
             .attr("id", id.as_str())

@@ -4,7 +4,7 @@
 //! answered user carries only the protocols that were asked for. Device lists
 //! contain the linked companions (there is no device 0: the virtual phone has no
 //! Signal identity) plus an ADV key-index list naming their key indexes.
-//! Status, picture and business protocols are answered as absent.
+//! Status (about), picture and business protocols are answered from `profile.rs`.
 
 use buffa::Message as _;
 use wacore_binary::builder::NodeBuilder;
@@ -30,7 +30,18 @@ pub(crate) fn handle(session: &Session, iq: &Node, id: &str) -> Node {
         .filter(|u| u.tag == "user")
         .map(|u| {
             let (asked, acct) = resolve(&st.accounts, u);
-            answer_user(asked, acct, &wanted)
+            let mut node = answer_user(asked, acct, &wanted);
+            // Profile sub-protocols (about, picture, business) come from `profile.rs`.
+            let viewer = session.device().map(|(p, _)| p.as_str());
+            let owner = acct.map(|a| a.phone.as_str());
+            let extra: Vec<Node> =
+                wanted.iter().filter_map(|w| crate::profile::usync_part(&st.accounts, owner, viewer, w)).collect();
+            if !extra.is_empty() {
+                let mut kids = children(&node).to_vec();
+                kids.extend(extra);
+                node.content = Some(wacore_binary::NodeContent::Nodes(kids));
+            }
+            node
         })
         .collect::<Vec<_>>();
     let mut usync_attrs = NodeBuilder::new("usync");

@@ -88,7 +88,8 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
             .children([NodeBuilder::new("offline").attr("count", queued.to_string()).build()])
             .build(),
     );
-    let share_key = !st.accounts.device(&addr).is_some_and(|d| d.key_shared);
+    let share_key = !st.accounts.device(&addr).is_some_and(|d| d.key_shared)
+        && !st.accounts.get(&addr.0).is_some_and(|a| a.withhold_app_state_key);
     drop(st);
     if share_key {
         // What the primary phone does for a new companion; without it the

@@ -97,6 +97,7 @@ impl Session {
             }
             "presence" => crate::relay::presence(self, &node),
             "chatstate" => crate::relay::chatstate(self, &node),
+            "call" => crate::calls::relay(self, &node),
             other => debug!("sandbox: ignoring <{other}> from conn {}", self.conn.id),
         }
     }
