@@ -111,7 +111,21 @@ async fn serve(config: Config) -> ExitCode {
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    match warest::app::run(config, listener, shutdown).await {
+    let state = match warest::app::prepare(config).await {
+        Ok(s) => s,
+        Err(e) => return report(e),
+    };
+    let restart = state.restart.clone();
+    exit_code(warest::app::serve(state, listener, shutdown).await, &restart)
+}
+
+/// 75 after a requested restart (for the supervisor to start us again), else 0 or 1.
+fn exit_code(served: anyhow::Result<()>, restart: &warest::system::restart::Restarter) -> ExitCode {
+    match served {
+        Ok(()) if restart.is_requested() => {
+            eprintln!("warest: stopped for a restart (exit code {})", warest::system::restart::RESTART_EXIT_CODE);
+            ExitCode::from(warest::system::restart::RESTART_EXIT_CODE)
+        }
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(e),
     }
@@ -171,15 +185,13 @@ async fn sandbox(mut config: Config, listen: Option<std::net::SocketAddr>) -> Ex
     println!("warest sandbox: simulated WhatsApp network running; echo contact +{ECHO_PHONE}");
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let restart = state.restart.clone();
     let served = warest::app::serve(state, listener, shutdown).await;
     // Sessions are stopped by now; keep the network's last state for the next run.
     if let Err(e) = host.sandbox.persist_now() {
         tracing::error!(error = %format!("{e:#}"), "could not save the sandbox state");
     }
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => report(e),
-    }
+    exit_code(served, &restart)
 }
 
 async fn cancel_on_signal(token: CancellationToken) {

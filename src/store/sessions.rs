@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, StoreError, StoreResult, conflict_or, now_ms};
+use super::{Db, DbKind, StoreError, StoreResult, conflict_or, now_ms};
 
 /// Whose sessions a query may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,16 +245,47 @@ impl Db {
         self.session(id).await
     }
 
+    /// Deletes the session row and every per-session row of the store, in one transaction.
+    /// `outbound_*` and `webhook_targets` go by foreign-key cascade; the device store
+    /// (`wa_*`) is wiped by the session's store before this.
     pub async fn delete_session_row(&self, scope: Scope<'_>, id: &str) -> StoreResult<()> {
         let (cond, bind) = scope.filter(2);
         let sql = format!("DELETE FROM sessions WHERE id = $1{cond}");
+        let mut tx = match self.kind() {
+            // Take the write lock up front: a deferred transaction could fail to upgrade.
+            DbKind::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
+            DbKind::Postgres => self.pool().begin().await?,
+        };
         let mut query = sqlx::query(&sql).bind(id);
         if let Some(r) = bind {
             query = query.bind(r);
         }
-        if query.execute(self.pool()).await?.rows_affected() == 0 {
+        // The owner check first: nothing else is touched for a session the caller cannot see.
+        if query.execute(&mut *tx).await?.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        for table in SESSION_TABLES {
+            sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1")).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }
+
+/// Tables with a `session_id`, children before parents. Keep in step with the migrations.
+/// Those with a cascading foreign key are listed too: SQLite cascades only with its
+/// foreign_keys pragma on, and deletion must not depend on it.
+const SESSION_TABLES: &[&str] = &[
+    "outbound_messages",
+    "outbound_queue_state",
+    "webhook_targets",
+    "messages",
+    "chats",
+    "contacts",
+    "media",
+    "action_runs",
+    "webhook_attempts",
+    "webhook_dead_letters",
+    "webhook_deliveries",
+    "webhook_events",
+];

@@ -1,6 +1,7 @@
 //! Host and process facts for the server endpoints: CPU history, memory, disks, load.
 
 pub mod cpu;
+pub mod restart;
 
 use std::path::Path;
 

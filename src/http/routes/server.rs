@@ -1,4 +1,5 @@
-//! `/api/v1/server/*`: ping, runtime info, health, readiness and CPU history.
+//! `/api/v1/server/*`: ping, runtime info, health, readiness and CPU history (restarts are
+//! in `server_restart.rs`).
 
 use axum::Extension;
 use axum::extract::State;
@@ -21,7 +22,11 @@ use crate::http::extract::ApiQuery;
 use crate::system::{self, cpu};
 
 pub fn authed() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(ping)).routes(routes!(info)).routes(routes!(cpu_history))
+    OpenApiRouter::new()
+        .routes(routes!(ping))
+        .routes(routes!(info))
+        .routes(routes!(cpu_history))
+        .merge(super::server_restart::router())
 }
 
 /// Health probes answer anonymous callers too (container health checks carry no key),
