@@ -9,6 +9,9 @@ use whatsapp_rust::wacore::download::MediaType;
 use whatsapp_rust::waproto::buffa::MessageField;
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use super::interactive::{Button, Frame, ListSection};
+use super::preview::LinkPreview;
+
 /// Options every message kind shares.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -21,6 +24,10 @@ pub struct Common {
     /// JIDs mentioned in the text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// Human-like pacing before the send (read, typing, pause); decided when the send is
+    /// accepted from the request's `presence` or the session's `humanPacing` flag.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pacing: bool,
 }
 
 impl Common {
@@ -52,6 +59,25 @@ impl Media {
     }
 }
 
+/// What WhatsApp shows before a visual medium is downloaded: its size, duration (video)
+/// and a small JPEG preview (base64).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dims {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<String>,
+}
+
+impl Dims {
+    fn thumbnail(&self) -> Option<Vec<u8>> {
+        self.thumbnail.as_ref().and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+    }
+}
+
 /// One contact card, rendered as a vCard 3.0 when the job is accepted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,6 +92,9 @@ pub struct Card {
 pub enum Content {
     Text {
         text: String,
+        /// The link preview, fetched when the send was accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<LinkPreview>,
         #[serde(default)]
         common: Common,
     },
@@ -74,6 +103,38 @@ pub enum Content {
         caption: Option<String>,
         #[serde(default)]
         view_once: bool,
+        /// Picture size and preview, filled in when the image could be read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dims: Option<Dims>,
+        #[serde(default)]
+        common: Common,
+    },
+    /// A video, or a GIF (sent as an MP4 with `gif_playback`).
+    Video {
+        media: Media,
+        caption: Option<String>,
+        #[serde(default)]
+        view_once: bool,
+        #[serde(default)]
+        gif_playback: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dims: Option<Dims>,
+        #[serde(default)]
+        common: Common,
+    },
+    /// An audio file, or a voice note (`ptt`, Opus in Ogg).
+    Audio {
+        media: Media,
+        #[serde(default)]
+        ptt: bool,
+        seconds: Option<u32>,
+        #[serde(default)]
+        common: Common,
+    },
+    Sticker {
+        media: Media,
+        width: u32,
+        height: u32,
         #[serde(default)]
         common: Common,
     },
@@ -108,6 +169,53 @@ pub enum Content {
         #[serde(default)]
         common: Common,
     },
+    Buttons {
+        frame: Frame,
+        buttons: Vec<Button>,
+        /// Header image, uploaded at send time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image: Option<Media>,
+        #[serde(default)]
+        common: Common,
+    },
+    List {
+        frame: Frame,
+        button_text: String,
+        sections: Vec<ListSection>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image: Option<Media>,
+        #[serde(default)]
+        common: Common,
+    },
+    /// A message proto written by the caller as JSON of `wa::Message` (waproto's serde
+    /// shape: snake_case field names), checked by `raw_message` when accepted. Kept as
+    /// the caller's JSON, so the stored job reads back without waproto in the way.
+    Raw {
+        message: serde_json::Value,
+        /// Only pacing applies; quotes and mentions belong in the caller's message.
+        #[serde(default)]
+        common: Common,
+    },
+}
+
+/// Largest JSON of a raw message, in bytes.
+pub const RAW_MAX_BYTES: usize = 64 * 1024;
+
+/// The message proto of a raw send's JSON, or why it is not one.
+pub fn raw_message(v: &serde_json::Value) -> Result<wa::Message, String> {
+    if !v.is_object() {
+        return Err("must be a JSON object (a WhatsApp Message)".into());
+    }
+    let len = v.to_string().len();
+    if len > RAW_MAX_BYTES {
+        return Err(format!("must be at most {RAW_MAX_BYTES} bytes of JSON, got {len}"));
+    }
+    let m: wa::Message = serde_json::from_value(v.clone()).map_err(|e| format!("not a WhatsApp message: {e}"))?;
+    // Unknown fields are ignored by the derive: a message with none set is all typos.
+    if m == wa::Message::default() {
+        return Err("sets no message field (field names are snake_case, e.g. \"conversation\")".into());
+    }
+    Ok(m)
 }
 
 /// Why a message could not be built; upload failures are worth retrying.
@@ -150,16 +258,74 @@ async fn upload(
         .map_err(|e| BuildError::Transient(format!("media upload failed: {e}")))
 }
 
+/// Uploads an interactive message's header image.
+async fn header_image(client: &Client, media: &Media) -> Result<wa::message::ImageMessage, BuildError> {
+    let up = upload(client, media, MediaType::Image).await?;
+    Ok(wa::message::ImageMessage {
+        url: Some(up.url),
+        direct_path: Some(up.direct_path),
+        media_key: Some(up.media_key.to_vec()),
+        file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
+        file_sha256: Some(up.file_sha256.to_vec()),
+        file_length: Some(up.file_length),
+        media_key_timestamp: Some(up.media_key_timestamp),
+        mimetype: Some(media.mimetype.clone()),
+        ..Default::default()
+    })
+}
+
 impl Content {
     /// The kind as the original's per-recipient `status` names it (`"text success"`).
     pub fn kind(&self) -> &'static str {
         match self {
             Content::Text { .. } => "text",
             Content::Image { .. } => "image",
+            Content::Video { gif_playback: true, .. } => "gif",
+            Content::Video { .. } => "video",
+            Content::Audio { ptt: true, .. } => "ptt",
+            Content::Audio { .. } => "audio",
+            Content::Sticker { .. } => "sticker",
             Content::Document { .. } => "document",
             Content::Location { .. } => "location",
             Content::Contact { .. } => "contact",
             Content::Poll { .. } => "poll",
+            Content::Raw { .. } => "raw",
+            // As the original's status strings name them ("interactive button success").
+            Content::Buttons { .. } => "interactive button",
+            Content::List { .. } => "interactive list",
+        }
+    }
+
+    /// The options every kind carries.
+    pub fn common_mut(&mut self) -> &mut Common {
+        match self {
+            Content::Text { common, .. }
+            | Content::Image { common, .. }
+            | Content::Video { common, .. }
+            | Content::Audio { common, .. }
+            | Content::Sticker { common, .. }
+            | Content::Document { common, .. }
+            | Content::Location { common, .. }
+            | Content::Contact { common, .. }
+            | Content::Poll { common, .. }
+            | Content::Buttons { common, .. }
+            | Content::List { common, .. }
+            | Content::Raw { common, .. } => common,
+        }
+    }
+
+    /// The text a recipient reads, for the typing time of pacing and burst detection.
+    pub fn visible_text(&self) -> &str {
+        match self {
+            Content::Text { text, .. } => text,
+            Content::Image { caption, .. } | Content::Video { caption, .. } | Content::Document { caption, .. } => {
+                caption.as_deref().unwrap_or("")
+            }
+            Content::Audio { .. } | Content::Sticker { .. } => "",
+            Content::Location { name, .. } => name.as_deref().unwrap_or(""),
+            Content::Contact { .. } | Content::Raw { .. } => "",
+            Content::Poll { question, .. } => question,
+            Content::Buttons { frame, .. } | Content::List { frame, .. } => &frame.text,
         }
     }
 
@@ -176,8 +342,9 @@ impl Content {
     /// The message proto sent to WhatsApp, uploading media through `client` first.
     pub async fn build(&self, client: &Client) -> Result<wa::Message, BuildError> {
         Ok(match self {
-            Content::Image { media, caption, view_once, common } => {
+            Content::Image { media, caption, view_once, dims, common } => {
                 let up = upload(client, media, MediaType::Image).await?;
+                let dims = dims.clone().unwrap_or_default();
                 wa::Message {
                     image_message: MessageField::some(wa::message::ImageMessage {
                         url: Some(up.url),
@@ -190,6 +357,76 @@ impl Content {
                         mimetype: Some(media.mimetype.clone()),
                         caption: caption.clone(),
                         view_once: view_once.then_some(true),
+                        width: dims.width,
+                        height: dims.height,
+                        jpeg_thumbnail: dims.thumbnail(),
+                        context_info: common.context().map_or_else(MessageField::none, MessageField::some),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }
+            }
+            Content::Video { media, caption, view_once, gif_playback, dims, common } => {
+                let up = upload(client, media, MediaType::Video).await?;
+                let dims = dims.clone().unwrap_or_default();
+                wa::Message {
+                    video_message: MessageField::some(wa::message::VideoMessage {
+                        url: Some(up.url),
+                        direct_path: Some(up.direct_path),
+                        media_key: Some(up.media_key.to_vec()),
+                        file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
+                        file_sha256: Some(up.file_sha256.to_vec()),
+                        file_length: Some(up.file_length),
+                        media_key_timestamp: Some(up.media_key_timestamp),
+                        mimetype: Some(media.mimetype.clone()),
+                        caption: caption.clone(),
+                        view_once: view_once.then_some(true),
+                        gif_playback: gif_playback.then_some(true),
+                        seconds: dims.seconds,
+                        width: dims.width,
+                        height: dims.height,
+                        jpeg_thumbnail: dims.thumbnail(),
+                        context_info: common.context().map_or_else(MessageField::none, MessageField::some),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }
+            }
+            Content::Audio { media, ptt, seconds, common } => {
+                let up = upload(client, media, MediaType::Audio).await?;
+                wa::Message {
+                    audio_message: MessageField::some(wa::message::AudioMessage {
+                        url: Some(up.url),
+                        direct_path: Some(up.direct_path),
+                        media_key: Some(up.media_key.to_vec()),
+                        file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
+                        file_sha256: Some(up.file_sha256.to_vec()),
+                        file_length: Some(up.file_length),
+                        media_key_timestamp: Some(up.media_key_timestamp),
+                        mimetype: Some(media.mimetype.clone()),
+                        ptt: ptt.then_some(true),
+                        seconds: *seconds,
+                        context_info: common.context().map_or_else(MessageField::none, MessageField::some),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }
+            }
+            Content::Sticker { media, width, height, common } => {
+                let up = upload(client, media, MediaType::Sticker).await?;
+                wa::Message {
+                    sticker_message: MessageField::some(wa::message::StickerMessage {
+                        url: Some(up.url),
+                        direct_path: Some(up.direct_path),
+                        media_key: Some(up.media_key.to_vec()),
+                        file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
+                        file_sha256: Some(up.file_sha256.to_vec()),
+                        file_length: Some(up.file_length),
+                        media_key_timestamp: Some(up.media_key_timestamp),
+                        mimetype: Some(media.mimetype.clone()),
+                        width: Some(*width),
+                        height: Some(*height),
+                        is_animated: Some(false),
                         context_info: common.context().map_or_else(MessageField::none, MessageField::some),
                         ..Default::default()
                     }),
@@ -217,6 +454,22 @@ impl Content {
                     ..Default::default()
                 }
             }
+            Content::Buttons { frame, buttons, image: Some(image), common } => {
+                let img = header_image(client, image).await?;
+                super::interactive::message(
+                    frame,
+                    super::interactive::buttons_flow(buttons),
+                    Some(img),
+                    common.context(),
+                )
+            }
+            Content::List { frame, button_text, sections, image: Some(image), common } => {
+                let img = header_image(client, image).await?;
+                let flow = super::interactive::list_flow(button_text, sections);
+                super::interactive::message(frame, flow, Some(img), common.context())
+            }
+            // Checked when accepted; a job stored by another build may still not parse.
+            Content::Raw { message, .. } => raw_message(message).map_err(BuildError::Permanent)?,
             other => other.to_message(),
         })
     }
@@ -225,7 +478,21 @@ impl Content {
     pub fn to_message(&self) -> wa::Message {
         let ctx = |c: &Common| c.context().map_or_else(MessageField::none, MessageField::some);
         match self {
-            Content::Image { .. } | Content::Document { .. } => wa::Message::default(),
+            Content::Image { .. }
+            | Content::Video { .. }
+            | Content::Audio { .. }
+            | Content::Sticker { .. }
+            | Content::Document { .. } => wa::Message::default(),
+            Content::Buttons { frame, buttons, common, .. } => {
+                super::interactive::message(frame, super::interactive::buttons_flow(buttons), None, common.context())
+            }
+            Content::List { frame, button_text, sections, common, .. } => super::interactive::message(
+                frame,
+                super::interactive::list_flow(button_text, sections),
+                None,
+                common.context(),
+            ),
+            Content::Raw { message, .. } => raw_message(message).unwrap_or_default(),
             Content::Location { latitude, longitude, name, address, url, common } => wa::Message {
                 location_message: MessageField::some(wa::message::LocationMessage {
                     degrees_latitude: Some(*latitude),
@@ -287,13 +554,17 @@ impl Content {
                     MessageField::some(wa::MessageContextInfo { message_secret: Some(secret), ..Default::default() });
                 m
             }
-            Content::Text { text, common } => match common.context() {
+            Content::Text { text, preview, common } => match (common.context(), preview) {
                 // A plain conversation is what WhatsApp clients send for simple text.
-                None => wa::Message { conversation: Some(text.clone()), ..Default::default() },
-                Some(ctx) => wa::Message {
+                (None, None) => wa::Message { conversation: Some(text.clone()), ..Default::default() },
+                (ctx, preview) => wa::Message {
                     extended_text_message: MessageField::some(wa::message::ExtendedTextMessage {
                         text: Some(text.clone()),
-                        context_info: MessageField::some(ctx),
+                        matched_text: preview.as_ref().map(|p| p.url.clone()),
+                        title: preview.as_ref().map(|p| p.title.clone()),
+                        description: preview.as_ref().and_then(|p| p.description.clone()),
+                        jpeg_thumbnail: preview.as_ref().and_then(LinkPreview::thumbnail_bytes),
+                        context_info: ctx.map_or_else(MessageField::none, MessageField::some),
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -309,11 +580,17 @@ mod tests {
 
     #[test]
     fn plain_text_is_a_conversation_and_a_reply_carries_its_context() {
-        let plain = Content::Text { text: "hi".into(), common: Common::default() }.to_message();
+        let plain = Content::Text { text: "hi".into(), preview: None, common: Common::default() }.to_message();
         assert_eq!(plain.conversation.as_deref(), Some("hi"));
         let reply = Content::Text {
             text: "re".into(),
-            common: Common { reply_to: Some("ABC".into()), mentions: vec!["1@s.whatsapp.net".into()], forwarded: true },
+            preview: None,
+            common: Common {
+                reply_to: Some("ABC".into()),
+                mentions: vec!["1@s.whatsapp.net".into()],
+                forwarded: true,
+                pacing: false,
+            },
         }
         .to_message();
         let ext = reply.extended_text_message.as_option().unwrap();
@@ -323,9 +600,45 @@ mod tests {
     }
 
     #[test]
+    fn a_raw_message_parses_and_bad_ones_say_why() {
+        let m = raw_message(&serde_json::json!({ "conversation": "hi" })).unwrap();
+        assert_eq!(m.conversation.as_deref(), Some("hi"));
+        let ext = raw_message(&serde_json::json!({ "extended_text_message": { "text": "yo" } })).unwrap();
+        assert_eq!(ext.extended_text_message.as_option().and_then(|e| e.text.as_deref()), Some("yo"));
+        assert!(raw_message(&serde_json::json!({ "conversation": 5 })).unwrap_err().contains("not a WhatsApp message"));
+        assert!(raw_message(&serde_json::json!({ "conversaton": "typo" })).unwrap_err().contains("no message field"));
+        assert!(raw_message(&serde_json::json!("hi")).unwrap_err().contains("object"));
+        let big = "x".repeat(RAW_MAX_BYTES);
+        assert!(raw_message(&serde_json::json!({ "conversation": big })).unwrap_err().contains("at most"));
+    }
+
+    #[test]
     fn the_stored_payload_round_trips() {
-        let c = Content::Text { text: "x".into(), common: Common { reply_to: Some("R".into()), ..Default::default() } };
+        let c = Content::Text {
+            text: "x".into(),
+            preview: None,
+            common: Common { reply_to: Some("R".into()), ..Default::default() },
+        };
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<Content>(&json).unwrap(), c);
+        // A payload stored before previews and pacing existed still reads.
+        let old: Content = serde_json::from_str(r#"{"type":"text","text":"x","common":{}}"#).unwrap();
+        assert_eq!(old, Content::Text { text: "x".into(), preview: None, common: Common::default() });
+    }
+
+    #[test]
+    fn a_preview_turns_text_into_an_extended_text_with_title_and_thumbnail() {
+        let preview = LinkPreview {
+            url: "https://a.io".into(),
+            title: "A title".into(),
+            description: Some("desc".into()),
+            thumbnail: Some("/9j/".into()),
+        };
+        let m = Content::Text { text: "see https://a.io".into(), preview: Some(preview), common: Common::default() }
+            .to_message();
+        let ext = m.extended_text_message.as_option().unwrap();
+        assert_eq!((ext.matched_text.as_deref(), ext.title.as_deref()), (Some("https://a.io"), Some("A title")));
+        assert_eq!(ext.jpeg_thumbnail.as_deref(), Some(&[0xFF, 0xD8, 0xFF][..]));
+        assert!(ext.context_info.as_option().is_none());
     }
 }

@@ -168,7 +168,15 @@ pub fn sniff(b: &[u8]) -> Option<&'static str> {
         _ if starts(b"%PDF-") => "application/pdf",
         _ if starts(b"OggS") => "audio/ogg",
         _ if starts(b"ID3") => "audio/mpeg",
+        _ if starts(b"fLaC") => "audio/flac",
+        _ if starts(b"#!AMR") => "audio/amr",
+        _ if b.len() >= 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WAVE" => "audio/wav",
+        // ADTS AAC and MPEG audio frames start with a sync word (a JPEG's FF D8 is not one).
+        _ if b.len() >= 2 && b[0] == 0xFF && b[1] & 0xF6 == 0xF0 => "audio/aac",
+        _ if b.len() >= 2 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0 => "audio/mpeg",
+        _ if b.len() >= 12 && &b[4..8] == b"ftyp" && &b[8..11] == b"M4A" => "audio/mp4",
         _ if b.len() >= 12 && &b[4..8] == b"ftyp" => "video/mp4",
+        _ if starts(&[0x1A, 0x45, 0xDF, 0xA3]) => "video/webm",
         _ => return None,
     })
 }
@@ -204,6 +212,10 @@ mod tests {
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(sniff(b"%PDF-1.7"), Some("application/pdf"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt "), Some("audio/wav"));
+        assert_eq!(sniff(&[0xFF, 0xFB, 0x90, 0x00]), Some("audio/mpeg"));
+        assert_eq!(sniff(&[0xFF, 0xF1, 0x50, 0x80]), Some("audio/aac"));
+        assert_eq!(sniff(b"\0\0\0\x20ftypM4A \0\0"), Some("audio/mp4"));
         assert_eq!(sniff(b"hello"), None);
     }
 

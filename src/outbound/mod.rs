@@ -7,12 +7,22 @@
 //! Owns message building and the queue; does not parse HTTP (routes call [`Outbound::enqueue`],
 //! and so can webhook actions) and does not deliver events (inbound writes the outbox).
 
+pub mod build;
+pub mod build_interactive;
+pub mod build_media;
 pub mod content;
 pub mod fetch;
+pub mod ffmpeg;
 pub mod guard;
+pub mod imaging;
+pub mod interactive;
+pub mod pacing;
+pub mod preview;
+pub mod probe;
 pub mod receipts;
 pub mod recipient;
 pub mod retry;
+pub mod sources;
 pub mod store;
 mod worker;
 
@@ -42,6 +52,11 @@ pub struct OutboundConfig {
     pub media: fetch::MediaLimits,
     /// Mimetypes accepted for documents (`WAREST_MIMETYPE_FILES_ALLOWLIST`).
     pub file_mimetypes: Vec<String>,
+    /// ffmpeg for voice notes and GIFs.
+    pub ffmpeg: ffmpeg::FfmpegConfig,
+    /// Limits of one `/messages/send/files` upload.
+    pub files_max_count: usize,
+    pub files_max_total_bytes: usize,
     pub guard: guard::GuardConfig,
 }
 
@@ -98,6 +113,8 @@ struct Inner {
     db: Db,
     cfg: OutboundConfig,
     guard: guard::Guard,
+    /// Recent paced sends per content, for the broadcast slowdown.
+    bursts: pacing::Bursts,
     /// Sessions whose queue is paused (mirrors `outbound_queue_state`).
     paused: Mutex<std::collections::HashSet<String>>,
     /// A wake-up per session whose worker runs.
@@ -105,6 +122,8 @@ struct Inner {
     /// Set by [`Outbound::start`] (with the final session manager: tests adjust it after
     /// the state is built); workers run only after it.
     run: OnceLock<(SessionManager, CancellationToken)>,
+    /// Sends handed to WhatsApp and not yet recorded; a graceful stop waits for them.
+    in_flight: tokio::sync::watch::Sender<usize>,
 }
 
 impl Outbound {
@@ -114,9 +133,11 @@ impl Outbound {
                 db,
                 cfg,
                 guard: guard::Guard::default(),
+                bursts: pacing::Bursts::default(),
                 paused: Mutex::default(),
                 workers: Mutex::default(),
                 run: OnceLock::new(),
+                in_flight: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -174,6 +195,23 @@ impl Outbound {
         }
         self.wake(session_id);
         Ok(())
+    }
+
+    /// Waits (at most `bound`) until no send is in flight. Workers stop claiming jobs when
+    /// the stop token is cancelled, so after that this only waits for the sends already
+    /// handed to WhatsApp; returns how many were still running at the bound. A send cut
+    /// off there is not lost: it is claimed again, with its message id, at the next start.
+    pub async fn drain(&self, bound: Duration) -> usize {
+        let mut rx = self.inner.in_flight.subscribe();
+        let idle = async move { rx.wait_for(|n| *n == 0).await.map(|_| ()) };
+        match tokio::time::timeout(bound, idle).await {
+            Ok(_) => 0,
+            Err(_) => *self.inner.in_flight.borrow(),
+        }
+    }
+
+    pub(super) fn flight(&self, delta: isize) {
+        self.inner.in_flight.send_modify(|n| *n = n.saturating_add_signed(delta));
     }
 
     fn worker_gone(&self, session_id: &str) {

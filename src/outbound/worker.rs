@@ -1,6 +1,6 @@
 //! The worker of one session's queue: waits until the session is connected, claims jobs
-//! oldest first (up to the concurrency cap), sends each with its stored message id, and
-//! records the outcome. Transient failures are retried on the [`RetryPolicy`] schedule;
+//! oldest first (up to the concurrency cap), paces a job when it asks for it, sends each
+//! with its stored message id, waits for the server's ack, and records the outcome. Transient failures are retried on the [`RetryPolicy`] schedule;
 //! a job whose attempt was cut off by a crash is recovered at start and sent once more.
 //!
 //! [`RetryPolicy`]: super::retry::RetryPolicy
@@ -9,10 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
+use sha2::Digest;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
+use whatsapp_rust::NodeFilter;
 use whatsapp_rust::client::Client;
 use whatsapp_rust::send::{SendError, SendOptions};
+use whatsapp_rust::wacore_binary::JidExt;
 
 use super::Outbound;
 use super::content::Content;
@@ -64,16 +67,27 @@ pub(super) async fn run(
                 p = sem.clone().acquire_owned() => p.expect("the semaphore is never closed"),
                 _ = stop.cancelled() => break 'session,
             };
+            // Counted before the claim, and the stop looked at after counting: a drain that
+            // starts after the stop then either sees this claim in flight or no claim is made.
+            // (Counting after the claim let a drain return while a job was already `sending`.)
+            out.flight(1);
+            if stop.is_cancelled() {
+                out.flight(-1);
+                break 'session;
+            }
             match out.inner.db.outbound_claim(&session_id).await {
                 Ok(Some(job)) => {
                     let (out, wake) = (out.clone(), wake.clone());
+                    let session_id = session_id.clone();
                     tokio::spawn(async move {
-                        send_one(&out, &client, job).await;
+                        send_one(&out, &client, &session_id, job).await;
+                        out.flight(-1);
                         drop(permit);
                         wake.notify_one();
                     });
                 }
                 Ok(None) => {
+                    out.flight(-1);
                     drop(permit);
                     let wait = match out.inner.db.outbound_next_due(&session_id).await {
                         Ok(Some(due)) => {
@@ -88,6 +102,7 @@ pub(super) async fn run(
                     }
                 }
                 Err(e) => {
+                    out.flight(-1);
                     drop(permit);
                     tracing::warn!(session = %session_id, error = %e, "send queue: claim failed");
                     sleep_or_stop(DB_BACKOFF, &stop).await;
@@ -126,9 +141,9 @@ fn is_transient(e: &SendError) -> bool {
     !matches!(e, SendError::InvalidRequest(_))
 }
 
-async fn send_one(out: &Outbound, client: &Client, job: Job) {
+async fn send_one(out: &Outbound, client: &Client, session_id: &str, job: Job) {
     let db = &out.inner.db;
-    let result = attempt(out, client, &job).await;
+    let result = attempt(out, client, session_id, &job).await;
     let outcome = match result {
         Ok(()) => db.outbound_sent(job.seq).await,
         Err(Failure::Permanent(why)) => {
@@ -158,24 +173,118 @@ enum Failure {
     Permanent(String),
 }
 
-async fn attempt(out: &Outbound, client: &Client, job: &Job) -> Result<(), Failure> {
-    let content: Content = serde_json::from_str(&job.payload)
+async fn attempt(out: &Outbound, client: &Client, session_id: &str, job: &Job) -> Result<(), Failure> {
+    let mut content: Content = serde_json::from_str(&job.payload)
         .map_err(|e| Failure::Permanent(format!("unreadable stored payload: {e}")))?;
     let to: whatsapp_rust::Jid =
         job.to_jid.parse().map_err(|_| Failure::Permanent(format!("invalid recipient {}", job.to_jid)))?;
+    // Paced once, on the first attempt: a retry after a failure goes out without a second
+    // round of typing and without counting twice in a burst.
+    if content.common_mut().pacing && job.attempts <= 1 {
+        pace(out, client, session_id, &job.to_jid, &to, &content).await;
+    }
     let message = content.build(client).await.map_err(|e| match e {
         super::content::BuildError::Transient(why) => Failure::Transient(why),
         super::content::BuildError::Permanent(why) => Failure::Permanent(why),
     })?;
-    let opts = SendOptions::default().with_message_id(job.message_id.clone());
-    let send = client.send_message_with_options(to, message, opts);
-    let res = match out.inner.cfg.timeout {
+    let send = send_acked(client, to, message, &job.message_id);
+    match out.inner.cfg.timeout {
         Some(t) => {
             tokio::time::timeout(t, send).await.map_err(|_| Failure::Transient(format!("timed out after {t:?}")))?
         }
-        None => send.await,
-    };
-    res.map(|_| ()).map_err(|e| {
+        None => tokio::time::timeout(ACK_WAIT_WITHOUT_LIMIT, send)
+            .await
+            .map_err(|_| Failure::Transient(format!("no server ack within {ACK_WAIT_WITHOUT_LIMIT:?}")))?,
+    }
+}
+
+/// How long a send waits for the server's ack when no attempt limit is configured.
+const ACK_WAIT_WITHOUT_LIMIT: Duration = Duration::from_secs(120);
+
+/// Sends and waits for the server's `<ack class="message" id=…>`: only the ack means
+/// WhatsApp took the message, and only then is the job `sent`.
+///
+/// whatsapp-rust's `send_message_with_options` returns once the stanza is written to the
+/// socket, not when the server acks it (its ack-waiter is internal, for the phash check),
+/// so the ack is awaited here through `wait_for_node`, registered before the send so a
+/// fast ack cannot slip past. An ack carrying `error` is a refusal.
+async fn send_acked(
+    client: &Client,
+    to: whatsapp_rust::Jid,
+    message: whatsapp_rust::waproto::whatsapp::Message,
+    id: &str,
+) -> Result<(), Failure> {
+    let ack = client.wait_for_node(NodeFilter::tag("ack").attr("class", "message").attr("id", id));
+    let opts = SendOptions::default().with_message_id(id.to_string());
+    client.send_message_with_options(to, message, opts).await.map_err(|e| {
         if is_transient(&e) { Failure::Transient(e.to_string()) } else { Failure::Permanent(e.to_string()) }
-    })
+    })?;
+    let node = ack.await.map_err(|_| Failure::Transient("the connection closed before the server ack".into()))?;
+    match node.get().get_attr("error") {
+        None => Ok(()),
+        Some(code) => {
+            let code = code.as_str().to_string();
+            // 4xx: the server will refuse this message again; anything else may pass later.
+            if code.starts_with('4') {
+                Err(Failure::Permanent(format!("the server refused the message (ack error {code})")))
+            } else {
+                Err(Failure::Transient(format!("the server refused the message for now (ack error {code})")))
+            }
+        }
+    }
+}
+
+/// Human-like pacing before one send (see [`super::pacing`]): broadcast slowdown, mark
+/// the chat read, "typing…" for a time proportional to the text, "paused", a random gap.
+/// Failures of the cues are logged and never stop the send.
+async fn pace(
+    out: &Outbound,
+    client: &Client,
+    session_id: &str,
+    chat: &str,
+    to: &whatsapp_rust::Jid,
+    content: &Content,
+) {
+    use super::pacing;
+    let hash = hex::encode(sha2::Sha256::digest(content.fingerprint().as_bytes()));
+    let burst = out.inner.bursts.next_delay(session_id, &hash, now_ms());
+    if !burst.is_zero() {
+        tracing::info!(session = session_id, to = chat, delay = ?burst, "same content to many recipients: slowed");
+        tokio::time::sleep(burst).await;
+    }
+    match out.inner.db.unread_in_chat(session_id, chat).await {
+        Ok(unread) if !unread.is_empty() => {
+            // In a group a read receipt names the message's sender: one receipt per sender.
+            let mut by_sender: Vec<(Option<whatsapp_rust::Jid>, Vec<&str>)> = Vec::new();
+            for (id, sender) in &unread {
+                let sender = if to.is_group() { sender.as_deref().and_then(|s| s.parse().ok()) } else { None };
+                match by_sender.iter_mut().find(|(s, _)| *s == sender) {
+                    Some((_, ids)) => ids.push(id),
+                    None => by_sender.push((sender, vec![id])),
+                }
+            }
+            let mut ok = true;
+            for (sender, ids) in &by_sender {
+                if let Err(e) = client.mark_as_read(to, sender.as_ref(), ids).await {
+                    tracing::debug!(session = session_id, error = %e, "pacing: mark read failed");
+                    ok = false;
+                }
+            }
+            if ok {
+                let _ = out.inner.db.chat_mark_read(session_id, chat).await;
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::debug!(session = session_id, error = %e, "pacing: unread lookup failed"),
+    }
+    let chatstate = client.chatstate();
+    if let Err(e) = chatstate.send_composing(to).await {
+        tracing::debug!(session = session_id, error = %e, "pacing: composing failed");
+    }
+    tokio::time::sleep(pacing::typing_time(content.visible_text().chars().count())).await;
+    if let Err(e) = chatstate.send_paused(to).await {
+        tracing::debug!(session = session_id, error = %e, "pacing: paused failed");
+    }
+    let unit: f64 = rand::thread_rng().r#gen();
+    tokio::time::sleep(pacing::gap(unit)).await;
 }

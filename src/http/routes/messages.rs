@@ -10,6 +10,7 @@ use utoipa::{IntoResponses, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::session_flags::SessionFlags;
 use super::session_views::{SessionQuery, load};
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -30,11 +31,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(send_text))
         .routes(routes!(get_message))
         .merge(super::messages_kinds::router())
+        .merge(super::messages_interactive::router())
+        .merge(super::messages_forward::router())
+        .merge(super::messages_media::router())
+        .merge(super::messages_files::router())
         .merge(super::queue::router())
 }
 
-/// Longest accepted text (WhatsApp's own limit is 65,536 characters).
-const MAX_TEXT_CHARS: usize = 65_536;
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 
 /// Errors of the send routes.
@@ -92,7 +95,8 @@ pub struct Destination {
     /// Mark the message as forwarded.
     #[serde(default)]
     pub is_forwarded: bool,
-    /// Typing/online cues before sending (accepted; pacing is configured per session).
+    /// Human-like pacing for this send: mark the chat read, "typing…" for a time that
+    /// grows with the text, pause, then send. Absent: the session's `humanPacing` flag.
     #[serde(default)]
     pub presence: Option<bool>,
     /// Same as the `Idempotency-Key` header (the header wins).
@@ -110,6 +114,11 @@ pub struct SendTextBody {
     /// JIDs or phone numbers to mention.
     #[serde(default)]
     pub mentions: Vec<String>,
+    /// Show a preview of the first link: the page is fetched (size- and time-limited,
+    /// behind the SSRF guard) for its og:title, og:description and og:image. When the
+    /// fetch fails the text goes out without a preview.
+    #[serde(default)]
+    pub link_preview: bool,
 }
 
 /// Per-recipient answer of a send route.
@@ -146,10 +155,12 @@ pub(super) async fn prepare(
     who: &Principal,
     headers: &HeaderMap,
     dest: &Destination,
-    content: Content,
+    mut content: Content,
 ) -> ApiResult<Prepared> {
     let session_id = SessionQuery { session_id: Some(dest.session_id.clone()), id: None, session: None }.required()?;
     let (row, _) = load(state, who, &session_id).await?;
+    let flags: SessionFlags = serde_json::from_value(row.flags.clone()).unwrap_or_default();
+    content.common_mut().pacing = dest.presence.unwrap_or(flags.human_pacing);
     let recipients = normalize_all(&dest.to.items(), state.config.outbound.default_country_code.as_deref())
         .map_err(|(field, why)| ApiError::field(field, why))?;
     let Some(me) = row.me.jid.clone() else {
@@ -170,6 +181,29 @@ pub(super) async fn prepare(
     })
 }
 
+impl Prepared {
+    /// The same sender and recipients with other content: one job per file of an upload.
+    /// An idempotency key gets the file's index, so each file keeps a key of its own.
+    pub(super) fn with_content(&self, content: Content, part: usize) -> Prepared {
+        let mut request = self.request.clone();
+        request.content = content;
+        if part > 0 {
+            request.idempotency_key = request.idempotency_key.map(|k| format!("{k}#{part}"));
+        }
+        Prepared { request, phone: self.phone.clone() }
+    }
+
+    /// The session owner's phone.
+    pub(super) fn phone(&self) -> Option<String> {
+        self.phone.clone()
+    }
+}
+
+/// Queues one prepared send (routes that render their own answer).
+pub(super) async fn enqueue(state: &AppState, prepared: Prepared) -> ApiResult<Enqueued> {
+    state.outbound.enqueue(prepared.request).await.map_err(enqueue_error)
+}
+
 fn idempotency_key(headers: &HeaderMap, body: Option<&str>) -> ApiResult<Option<String>> {
     let (field, raw) = match headers.get("idempotency-key") {
         Some(v) => {
@@ -187,8 +221,19 @@ fn idempotency_key(headers: &HeaderMap, body: Option<&str>) -> ApiResult<Option<
     Ok(Some(key.to_string()))
 }
 
+/// A builder's `(field, problem)` as the 400 naming the field.
+pub(super) fn invalid((field, why): crate::outbound::build::Invalid) -> ApiError {
+    ApiError::field(field, why)
+}
+
+/// The shared options of a send; `pacing` is settled in [`prepare`], which knows the session.
 pub(super) fn common(dest: &Destination, mentions: Vec<String>) -> Common {
-    Common { reply_to: dest.reply_message_id.clone().filter(|s| !s.is_empty()), forwarded: dest.is_forwarded, mentions }
+    Common {
+        reply_to: dest.reply_message_id.clone().filter(|s| !s.is_empty()),
+        forwarded: dest.is_forwarded,
+        mentions,
+        pacing: false,
+    }
 }
 
 /// Queues the send and renders the per-recipient answer.
@@ -271,12 +316,8 @@ async fn send_text(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendTextBody>,
 ) -> ApiResult<Response> {
-    if body.message.trim().is_empty() {
-        return Err(ApiError::field("message", "must not be empty"));
-    }
-    if body.message.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::field("message", format!("must be at most {MAX_TEXT_CHARS} characters")));
-    }
+    // Checked before the mentions so an empty text is the error reported.
+    crate::outbound::build::text("message", &body.message, Common::default()).map_err(invalid)?;
     let country = state.config.outbound.default_country_code.clone();
     let mut mentions = Vec::with_capacity(body.mentions.len());
     for (i, m) in body.mentions.iter().enumerate() {
@@ -287,13 +328,23 @@ async fn send_text(
     if mentions.len() > 256 {
         return Err(ApiError::field("mentions", "at most 256 mentions"));
     }
+    let content =
+        Content::Text { text: body.message.clone(), preview: None, common: common(&body.dest, mentions.clone()) };
+    let mut prepared = prepare(&state, &who, &headers, &body.dest, content).await?;
+    // Fetched only once the request is known to be good, so a bad one costs no fetch.
+    let preview = match body.link_preview {
+        true => crate::outbound::preview::build(&body.message, &state.config.outbound.media).await,
+        false => None,
+    };
     let advanced = serde_json::json!({
         "isForwarded": body.dest.is_forwarded,
         "quotedMessageId": body.dest.reply_message_id,
         "mentions": mentions,
+        "linkPreview": preview.as_ref().map(|p| serde_json::json!({ "url": p.url, "title": p.title })),
     });
-    let content = Content::Text { text: body.message.clone(), common: common(&body.dest, mentions) };
-    let prepared = prepare(&state, &who, &headers, &body.dest, content).await?;
+    if let Content::Text { preview: slot, .. } = &mut prepared.request.content {
+        *slot = preview;
+    }
     submit(&state, prepared, "Text message queued", advanced).await
 }
 
