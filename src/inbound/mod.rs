@@ -7,7 +7,9 @@
 //! must not block the client); the worker handles events one at a time, so per-session
 //! order is the order the client emitted them.
 
+pub mod groups;
 pub mod normalize;
+pub mod poll;
 pub mod store;
 
 use std::sync::Arc;
@@ -15,12 +17,16 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use whatsapp_rust::types::events::Event;
+use whatsapp_rust::wacore::proto_helpers::MessageExt;
 
 use crate::http::routes::session_flags::SessionFlags;
+use crate::media::received::ReceivedMedia;
+use crate::outbound::Outbound;
 use crate::sessions::hooks::{WaEventCtx, WaEventSink};
 use crate::store::StoreResult;
 use crate::webhooks::{NewEvent, Webhooks, begin_write};
 use normalize::Normalized;
+use whatsapp_rust::wacore::types::call::{CallAction, IncomingCall};
 
 pub struct InboundSink {
     tx: mpsc::UnboundedSender<(WaEventCtx, Arc<Event>)>,
@@ -28,11 +34,11 @@ pub struct InboundSink {
 
 impl InboundSink {
     /// Starts the worker; it ends when the sink is dropped (the gateway stops).
-    pub fn start(hooks: Webhooks, prefix: String) -> Arc<Self> {
+    pub fn start(deps: Deps) -> Arc<Self> {
         let (tx, mut rx) = mpsc::unbounded_channel::<(WaEventCtx, Arc<Event>)>();
         tokio::spawn(async move {
             while let Some((ctx, ev)) = rx.recv().await {
-                if let Err(e) = handle(&hooks, &prefix, &ctx, &ev).await {
+                if let Err(e) = handle(&deps, &ctx, &ev).await {
                     tracing::error!(error = %e, session = %ctx.session_id, "could not store an inbound event");
                 }
             }
@@ -77,16 +83,137 @@ fn chat_skipped(f: &SessionFlags, chat: &whatsapp_rust::Jid, is_group: bool, fro
         || (f.ignore_own_messages && from_me)
 }
 
+/// What the worker needs besides the event.
+pub struct Deps {
+    pub hooks: Webhooks,
+    pub prefix: String,
+    pub media: Arc<ReceivedMedia>,
+    /// The send queue, for the message to a rejected caller.
+    pub outbound: Outbound,
+}
+
+/// The catalog's `call` payload: who, which call, audio or video, group or not.
+fn call_payload(c: &IncomingCall, rejected: bool) -> Value {
+    let (is_video, group) = match &c.action {
+        CallAction::Offer { is_video, group_jid, .. } => (*is_video, group_jid.as_ref().map(|g| g.to_non_ad_string())),
+        CallAction::OfferNotice { is_video, .. } => (*is_video, None),
+        _ => (false, None),
+    };
+    let mut d = serde_json::to_value(c).unwrap_or(Value::Null);
+    d["from"] = json!(c.from.to_non_ad_string());
+    d["callId"] = json!(c.action.call_id());
+    d["callCreator"] = json!(c.action.call_creator().to_non_ad_string());
+    d["status"] = json!(match &c.action {
+        CallAction::Offer { .. } | CallAction::OfferNotice { .. } => "offer",
+        CallAction::PreAccept { .. } => "ringing",
+        CallAction::Accept { .. } => "accept",
+        CallAction::Reject { .. } => "reject",
+        CallAction::Terminate { .. } => "terminate",
+        _ => "other",
+    });
+    d["isVideo"] = json!(is_video);
+    d["isGroup"] = json!(group.is_some() || matches!(&c.action, CallAction::OfferNotice { is_group: true, .. }));
+    d["groupJid"] = json!(group);
+    d["timestamp"] = json!(c.timestamp.timestamp_millis());
+    d["fromOffline"] = json!(c.offline);
+    d["rejected"] = json!(rejected);
+    d
+}
+
+/// Rejects a ringing call and, when the session has a reject message, queues it to the
+/// caller. Off the worker: neither may hold up the next event.
+fn reject_call(deps: &Deps, ctx: &WaEventCtx, c: &IncomingCall, message: Option<String>) {
+    let (client, call, outbound) = (ctx.client.clone(), c.clone(), deps.outbound.clone());
+    let (session_id, registry) = (ctx.session_id.to_string(), ctx.registry.to_string());
+    tokio::spawn(async move {
+        if let Err(e) = client.voip().reject(&call).await {
+            tracing::warn!(error = %e, "could not reject a call");
+        }
+        let Some(text) = message.filter(|m| !m.trim().is_empty()) else { return };
+        // The creator is the caller's account; `from` may name one of its devices.
+        let to = call.action.call_creator().to_non_ad_string();
+        let recipient = match crate::outbound::recipient::normalize(&to, None) {
+            Ok(r) => r,
+            Err(why) => return tracing::warn!(%why, "cannot answer a rejected call"),
+        };
+        let req = crate::outbound::SendRequest {
+            session_id,
+            registry,
+            me_jid: client.pn().map(|j| j.to_string()),
+            recipients: vec![recipient],
+            content: crate::outbound::content::Content::Text { text, preview: None, common: Default::default() },
+            // One answer per call, even if the offer is seen twice.
+            idempotency_key: Some(format!("call-reject:{}", call.action.call_id())),
+        };
+        if let Err(e) = outbound.enqueue(req).await {
+            tracing::warn!(error = %e, "could not queue the reject-call message");
+        }
+    });
+}
+
+/// Adds what the media worker said about an attachment (id, signed link, download state)
+/// to the payload and to the stored message.
+fn merge_media(n: &mut Normalized, extra: &Value) {
+    let Some(extra) = extra.as_object() else { return };
+    for (k, v) in extra {
+        if n.data["media"].is_object() {
+            n.data["media"][k] = v.clone();
+        }
+        if let Some(normalize::StoreOp::Message { content, .. }) = &mut n.store
+            && content["media"].is_object()
+        {
+            content["media"][k] = v.clone();
+        }
+    }
+}
+
+/// One decrypted message: its catalog events, with media queued for download and poll
+/// votes opened.
+async fn message_events(
+    deps: &Deps,
+    ctx: &WaEventCtx,
+    m: &whatsapp_rust::types::events::InboundMessage,
+) -> Vec<Normalized> {
+    let mut out = normalize::message(&m.message, &m.info, &deps.prefix);
+    let Some(first) = out.first() else { return out };
+    if first.event != "message_received" {
+        return out;
+    }
+    if let Some(v) = m.message.get_base_message().poll_update_message.as_option() {
+        let vote = poll::vote_payload(&deps.hooks.db, &ctx.client, &ctx.session_id, v, &m.info.source.sender).await;
+        let raw = poll::raw_vote(v, &m.info.source.sender);
+        for n in &mut out {
+            n.data["message"] = json!({ "pollName": vote["pollTitle"], "selectedOptions": vote["selectedOptions"] });
+            n.data["vote"] = vote.clone();
+            n.data["pollUpdateVote"] = raw.clone();
+        }
+        return out;
+    }
+    if first.data["media"].is_object() && !m.info.source.is_from_me {
+        let chat = first.data["chatId"].as_str().unwrap_or_default().to_string();
+        let extra = deps.media.offer(&ctx.client, &ctx.session_id, &chat, &m.info.id.to_string(), &m.message);
+        for n in &mut out {
+            merge_media(n, &extra);
+        }
+    }
+    out
+}
+
 /// Normalizes one raw event into catalog events (with their store ops).
-async fn normalize_event(hooks: &Webhooks, prefix: &str, ctx: &WaEventCtx, ev: &Event) -> Vec<Normalized> {
+async fn normalize_event(deps: &Deps, ctx: &WaEventCtx, ev: &Event) -> Vec<Normalized> {
+    let hooks = &deps.hooks;
     let f = flags(hooks, &ctx.session_id).await;
     let plain = |event: &'static str, data: Value| vec![Normalized { event, data, store: None }];
     match ev {
-        Event::Messages(batch) => batch
-            .iter()
-            .filter(|m| !chat_skipped(&f, &m.info.source.chat, m.info.source.is_group, m.info.source.is_from_me))
-            .flat_map(|m| normalize::message(&m.message, &m.info, prefix))
-            .collect(),
+        Event::Messages(batch) => {
+            let mut out = Vec::new();
+            for m in batch.iter() {
+                if !chat_skipped(&f, &m.info.source.chat, m.info.source.is_group, m.info.source.is_from_me) {
+                    out.extend(message_events(deps, ctx, m).await);
+                }
+            }
+            out
+        }
         Event::Receipt(r) => {
             use whatsapp_rust::wacore::types::presence::ReceiptType as R;
             let state = match r.r#type {
@@ -123,34 +250,27 @@ async fn normalize_event(hooks: &Webhooks, prefix: &str, ctx: &WaEventCtx, ev: &
             if f.ignore_groups {
                 return vec![];
             }
-            let mut d = serde_json::to_value(g).unwrap_or(Value::Null);
-            d["chatId"] = json!(g.group_jid.to_non_ad_string());
-            plain("group_update", d)
+            let me = groups::Me { pn: ctx.client.pn(), lid: ctx.client.lid() };
+            groups::events(g, &me).into_iter().map(|(event, data)| Normalized { event, data, store: None }).collect()
         }
         Event::IncomingCall(c) => {
-            if f.reject_calls {
-                let (client, call) = (ctx.client.clone(), c.clone());
-                tokio::spawn(async move {
-                    if let Err(e) = client.voip().reject(&call).await {
-                        tracing::warn!(error = %e, "could not reject a call");
-                    }
-                });
+            let is_offer = matches!(c.action, CallAction::Offer { .. });
+            if is_offer && f.reject_calls {
+                reject_call(deps, ctx, c, f.reject_call_message.clone());
             }
             if f.ignore_calls {
                 return vec![];
             }
-            let mut d = serde_json::to_value(c).unwrap_or(Value::Null);
-            d["from"] = json!(c.from.to_non_ad_string());
-            d["rejected"] = json!(f.reject_calls);
-            plain("call", d)
+            plain("call", call_payload(c, is_offer && f.reject_calls))
         }
         Event::SelfPushNameUpdated(u) => plain("creds_update", serde_json::to_value(u).unwrap_or(Value::Null)),
         _ => vec![],
     }
 }
 
-async fn handle(hooks: &Webhooks, prefix: &str, ctx: &WaEventCtx, ev: &Event) -> StoreResult<()> {
-    let items = normalize_event(hooks, prefix, ctx, ev).await;
+async fn handle(deps: &Deps, ctx: &WaEventCtx, ev: &Event) -> StoreResult<()> {
+    let hooks = &deps.hooks;
+    let items = normalize_event(deps, ctx, ev).await;
     if items.is_empty() {
         return Ok(());
     }

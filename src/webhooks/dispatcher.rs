@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::answers::{Answer, AnswerSlot, read_capped};
 use super::queue::{AttemptLog, Claimed};
 use super::retry::{Breakers, jitter, parse_retry_after, retry_delay};
 use super::sign;
@@ -35,6 +36,7 @@ pub struct Dispatcher {
     http: reqwest::Client,
     breakers: Breakers,
     pub(crate) wake: Arc<Notify>,
+    answers: AnswerSlot,
 }
 
 /// A signed request ready to send: what the dispatcher and the preflight both POST.
@@ -108,7 +110,13 @@ impl Dispatcher {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("reqwest client with static settings");
-        Dispatcher { db, cfg, http, breakers: Breakers::default(), wake }
+        Dispatcher { db, cfg, http, breakers: Breakers::default(), wake, answers: AnswerSlot::default() }
+    }
+
+    /// Hands 2xx answers to the handler set in `slot` (the action runner).
+    pub fn with_answers(mut self, slot: AnswerSlot) -> Self {
+        self.answers = slot;
+        self
     }
 
     pub fn http(&self) -> &reqwest::Client {
@@ -202,7 +210,17 @@ impl Dispatcher {
             // Without the URL: reqwest errors embed it, and URLs may carry tokens.
             Err(e) => (None, Some(transport_error(e)), None),
         };
-        self.db
+        // The body only matters to the action runner, so it is read (capped) only for it.
+        let handler = self.answers.get().cloned();
+        let answer = match (res, &handler) {
+            (Ok(r), Some(h)) if r.status().is_success() => {
+                let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+                Some((ct, read_capped(r, h.max_body()).await))
+            }
+            _ => None,
+        };
+        let attempt_id = self
+            .db
             .log_attempt(&AttemptLog {
                 delivery_id: c.id,
                 event_id: &ev.id,
@@ -215,6 +233,20 @@ impl Dispatcher {
                 duration_ms,
             })
             .await?;
+        if let (Some(h), Some((content_type, body))) = (handler, answer) {
+            h.handle(Answer {
+                attempt_id,
+                delivery_id: c.id,
+                target: format!("{}:{}", c.target_kind, c.target_id.as_deref().unwrap_or("")),
+                session_id: ev.session_id.clone(),
+                registry: ev.registry.clone(),
+                event_id: ev.id.clone(),
+                event: ev.event.clone(),
+                data: parsed.get("data").cloned().unwrap_or(Value::Null),
+                content_type,
+                body,
+            });
+        }
         let now = now_ms();
         match status {
             Some(s) if (200..300).contains(&s) => {

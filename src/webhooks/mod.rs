@@ -4,8 +4,10 @@
 //! Every event of the catalog is first written to the outbox (in the producer's
 //! transaction when it stores something too); only after the commit are the dispatcher
 //! and stream subscribers told. Owns delivery; does not normalize WhatsApp events
-//! (`inbound`) and does not execute receivers' `actions`.
+//! (`inbound`) and does not execute receivers' `actions`: their answers go to the
+//! [`answers::AnswerHandler`] installed with [`Webhooks::set_answer_handler`].
 
+pub mod answers;
 pub mod dispatcher;
 pub mod ops;
 pub mod outbox;
@@ -48,6 +50,7 @@ pub struct Webhooks {
     stream: broadcast::Sender<Arc<StoredEvent>>,
     /// Subscribed at construction so no `session_status` published before `start` is missed.
     bus_rx: Arc<Mutex<Option<broadcast::Receiver<SessionEvent>>>>,
+    answers: answers::AnswerSlot,
 }
 
 impl Webhooks {
@@ -58,6 +61,7 @@ impl Webhooks {
             wake: Arc::new(Notify::new()),
             stream: broadcast::channel(4096).0,
             bus_rx: Arc::new(Mutex::new(Some(bus.subscribe()))),
+            answers: Arc::default(),
         }
     }
 
@@ -98,7 +102,15 @@ impl Webhooks {
     }
 
     pub fn dispatcher(&self) -> Arc<dispatcher::Dispatcher> {
-        Arc::new(dispatcher::Dispatcher::new(self.db.clone(), self.cfg.clone(), self.wake.clone()))
+        Arc::new(
+            dispatcher::Dispatcher::new(self.db.clone(), self.cfg.clone(), self.wake.clone())
+                .with_answers(self.answers.clone()),
+        )
+    }
+
+    /// Installs what acts on receivers' 2xx answers (once; later calls are ignored).
+    pub fn set_answer_handler(&self, handler: Arc<dyn answers::AnswerHandler>) {
+        let _ = self.answers.set(handler);
     }
 
     /// Starts the dispatcher and the `session_status` feed; both stop with `shutdown`.

@@ -40,6 +40,11 @@ pub struct Attempt {
     pub error: Option<String>,
     pub duration_ms: i64,
     pub created_at: i64,
+    /// What the action runner did with the answer: one entry per action (`path`, `type`,
+    /// `ok`, `result` or `error`); null when the answer carried no actions or the run is
+    /// still going.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub actions: Option<serde_json::Value>,
 }
 
 /// Filters shared by the list endpoints.
@@ -176,7 +181,8 @@ impl Db {
         }
         let n = binds.len();
         let sql = format!(
-            "SELECT id, delivery_id, event_id, event, session_id, url, attempt, status, error, duration_ms, created_at
+            "SELECT id, delivery_id, event_id, event, session_id, url, attempt, status, error, duration_ms, created_at,
+                    actions
              FROM webhook_attempts WHERE 1 = 1{cond} ORDER BY id DESC LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
@@ -202,6 +208,7 @@ impl Db {
                     error: r.try_get("error")?,
                     duration_ms: r.try_get("duration_ms")?,
                     created_at: r.try_get("created_at")?,
+                    actions: r.try_get::<Option<String>, _>("actions")?.and_then(|a| serde_json::from_str(&a).ok()),
                 })
             })
             .collect::<StoreResult<_>>()?;
@@ -220,6 +227,12 @@ impl Db {
 
     /// Queues stored events again to their session's current targets (same event id and
     /// body: receivers deduplicate on `X-WAREST-Event-Id`). Returns how many were queued.
+    ///
+    /// A replay re-sends the events, it does not re-run what receivers answered: actions
+    /// are at most once per (event, target, action) (`actions::once`), since a replay is
+    /// usually made to refill a receiver's data after an outage, and repeating sends,
+    /// reactions or revokes on WhatsApp because of it would surprise contacts. To act again,
+    /// call the REST routes.
     pub async fn requeue_events(&self, cfg: &WebhookConfig, events: &[StoredEvent]) -> StoreResult<u64> {
         let mut tx = super::begin_write(self).await?;
         let now = now_ms();

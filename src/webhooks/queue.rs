@@ -76,11 +76,12 @@ impl Db {
         Ok(out)
     }
 
-    pub async fn log_attempt(&self, a: &AttemptLog<'_>) -> StoreResult<()> {
-        sqlx::query(
+    /// Records one attempt; returns its id (the row an action run's results are added to).
+    pub async fn log_attempt(&self, a: &AttemptLog<'_>) -> StoreResult<i64> {
+        let row = sqlx::query(
             "INSERT INTO webhook_attempts (delivery_id, event_id, event, session_id, url, attempt, status, error,
                                            duration_ms, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(a.delivery_id)
         .bind(a.event_id)
@@ -92,8 +93,18 @@ impl Db {
         .bind(a.error)
         .bind(a.duration_ms)
         .bind(now_ms())
-        .execute(self.pool())
+        .fetch_one(self.pool())
         .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Adds what the action runner did with the receiver's answer to an attempt's row.
+    pub async fn log_attempt_actions(&self, attempt_id: i64, results: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE webhook_attempts SET actions = $1 WHERE id = $2")
+            .bind(results)
+            .bind(attempt_id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
