@@ -19,8 +19,9 @@ COPY openapi ./openapi
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked -p warest --bin warest
 
 FROM debian:bookworm-slim
+# ffmpeg: voice notes (Opus/Ogg) and GIFs (MP4) are converted with it when a send is accepted.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates tzdata \
+    && apt-get install -y --no-install-recommends ca-certificates tzdata ffmpeg \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 warest \
     && useradd --system --uid 10001 --gid warest --home-dir /app --shell /usr/sbin/nologin warest \

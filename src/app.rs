@@ -40,6 +40,8 @@ pub struct AppState {
     /// True once migrations ran and session bootstrap was attempted.
     pub ready: Arc<AtomicBool>,
     pub started: Instant,
+    /// Graceful restarts (exit code 75 for the supervisor) and the daily schedule.
+    pub restart: crate::system::restart::Restarter,
     key_touched: Arc<Mutex<HashMap<String, i64>>>,
 }
 
@@ -79,6 +81,7 @@ impl AppState {
             sandbox: None,
             ready: Arc::new(AtomicBool::new(false)),
             started: Instant::now(),
+            restart: Default::default(),
             key_touched: Arc::default(),
         }
     }
@@ -137,8 +140,20 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let receipts = crate::outbound::receipts::ReceiptSink::spawn(state.db.clone(), state.events.clone());
     state.sessions.deps().sinks.add(receipts);
     // The normalizer sees every session's raw events (message store + outbox).
-    let sink = crate::inbound::InboundSink::start(state.webhooks.clone(), state.config.command_prefix.clone());
+    let media = crate::media::received::ReceivedMedia::start(
+        state.db.clone(),
+        state.config.data_dir.clone(),
+        state.config.media.clone(),
+    );
+    let sink = crate::inbound::InboundSink::start(crate::inbound::Deps {
+        hooks: state.webhooks.clone(),
+        prefix: state.config.command_prefix.clone(),
+        media,
+        outbound: state.outbound.clone(),
+    });
     state.sessions.deps().sinks.add(sink);
+    // App-state changes (archive, mute, pin …) from any device keep the chats rows current.
+    state.sessions.deps().sinks.add(crate::chats::sync::ChatSyncSink::spawn(state.db.clone()));
     Ok(state)
 }
 
@@ -160,6 +175,15 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
 
     // Before the listener answers: jobs a crash left mid-send are queued again first.
     state.outbound.start(state.sessions.clone(), shutdown.clone()).await.context("cannot start the send queue")?;
+    // Receivers' answers with `actions` run (with the final session manager: tests adjust it
+    // after `prepare`) through the send queue and message operations.
+    let runner = crate::actions::ActionRunner::new(
+        state.db.clone(),
+        state.sessions.clone(),
+        state.outbound.clone(),
+        state.config.actions.clone(),
+    );
+    state.webhooks.set_answer_handler(std::sync::Arc::new(runner));
     // Stopped only after the sessions, so their last statuses still reach the outbox.
     let hooks_stop = CancellationToken::new();
     let hook_tasks = state.webhooks.start(hooks_stop.clone());
@@ -185,6 +209,19 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
         })
     };
 
+    // A requested restart is a graceful stop; the binary then exits with the restart code.
+    let restart_watch = {
+        let (restart, shutdown) = (state.restart.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = restart.wait() => shutdown.cancel(),
+                _ = shutdown.cancelled() => {}
+            }
+        })
+    };
+    let scheduler =
+        tokio::spawn(crate::system::restart::run_scheduler(db.clone(), state.restart.clone(), shutdown.clone()));
+
     let grace = state.config.shutdown_timeout;
     let stop = shutdown.clone();
     let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -195,6 +232,13 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
     tracing::info!("shutting down");
     state.ready.store(false, Ordering::Release);
     boot.abort();
+    let _ = tokio::join!(restart_watch, scheduler);
+    // The queue's workers stopped claiming with the token; sends already handed to
+    // WhatsApp finish (bounded) before the clients go away.
+    let cut = state.outbound.drain(grace).await;
+    if cut > 0 {
+        tracing::warn!(sends = cut, ?grace, "sends still in flight at shutdown go out again at the next start");
+    }
     // Clients stop cleanly (flushing their stores) and keep their status for the next boot.
     state.sessions.shutdown_all().await;
     hooks_stop.cancel();

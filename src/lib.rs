@@ -3,11 +3,21 @@
 //! See `ARCHITECTURE.md` in the shared docs for the component map; each module below opens
 //! with what it owns and what it does not.
 
+// whatsapp-rust's app-state futures (star, delete for me, push name) nest deeper than
+// rustc's default layout depth of 128.
+#![recursion_limit = "256"]
+
+pub mod actions;
 pub mod app;
 pub mod auth;
+pub mod chats;
 pub mod config;
 pub mod http;
 pub mod inbound;
+pub mod media;
+pub mod message_ops;
+pub mod misc;
+pub mod misc_image;
 pub mod outbound;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_api;

@@ -216,3 +216,124 @@ async fn answers_about_a_session_carry_its_label() {
     assert_eq!((res.status().as_u16(), label_of(&res)), (404, None));
     app.stop().await;
 }
+
+/// Inserts one row into every per-session table for `sid` (as inbound, webhooks and the
+/// action runner would have written them).
+async fn fill(db: &Db, sid: &str) {
+    let ev = format!("ev-{sid}");
+    let q = |sql: &'static str| sqlx::query(sql);
+    q("INSERT INTO messages (session_id, chat_jid, id, from_me, direction, content_type, content, ts, created_at)
+       VALUES ($1, 'c@s.whatsapp.net', 'M1', 0, 'in', 'text', '{}', 1, 1)")
+    .bind(sid)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    q("INSERT INTO chats (session_id, jid, updated_at) VALUES ($1, 'c@s.whatsapp.net', 1)")
+        .bind(sid)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    q("INSERT INTO contacts (session_id, jid, updated_at) VALUES ($1, 'c@s.whatsapp.net', 1)")
+        .bind(sid)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    q("INSERT INTO media (id, session_id, message_id, mimetype, size, path, created_at)
+       VALUES ($1, $2, 'M1', 'image/png', 1, 'x', 1)")
+    .bind(format!("media-{sid}"))
+    .bind(sid)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    q("INSERT INTO action_runs (event_id, target, path, session_id, outcome, created_at) VALUES ($1, 'session:', '0#1', $2, NULL, 1)")
+        .bind(&ev)
+        .bind(sid)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO webhook_events (id, session_id, registry, username, event, body, created_at)
+         VALUES ($1, $2, 'r', 'u', 'message_received', '{}', 1) RETURNING seq",
+    )
+    .bind(&ev)
+    .bind(sid)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    q("INSERT INTO webhook_deliveries (event_seq, session_id, target_kind, url, state, next_at, created_at, updated_at)
+       VALUES ($1, $2, 'session', 'http://127.0.0.1:1/', 'delivered', 1, 1, 1)")
+    .bind(seq)
+    .bind(sid)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    q("INSERT INTO webhook_attempts (delivery_id, event_id, event, session_id, url, attempt, duration_ms, created_at)
+       VALUES (1, $1, 'message_received', $2, 'http://127.0.0.1:1/', 1, 1, 1)")
+    .bind(&ev)
+    .bind(sid)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    q("INSERT INTO webhook_dead_letters (id, delivery_id, event_seq, event_id, session_id, registry, event, url, attempts, created_at)
+       VALUES ($1, 1, $2, $3, $4, 'r', 'message_received', 'http://127.0.0.1:1/', 1, 1)")
+    .bind(format!("dl-{sid}"))
+    .bind(seq)
+    .bind(&ev)
+    .bind(sid)
+    .execute(db.pool())
+    .await
+    .unwrap();
+}
+
+/// Rows of `sid` per table; webhook events only those `fill` wrote (deleting a session
+/// publishes a `session_status` event of its own, kept so receivers learn of it).
+async fn rows_of(db: &Db, sid: &str) -> Vec<(&'static str, i64)> {
+    let mut out = Vec::new();
+    for table in [
+        "messages",
+        "chats",
+        "contacts",
+        "media",
+        "action_runs",
+        "webhook_deliveries",
+        "webhook_attempts",
+        "webhook_dead_letters",
+    ] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE session_id = $1"))
+            .bind(sid)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        out.push((table, n));
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE session_id = $1 AND id = $2")
+        .bind(sid)
+        .bind(format!("ev-{sid}"))
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    out.push(("webhook_events", n));
+    out
+}
+
+#[tokio::test]
+async fn deleting_a_session_removes_its_rows_in_every_table_and_no_others() {
+    for kind in kinds() {
+        let app = TestApp::spawn(kind).await;
+        let (reg, key) = app.create_user("wipe").await;
+        register(&app, &reg, "wiped").await;
+        register(&app, &reg, "kept").await;
+        let db = db_of(&app).await;
+        fill(&db, "wiped").await;
+        fill(&db, "kept").await;
+        assert!(rows_of(&db, "wiped").await.iter().all(|(_, n)| *n == 1), "{:?}", rows_of(&db, "wiped").await);
+
+        let (status, body) = app.delete("/api/v1/session/delete?sessionId=wiped", Some(&key)).await;
+        assert_eq!(status, 200, "{body}");
+        let left = rows_of(&db, "wiped").await;
+        assert!(left.iter().all(|(_, n)| *n == 0), "{kind:?}: rows left behind: {left:?}");
+        let kept = rows_of(&db, "kept").await;
+        assert!(kept.iter().all(|(_, n)| *n == 1), "{kind:?}: another session's rows went too: {kept:?}");
+        app.stop().await;
+    }
+}

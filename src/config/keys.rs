@@ -81,6 +81,14 @@ pub const KEYS: &[KeySpec] = &[
         "How long an open circuit breaker holds deliveries to its target",
     ),
     key("WAREST_WEBHOOK_CONCURRENCY", "32", "Webhook deliveries in flight at once, across all targets"),
+    // Webhook actions (a receiver's answer {"actions":[...]})
+    key("WAREST_ACTIONS_ENABLED", "true", "Execute the actions of webhook receivers' 2xx answers"),
+    key("WAREST_ACTIONS_MAX_BODY_KB", "256", "Largest answer body read for actions, in KiB"),
+    key("WAREST_ACTIONS_MAX", "50", "Actions per answer, nested ones included; the excess is logged and skipped"),
+    key("WAREST_ACTIONS_MAX_DEPTH", "4", "Nesting levels of queue/parallel/when/retry actions"),
+    key("WAREST_ACTIONS_MAX_DELAY_MS", "60000", "Total waiting (delay, typing, pauses, retry waits) of one run"),
+    key("WAREST_ACTIONS_TIMEOUT_MS", "120000", "Longest run of one answer's actions; the rest is skipped"),
+    key("WAREST_ACTIONS_CONCURRENCY", "16", "Answers whose actions run at once (more wait, up to 16x this)"),
     key("WAREST_COMMAND_PREFIX", "!", "Text starting with this is also delivered as message_command (empty: off)"),
     // HTTP guards
     key("RATE_LIMIT_WINDOW_MS", "60000", "Rate-limit window per API key, in milliseconds"),
@@ -109,10 +117,41 @@ pub const KEYS: &[KeySpec] = &[
         "false",
         "true: media URLs may point at loopback, private or link-local addresses (SSRF guard off)",
     ),
+    key("WAREST_FFMPEG_PATH", "", "Path of the ffmpeg executable for voice notes and GIFs (empty: ffmpeg on PATH)"),
+    key("WAREST_FFMPEG_TIMEOUT_MS", "60000", "Time limit of one ffmpeg conversion, in milliseconds; it is killed then"),
+    key("WAREST_FILES_MAX_COUNT", "10", "Most files one /messages/send/files upload may carry"),
+    key(
+        "WAREST_FILES_MAX_TOTAL_MB",
+        "64",
+        "Largest total size of one /messages/send/files upload, in MiB (also bounded by WAREST_HTTP_BODY_LIMIT_MB; each file by WAREST_MEDIA_MAX_MB)",
+    ),
     key(
         "WAREST_MIMETYPE_FILES_ALLOWLIST",
         "image/jpeg,image/png,image/webp,image/gif,image/bmp,image/tiff,image/heif,image/heic,video/mp4,video/3gpp,video/3gp,video/mpeg,video/ogg,video/webm,video/x-msvideo,video/x-matroska,video/quicktime,audio/mpeg,audio/mp3,audio/aac,audio/wav,audio/flac,audio/ogg,audio/opus,audio/amr,audio/x-ms-wma,audio/mp4,audio/m4a,application/pdf,application/msword,application/vnd.ms-excel,application/vnd.ms-powerpoint,application/vnd.openxmlformats-officedocument.wordprocessingml.document,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.openxmlformats-officedocument.presentationml.presentation,application/vnd.ms-access,application/vnd.visio,application/vnd.ms-project,application/zip,application/x-zip-compressed,application/vnd.rar,application/x-rar-compressed,application/gzip,application/x-gzip,application/x-7z-compressed,application/x-tar,application/x-bzip2,application/x-xz,application/vnd.android.package-archive,application/x-msdownload,application/x-iso9660-image,text/plain,text/csv,text/xml,application/xml,application/json,application/javascript,text/html,text/markdown,application/sql,application/x-sql,text/yaml,application/x-yaml,application/x-sh,text/css,application/epub+zip,application/x-mobipocket-ebook,application/x-fictionbook+xml,application/postscript,image/svg+xml,application/illustrator,application/photoshop,application/vnd.adobe.photoshop,image/vnd.adobe.photoshop,application/octet-stream",
         "Comma-separated mimetypes accepted by /messages/send/document",
+    ),
+    // Received media
+    key(
+        "WAREST_DOWNLOAD_MEDIA_RECEIVED",
+        "false",
+        "true: received images, videos, audio, documents and stickers are downloaded and stored",
+    ),
+    key(
+        "WAREST_DOWNLOAD_MEDIA_ALLOW_MIMETYPES",
+        "image/jpeg,image/png,image/webp,image/gif,video/mp4,video/3gpp,audio/ogg,audio/opus,audio/mpeg,audio/amr,application/pdf,application/vnd.ms-excel,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/msword,application/vnd.openxmlformats-officedocument.wordprocessingml.document,text/plain",
+        "Comma-separated mimetypes of received media that are downloaded (parameters after ; ignored)",
+    ),
+    key("WAREST_DOWNLOAD_MEDIA_MAX_MB", "64", "Largest received media file that is downloaded, in MiB"),
+    key("WAREST_DOWNLOAD_MEDIA_WORKERS", "2", "Received media downloads in flight at once"),
+    secret(
+        "WAREST_MEDIA_URL_SECRET",
+        "HMAC key of signed /api/v1/media links (empty: random per start, links die at restart)",
+    ),
+    key("WAREST_MEDIA_URL_TTL_SEC", "86400", "Lifetime of a signed /api/v1/media link, in seconds"),
+    key(
+        "WAREST_PUBLIC_URL",
+        "",
+        "Base URL clients reach the gateway at, for media links (empty: links are paths only)",
     ),
     // Logging
     key("LOG_LEVEL", "info", "Log level: trace, debug, info, warn or error"),

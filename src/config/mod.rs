@@ -17,6 +17,8 @@ use chrono_tz::Tz;
 pub use parse::ConfigError;
 use parse::Source;
 
+use crate::media::MediaConfig;
+
 /// A secret value: usable by code, invisible to `Debug`, `Display` and logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -90,6 +92,10 @@ pub struct Config {
     pub outbound: crate::outbound::OutboundConfig,
     pub webhook: WebhookConfig,
     pub command_prefix: String,
+    /// The webhook action runner's limits (`WAREST_ACTIONS_*`).
+    pub actions: crate::actions::ActionLimits,
+    /// Received media and signed media links.
+    pub media: MediaConfig,
 }
 
 /// HMAC hash of the WAREST signature header.
@@ -199,8 +205,54 @@ impl Config {
             outbound: outbound(&s)?,
             webhook: webhook(&s)?,
             command_prefix: command_prefix(&s)?,
+            actions: actions(&s)?,
+            media: media(&s)?,
         })
     }
+}
+
+fn actions(s: &Source) -> Result<crate::actions::ActionLimits, ConfigError> {
+    Ok(crate::actions::ActionLimits {
+        enabled: s.bool("WAREST_ACTIONS_ENABLED")?,
+        max_body: s.range("WAREST_ACTIONS_MAX_BODY_KB", 1, 65_536)? as usize * 1024,
+        max_actions: s.range("WAREST_ACTIONS_MAX", 1, 10_000)? as usize,
+        max_depth: s.range("WAREST_ACTIONS_MAX_DEPTH", 1, 16)? as usize,
+        max_total_delay: Duration::from_millis(s.range("WAREST_ACTIONS_MAX_DELAY_MS", 0, 3_600_000)?),
+        run_timeout: Duration::from_millis(s.range("WAREST_ACTIONS_TIMEOUT_MS", 100, 3_600_000)?),
+        concurrency: s.range("WAREST_ACTIONS_CONCURRENCY", 1, 10_000)? as usize,
+    })
+}
+
+fn media(s: &Source) -> Result<MediaConfig, ConfigError> {
+    let allow_mimetypes = s
+        .raw("WAREST_DOWNLOAD_MEDIA_ALLOW_MIMETYPES")
+        .split(',')
+        .map(crate::media::base_mimetype)
+        .filter(|m| !m.is_empty())
+        .collect();
+    let public_url = s.opt("WAREST_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+    if let Some(u) = &public_url
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        return Err(ConfigError::new("WAREST_PUBLIC_URL", "expected an http:// or https:// URL"));
+    }
+    let url_secret = match s.opt("WAREST_MEDIA_URL_SECRET") {
+        Some(k) if k.len() < 16 => {
+            return Err(ConfigError::new("WAREST_MEDIA_URL_SECRET", "must be at least 16 characters (or empty)"));
+        }
+        Some(k) => Secret::new(k),
+        // Random per start: links stay unforgeable, they just stop working at a restart.
+        None => Secret::new(hex::encode(rand::random::<[u8; 32]>())),
+    };
+    Ok(MediaConfig {
+        download_received: s.bool("WAREST_DOWNLOAD_MEDIA_RECEIVED")?,
+        allow_mimetypes,
+        max_bytes: s.range("WAREST_DOWNLOAD_MEDIA_MAX_MB", 1, 2048)? * 1024 * 1024,
+        workers: s.range("WAREST_DOWNLOAD_MEDIA_WORKERS", 1, 64)? as usize,
+        url_secret,
+        url_ttl: Duration::from_secs(s.range("WAREST_MEDIA_URL_TTL_SEC", 1, 31_536_000)?),
+        public_url,
+    })
 }
 
 fn command_prefix(s: &Source) -> Result<String, ConfigError> {
@@ -380,6 +432,12 @@ fn outbound(s: &Source) -> Result<crate::outbound::OutboundConfig, ConfigError> 
             allow_private: s.bool("WAREST_ALLOW_PRIVATE_MEDIA_URLS")?,
             timeout: Duration::from_millis(s.range("WAREST_MEDIA_FETCH_TIMEOUT_MS", 100, 600_000)?),
         },
+        ffmpeg: crate::outbound::ffmpeg::FfmpegConfig {
+            path: Some(s.raw("WAREST_FFMPEG_PATH").trim().to_string()).filter(|p| !p.is_empty()).map(Into::into),
+            timeout: Duration::from_millis(s.range("WAREST_FFMPEG_TIMEOUT_MS", 100, 3_600_000)?),
+        },
+        files_max_count: s.range("WAREST_FILES_MAX_COUNT", 1, 100)? as usize,
+        files_max_total_bytes: s.range("WAREST_FILES_MAX_TOTAL_MB", 1, 2048)? as usize * 1024 * 1024,
         guard: crate::outbound::guard::GuardConfig {
             cooldown: Duration::from_millis(s.range("SPAM_COOLDOWN_MS", 0, 86_400_000)?),
             quota_window: Duration::from_millis(s.range("QUOTA_WINDOW_MS", 1, 86_400_000)?),

@@ -126,3 +126,30 @@ fn every_registered_key_is_read_by_the_loader() {
         assert!(src.contains(&format!("\"{}\"", k.name)), "{} is registered but never read", k.name);
     }
 }
+
+#[test]
+fn received_media_settings_load_and_bad_ones_name_their_key() {
+    let c = load(&[
+        ("WAREST_DOWNLOAD_MEDIA_RECEIVED", "true"),
+        ("WAREST_DOWNLOAD_MEDIA_ALLOW_MIMETYPES", " Image/PNG , application/pdf;x=y ,,"),
+        ("WAREST_PUBLIC_URL", "https://gw.example.com/"),
+        ("WAREST_MEDIA_URL_SECRET", "0123456789abcdef0123"),
+    ])
+    .unwrap();
+    let m = &c.media;
+    assert!(m.download_received);
+    assert_eq!(m.allow_mimetypes, vec!["image/png".to_string(), "application/pdf".to_string()]);
+    assert!(m.allows("image/png; charset=binary") && !m.allows("image/jpeg"));
+    let link = m.link("abc", 1_000);
+    let exp = 1_000 + m.url_ttl.as_secs() as i64;
+    let sig = crate::media::signed::sign("0123456789abcdef0123", "abc", exp);
+    assert_eq!(link, format!("https://gw.example.com/api/v1/media/abc?exp={exp}&sig={sig}"));
+    // Off by default; without a secret each start draws its own.
+    let (a, b) = (load(&[]).unwrap().media, load(&[]).unwrap().media);
+    assert!(!a.download_received);
+    assert_ne!(a.url_secret.expose(), b.url_secret.expose());
+    assert_eq!(err_key(&[("WAREST_MEDIA_URL_SECRET", "short")]), "WAREST_MEDIA_URL_SECRET");
+    assert_eq!(err_key(&[("WAREST_PUBLIC_URL", "gw.example.com")]), "WAREST_PUBLIC_URL");
+    assert_eq!(err_key(&[("WAREST_DOWNLOAD_MEDIA_MAX_MB", "0")]), "WAREST_DOWNLOAD_MEDIA_MAX_MB");
+    assert_eq!(err_key(&[("WAREST_DOWNLOAD_MEDIA_RECEIVED", "maybe")]), "WAREST_DOWNLOAD_MEDIA_RECEIVED");
+}

@@ -24,10 +24,16 @@ use crate::app::AppState;
     tags(
         (name = "Sessions", description = "WhatsApp accounts linked as companion devices: lifecycle, QR and pairing code, config."),
         (name = "Messages", description = "Sending through the durable per-session queue, and the status of sent messages."),
+        (name = "Messages - Actions", description = "Operations on a stored message: react, edit, revoke, star, delete for me, mark as read."),
+        (name = "Groups", description = "WhatsApp groups of a session: create, settings, invite links, participants, join requests, picture."),
         (name = "Webhooks", description = "Signed event delivery: targets, filters, preflight."),
+        (name = "Profiles", description = "The session's own WhatsApp profile, contacts, number lookups and the blocklist."),
+        (name = "Misc", description = "Stateless helpers: identifiers, hashes, base64, QR codes, images, WhatsApp number and JID checks."),
         (name = "Server", description = "Runtime and infrastructure controls."),
         (name = "Sandbox", description = "Sandbox builds only (`warest sandbox`): virtual contacts and phones on a simulated WhatsApp network."),
         (name = "Admin", description = "Users (tenants) and their API keys. Admin key required."),
+        (name = "Media", description = "Received media the gateway downloaded, by signed link or API key."),
+        (name = "Misc", description = "WhatsApp helpers: media decryption, poll vote decryption."),
         (name = "Keys", description = "The caller's own API keys."),
         (name = "Auth", description = "Browser login for the API explorer (the WAREST_DOCS_SESSION cookie)."),
     )

@@ -45,6 +45,45 @@ pub enum Code {
     MediaTooLarge = 3011,
     MediaFetchFailed = 3012,
     MediaUrlForbidden = 3013,
+    /// A stored message whose content cannot be sent again (media of received messages is not kept).
+    ForwardUnsupported = 3020,
+    /// Edit or revoke of a message someone else sent.
+    MessageNotYours = 3100,
+    /// The 15-minute edit window has passed.
+    EditWindowExpired = 3101,
+    /// Star/unstar/delete-for-me need app-state keys the phone has not shared yet.
+    AppStateKeysMissing = 3102,
+    /// WhatsApp or the connection refused a message operation.
+    MessageActionFailed = 3103,
+    /// The session is linked but not connected right now.
+    SessionNotConnected = 3104,
+    /// A conversion needs ffmpeg and none is installed (or WAREST_FFMPEG_PATH is wrong).
+    MediaConverterMissing = 3014,
+    /// The media could not be read or converted (not a real image/audio/GIF).
+    MediaConversionFailed = 3015,
+    /// ffmpeg ran past WAREST_FFMPEG_TIMEOUT_MS and was killed.
+    MediaConversionTimeout = 3016,
+    /// A signed media link whose `exp` has passed.
+    MediaLinkExpired = 3150,
+    /// A media link with a missing, malformed or wrong signature.
+    MediaLinkInvalid = 3151,
+    /// Received media not (yet) downloaded, or not kept.
+    MediaNotStored = 3152,
+    /// A WhatsApp media blob that does not decrypt with the given key (wrong key, type or
+    /// damaged data).
+    MediaDecryptFailed = 3153,
+    /// A poll vote that does not decrypt (wrong secret, ids or voter).
+    PollVoteDecryptFailed = 3154,
+    /// Groups (4100-4149).
+    GroupNotFound = 4100,
+    GroupForbidden = 4101,
+    GroupInviteInvalid = 4103,
+    GroupConflict = 4104,
+    GroupRequestFailed = 4106,
+    /// WhatsApp answered a profile/contact/lookup request with an error, or not at all.
+    WaRequestFailed = 4200,
+    /// WhatsApp refused or failed a chat action.
+    ChatActionFailed = 4001,
     NotReady = 5030,
     Internal = 8000,
 }
@@ -69,15 +108,31 @@ impl Code {
             SessionNotFound | NotFound | MessageNotFound => StatusCode::NOT_FOUND,
             OutboundQueueFull | SpamCooldown | QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             IdempotencyKeyReused | SessionNotLinked => StatusCode::CONFLICT,
+            ChatActionFailed => StatusCode::BAD_GATEWAY,
             MediaUnsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             MediaTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            MediaFetchFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            MediaFetchFailed | ForwardUnsupported => StatusCode::UNPROCESSABLE_ENTITY,
             MediaUrlForbidden => StatusCode::BAD_REQUEST,
+            MessageNotYours => StatusCode::FORBIDDEN,
+            EditWindowExpired => StatusCode::UNPROCESSABLE_ENTITY,
+            AppStateKeysMissing | SessionNotConnected => StatusCode::CONFLICT,
+            MessageActionFailed => StatusCode::BAD_GATEWAY,
+            MediaConverterMissing => StatusCode::SERVICE_UNAVAILABLE,
+            MediaConversionFailed | MediaConversionTimeout => StatusCode::UNPROCESSABLE_ENTITY,
+            MediaLinkExpired | MediaLinkInvalid => StatusCode::FORBIDDEN,
+            MediaNotStored => StatusCode::NOT_FOUND,
+            MediaDecryptFailed | PollVoteDecryptFailed => StatusCode::UNPROCESSABLE_ENTITY,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            GroupNotFound => StatusCode::NOT_FOUND,
+            GroupForbidden => StatusCode::FORBIDDEN,
+            GroupInviteInvalid => StatusCode::GONE,
+            GroupConflict => StatusCode::CONFLICT,
+            GroupRequestFailed => StatusCode::BAD_GATEWAY,
             NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            WaRequestFailed => StatusCode::BAD_GATEWAY,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

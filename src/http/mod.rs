@@ -46,10 +46,20 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::sessions::router())
         .merge(routes::session_control::router())
         .merge(routes::messages::router())
+        .merge(routes::message_actions::router())
+        .merge(routes::groups::router())
+        .merge(routes::chat_actions::router())
+        .merge(routes::chats::router())
+        .merge(routes::chat_ops::router())
+        .merge(routes::chat_presence::router())
         .merge(routes::webhooks::router())
         .merge(routes::webhook_ops::router())
+        .merge(routes::profile::router())
+        .merge(routes::misc::router())
+        .merge(routes::misc_decrypt::router())
         .merge(sandbox_routes())
         .merge(routes::server::probes())
+        .merge(routes::media::router())
         .merge(routes::auth::router())
 }
 
@@ -61,12 +71,23 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::sessions::router())
         .merge(routes::session_control::router())
         .merge(routes::messages::router())
+        .merge(routes::message_actions::router())
+        .merge(routes::groups::router())
+        .merge(routes::chat_actions::router())
+        .merge(routes::chats::router())
+        .merge(routes::chat_ops::router())
+        .merge(routes::chat_presence::router())
         .merge(routes::webhooks::router())
         .merge(routes::webhook_ops::router())
+        .merge(routes::profile::router())
+        .merge(routes::misc::router())
+        .merge(routes::misc_decrypt::router())
         .merge(sandbox_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
-    let key_optional =
-        routes::server::probes().route_layer(middleware::from_fn_with_state(state.clone(), auth::optional_key));
+    // Media answers signed links without a key, and keys scoped to their tenant.
+    let key_optional = routes::server::probes()
+        .merge(routes::media::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::optional_key));
     let (api, _) =
         OpenApiRouter::new().merge(key_required).merge(key_optional).merge(routes::auth::router()).split_for_parts();
     let (_, doc) = api_router().split_for_parts();

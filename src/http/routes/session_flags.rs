@@ -1,5 +1,6 @@
 //! Per-session behaviour flags (from DIGIGO's session options). Stored with the session;
-//! the inbound pipeline reads them to skip or auto-answer events.
+//! the inbound pipeline reads them to skip or auto-answer events, the send routes read
+//! `humanPacing`.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -28,4 +29,9 @@ pub struct SessionFlags {
     /// Text sent to a caller whose call was rejected (at most 1024 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_call_message: Option<String>,
+    /// Pace every send like a person: mark the chat read, show "typing…" for a time that
+    /// grows with the text, pause, then send; the same text to many recipients is slowed
+    /// more and more. A request's `presence` field overrides it.
+    #[serde(default)]
+    pub human_pacing: bool,
 }
