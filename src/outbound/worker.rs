@@ -1,7 +1,13 @@
 //! The worker of one session's queue: waits until the session is connected, claims jobs
 //! oldest first (up to the concurrency cap), paces a job when it asks for it, sends each
-//! with its stored message id, waits for the server's ack, and records the outcome. Transient failures are retried on the [`RetryPolicy`] schedule;
-//! a job whose attempt was cut off by a crash is recovered at start and sent once more.
+//! with its stored message id, waits for the server's ack, and records the outcome.
+//! Transient failures are retried on the [`RetryPolicy`] schedule; a job whose attempt was
+//! cut off by a crash is recovered at start and sent once more.
+//!
+//! Sends are pipelined: a job holds its concurrency slot only until its stanza is written,
+//! then waits for the server's ack in the background while the next job goes out, up to
+//! [`ACK_WINDOW`] unacked sends per session. Writes stay in claim order (one slot: FIFO);
+//! only a send whose ack fails and is retried can land after later ones.
 //!
 //! [`RetryPolicy`]: super::retry::RetryPolicy
 
@@ -29,6 +35,9 @@ use crate::store::{StoreError, now_ms};
 const IDLE_RECHECK: Duration = Duration::from_secs(30);
 /// Pause after a database error before trying again.
 const DB_BACKOFF: Duration = Duration::from_secs(1);
+/// At most this many sends of one session written but not yet acked by the server. Waiting
+/// for each ack before the next write cost two thirds of a session's throughput.
+pub const ACK_WINDOW: usize = 32;
 
 pub(super) async fn run(
     out: Outbound,
@@ -38,6 +47,7 @@ pub(super) async fn run(
     stop: CancellationToken,
 ) {
     let sem = Arc::new(Semaphore::new(out.inner.cfg.concurrency));
+    let window = Arc::new(Semaphore::new(ACK_WINDOW));
     'session: while !stop.is_cancelled() {
         let row = match out.inner.db.session(&session_id).await {
             Ok(row) => row,
@@ -63,6 +73,11 @@ pub(super) async fn run(
                 }
                 continue;
             }
+            // The ack window first: a full window holds no write slot.
+            let unacked = tokio::select! {
+                p = window.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+                _ = stop.cancelled() => break 'session,
+            };
             let permit = tokio::select! {
                 p = sem.clone().acquire_owned() => p.expect("the semaphore is never closed"),
                 _ = stop.cancelled() => break 'session,
@@ -80,15 +95,19 @@ pub(super) async fn run(
                     let (out, wake) = (out.clone(), wake.clone());
                     let session_id = session_id.clone();
                     tokio::spawn(async move {
-                        send_one(&out, &client, &session_id, job).await;
+                        // The write slot is handed back (and the worker woken) as soon as
+                        // the stanza is written; the window slot once the outcome is stored.
+                        let mut slot = Some((permit, wake.clone()));
+                        send_one(&out, &client, &session_id, job, &mut slot).await;
+                        drop(slot);
                         out.flight(-1);
-                        drop(permit);
+                        drop(unacked);
                         wake.notify_one();
                     });
                 }
                 Ok(None) => {
                     out.flight(-1);
-                    drop(permit);
+                    drop((permit, unacked));
                     let wait = match out.inner.db.outbound_next_due(&session_id).await {
                         Ok(Some(due)) => {
                             Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0)).min(IDLE_RECHECK)
@@ -103,7 +122,7 @@ pub(super) async fn run(
                 }
                 Err(e) => {
                     out.flight(-1);
-                    drop(permit);
+                    drop((permit, unacked));
                     tracing::warn!(session = %session_id, error = %e, "send queue: claim failed");
                     sleep_or_stop(DB_BACKOFF, &stop).await;
                 }
@@ -141,9 +160,12 @@ fn is_transient(e: &SendError) -> bool {
     !matches!(e, SendError::InvalidRequest(_))
 }
 
-async fn send_one(out: &Outbound, client: &Client, session_id: &str, job: Job) {
+/// A job's write slot and the worker to wake when it is handed back.
+type WriteSlot = Option<(tokio::sync::OwnedSemaphorePermit, Arc<Notify>)>;
+
+async fn send_one(out: &Outbound, client: &Client, session_id: &str, job: Job, slot: &mut WriteSlot) {
     let db = &out.inner.db;
-    let result = attempt(out, client, session_id, &job).await;
+    let result = attempt(out, client, session_id, &job, slot).await;
     let outcome = match result {
         Ok(()) => db.outbound_sent(job.seq).await,
         Err(Failure::Permanent(why)) => {
@@ -173,7 +195,13 @@ enum Failure {
     Permanent(String),
 }
 
-async fn attempt(out: &Outbound, client: &Client, session_id: &str, job: &Job) -> Result<(), Failure> {
+async fn attempt(
+    out: &Outbound,
+    client: &Client,
+    session_id: &str,
+    job: &Job,
+    slot: &mut WriteSlot,
+) -> Result<(), Failure> {
     let mut content: Content = serde_json::from_str(&job.payload)
         .map_err(|e| Failure::Permanent(format!("unreadable stored payload: {e}")))?;
     let to: whatsapp_rust::Jid =
@@ -187,7 +215,7 @@ async fn attempt(out: &Outbound, client: &Client, session_id: &str, job: &Job) -
         super::content::BuildError::Transient(why) => Failure::Transient(why),
         super::content::BuildError::Permanent(why) => Failure::Permanent(why),
     })?;
-    let send = send_acked(client, to, message, &job.message_id);
+    let send = send_acked(client, to, message, &job.message_id, slot);
     match out.inner.cfg.timeout {
         Some(t) => {
             tokio::time::timeout(t, send).await.map_err(|_| Failure::Transient(format!("timed out after {t:?}")))?
@@ -213,12 +241,18 @@ async fn send_acked(
     to: whatsapp_rust::Jid,
     message: whatsapp_rust::waproto::whatsapp::Message,
     id: &str,
+    slot: &mut WriteSlot,
 ) -> Result<(), Failure> {
     let ack = client.wait_for_node(NodeFilter::tag("ack").attr("class", "message").attr("id", id));
     let opts = SendOptions::default().with_message_id(id.to_string());
     client.send_message_with_options(to, message, opts).await.map_err(|e| {
         if is_transient(&e) { Failure::Transient(e.to_string()) } else { Failure::Permanent(e.to_string()) }
     })?;
+    // Written: the next job may go out while this one waits for its ack.
+    if let Some((permit, wake)) = slot.take() {
+        drop(permit);
+        wake.notify_one();
+    }
     let node = ack.await.map_err(|_| Failure::Transient("the connection closed before the server ack".into()))?;
     match node.get().get_attr("error") {
         None => Ok(()),
