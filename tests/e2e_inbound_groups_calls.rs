@@ -9,11 +9,9 @@ mod webhooks_support;
 
 use std::time::Duration;
 
-use common::{Kind, TestApp, envelope_code};
+use common::{Kind, TestApp};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
-use warest::sessions::events::SessionEvent;
-use warest_sandbox::{Behaviour, CLIENT_VERSION, Sandbox};
+use warest_sandbox::{Behaviour, Sandbox};
 use webhooks_support::{Hit, Receiver};
 use whatsapp_rust::Jid;
 use whatsapp_rust::features::{GroupCreateOptions, GroupParticipantOptions};
@@ -25,31 +23,11 @@ const BOB: &str = "15559250002";
 const CAROL: &str = "15559250003";
 
 async fn gateway(sandbox: &Sandbox) -> TestApp {
-    let url = sandbox.ws_url();
-    TestApp::spawn_configured(Kind::Sqlite, &[("WAREST_WEBHOOK_BACKOFF_MS", "50")], move |c| {
-        c.wa_url = Some(url);
-        c.wa_version = Some(CLIENT_VERSION);
-    })
-    .await
+    common::wa::sandbox_gateway(Kind::Sqlite, sandbox, &[("WAREST_WEBHOOK_BACKOFF_MS", "50")]).await
 }
 
 async fn link(app: &TestApp, sandbox: &Sandbox, key: &str, rx: &Receiver) {
-    let mut events: broadcast::Receiver<SessionEvent> = app.state.events.subscribe();
-    let (status, body) = app.get("/api/v1/session/create?sessionId=main", Some(key)).await;
-    assert_eq!((status, envelope_code(&body)), (200, 1107), "{body}");
-    sandbox.link(body["results"][0]["qrString"].as_str().unwrap(), PHONE).unwrap();
-    tokio::time::timeout(WAIT, async {
-        loop {
-            if let Ok(ev) = events.recv().await
-                && ev.session_id == "main"
-                && ev.tag() == Some("open")
-            {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("session open");
+    common::wa::link_session(app, sandbox, key, "main", PHONE).await;
     let (status, body) =
         app.post("/api/v1/session/main/config", Some(key), json!({ "webhookUrl": rx.url("/in") })).await;
     assert_eq!(status, 200, "{body}");

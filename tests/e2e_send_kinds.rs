@@ -4,57 +4,24 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use common::{Kind, TestApp, envelope_code};
 use serde_json::{Value, json};
 use sha2::Digest;
-use tokio::sync::broadcast;
-use warest::sessions::events::SessionEvent;
-use warest_sandbox::{Behaviour, CLIENT_VERSION, Sandbox};
+use warest_sandbox::{Behaviour, Sandbox};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const CONTACT: &str = "15550004001";
 const PHONE: &str = "15550004002";
 
 async fn gateway(sandbox: &Sandbox, env: &[(&str, &str)]) -> TestApp {
-    let url = sandbox.ws_url();
-    let http = Arc::new(sandbox.http_client());
-    TestApp::spawn_full(
-        Kind::Sqlite,
-        env,
-        move |c| {
-            c.wa_url = Some(url);
-            c.wa_version = Some(CLIENT_VERSION);
-        },
-        move |state| {
-            let mut wa = state.sessions.deps().wa.clone();
-            wa.http = Some(http);
-            state.sessions.set_wa_options(wa);
-        },
-    )
-    .await
+    common::wa::sandbox_gateway(Kind::Sqlite, sandbox, env).await
 }
 
 async fn link(app: &TestApp, sandbox: &Sandbox, key: &str) {
-    let mut events: broadcast::Receiver<SessionEvent> = app.state.events.subscribe();
-    let (status, body) = app.get("/api/v1/session/create?sessionId=main", Some(key)).await;
-    assert_eq!((status, envelope_code(&body)), (200, 1107), "{body}");
-    sandbox.link(body["results"][0]["qrString"].as_str().unwrap(), PHONE).unwrap();
-    tokio::time::timeout(TIMEOUT, async {
-        loop {
-            if let Ok(ev) = events.recv().await
-                && ev.session_id == "main"
-                && ev.tag() == Some("open")
-            {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("session open");
+    common::wa::link_session(app, sandbox, key, "main", PHONE).await
 }
 
 /// A tiny file server on loopback that answers every GET with `body`.

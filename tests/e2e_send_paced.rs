@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use common::{Kind, TestApp, envelope_code, kinds};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
-use warest::sessions::events::SessionEvent;
-use warest_sandbox::{Behaviour, CLIENT_VERSION, Fault, Sandbox};
+use warest_sandbox::{Behaviour, Fault, Sandbox};
 use whatsapp_rust::types::events::Event;
 use whatsapp_rust::types::presence::{ChatPresence, ReceiptType};
 
@@ -23,31 +21,11 @@ async fn gateway(sandbox: &Sandbox, env: &[(&str, &str)]) -> TestApp {
 }
 
 async fn gateway_on(kind: Kind, sandbox: &Sandbox, env: &[(&str, &str)]) -> TestApp {
-    let url = sandbox.ws_url();
-    TestApp::spawn_configured(kind, env, move |c| {
-        c.wa_url = Some(url);
-        c.wa_version = Some(CLIENT_VERSION);
-    })
-    .await
+    common::wa::sandbox_gateway(kind, sandbox, env).await
 }
 
 async fn link(app: &TestApp, sandbox: &Sandbox, key: &str) {
-    let mut events: broadcast::Receiver<SessionEvent> = app.state.events.subscribe();
-    let (status, body) = app.get("/api/v1/session/create?sessionId=main", Some(key)).await;
-    assert_eq!((status, envelope_code(&body)), (200, 1107), "{body}");
-    sandbox.link(body["results"][0]["qrString"].as_str().unwrap(), PHONE).unwrap();
-    tokio::time::timeout(TIMEOUT, async {
-        loop {
-            if let Ok(ev) = events.recv().await
-                && ev.session_id == "main"
-                && ev.tag() == Some("open")
-            {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("session open");
+    common::wa::link_session(app, sandbox, key, "main", PHONE).await
 }
 
 async fn send_text(app: &TestApp, key: &str, body: Value) -> (String, Value) {

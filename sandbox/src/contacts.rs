@@ -435,18 +435,8 @@ impl Sandbox {
         mut pred: impl FnMut(&CallEntry) -> bool,
     ) -> Result<CallEntry> {
         let c = self.contact(phone)?;
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = c.inbox.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(e) = c.inbox.calls.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|e| pred(e)) {
-                return Ok(e.clone());
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                bail!("timed out after {timeout:?} waiting for a call signal to {phone}");
-            }
-        }
+        let what = format!("a call signal to {phone}");
+        wait_matching(&c.inbox.notify, &c.inbox.calls, timeout, &mut pred, &what).await
     }
 
     /// The whatsapp-rust client a contact runs, for what the `contact_*` helpers do not
@@ -483,17 +473,30 @@ impl Sandbox {
         mut pred: impl FnMut(&InboxEntry) -> bool,
     ) -> Result<InboxEntry> {
         let c = self.contact(phone)?;
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = c.inbox.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(e) = c.inbox.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|e| pred(e)) {
-                return Ok(e.clone());
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                bail!("timed out after {timeout:?} waiting on {phone}'s inbox");
-            }
+        let what = format!("{phone}'s inbox");
+        wait_matching(&c.inbox.notify, &c.inbox.entries, timeout, &mut pred, &what).await
+    }
+}
+
+/// Waits until `list` holds an item matching `pred`, woken by `notify` (registered before
+/// each look, so an item pushed between the look and the wait is not missed).
+async fn wait_matching<T: Clone>(
+    notify: &tokio::sync::Notify,
+    list: &std::sync::Mutex<Vec<T>>,
+    timeout: Duration,
+    pred: &mut impl FnMut(&T) -> bool,
+    what: &str,
+) -> Result<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(e) = list.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|e| pred(e)) {
+            return Ok(e.clone());
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            bail!("timed out after {timeout:?} waiting on {what}");
         }
     }
 }

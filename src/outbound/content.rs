@@ -244,6 +244,25 @@ pub fn vcard(full_name: &str, phones: &[String], organization: Option<&str>, ema
     out
 }
 
+/// A media message's fields that every kind carries the same way: where the uploaded
+/// blob is, its key and hashes, its type. The kind's own fields follow in braces.
+macro_rules! uploaded {
+    ($kind:ident, $up:expr, $media:expr, { $($field:ident: $value:expr),* $(,)? }) => {
+        wa::message::$kind {
+            url: Some($up.url),
+            direct_path: Some($up.direct_path),
+            media_key: Some($up.media_key.to_vec()),
+            file_enc_sha256: Some($up.file_enc_sha256.to_vec()),
+            file_sha256: Some($up.file_sha256.to_vec()),
+            file_length: Some($up.file_length),
+            media_key_timestamp: Some($up.media_key_timestamp),
+            mimetype: Some($media.mimetype.clone()),
+            $($field: $value,)*
+            ..Default::default()
+        }
+    };
+}
+
 async fn upload(
     client: &Client,
     media: &Media,
@@ -261,17 +280,7 @@ async fn upload(
 /// Uploads an interactive message's header image.
 async fn header_image(client: &Client, media: &Media) -> Result<wa::message::ImageMessage, BuildError> {
     let up = upload(client, media, MediaType::Image).await?;
-    Ok(wa::message::ImageMessage {
-        url: Some(up.url),
-        direct_path: Some(up.direct_path),
-        media_key: Some(up.media_key.to_vec()),
-        file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
-        file_sha256: Some(up.file_sha256.to_vec()),
-        file_length: Some(up.file_length),
-        media_key_timestamp: Some(up.media_key_timestamp),
-        mimetype: Some(media.mimetype.clone()),
-        ..Default::default()
-    })
+    Ok(uploaded!(ImageMessage, up, media, {}))
 }
 
 impl Content {
@@ -346,23 +355,14 @@ impl Content {
                 let up = upload(client, media, MediaType::Image).await?;
                 let dims = dims.clone().unwrap_or_default();
                 wa::Message {
-                    image_message: MessageField::some(wa::message::ImageMessage {
-                        url: Some(up.url),
-                        direct_path: Some(up.direct_path),
-                        media_key: Some(up.media_key.to_vec()),
-                        file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
-                        file_sha256: Some(up.file_sha256.to_vec()),
-                        file_length: Some(up.file_length),
-                        media_key_timestamp: Some(up.media_key_timestamp),
-                        mimetype: Some(media.mimetype.clone()),
+                    image_message: MessageField::some(uploaded!(ImageMessage, up, media, {
                         caption: caption.clone(),
                         view_once: view_once.then_some(true),
                         width: dims.width,
                         height: dims.height,
                         jpeg_thumbnail: dims.thumbnail(),
                         context_info: common.context().map_or_else(MessageField::none, MessageField::some),
-                        ..Default::default()
-                    }),
+                    })),
                     ..Default::default()
                 }
             }
@@ -370,15 +370,7 @@ impl Content {
                 let up = upload(client, media, MediaType::Video).await?;
                 let dims = dims.clone().unwrap_or_default();
                 wa::Message {
-                    video_message: MessageField::some(wa::message::VideoMessage {
-                        url: Some(up.url),
-                        direct_path: Some(up.direct_path),
-                        media_key: Some(up.media_key.to_vec()),
-                        file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
-                        file_sha256: Some(up.file_sha256.to_vec()),
-                        file_length: Some(up.file_length),
-                        media_key_timestamp: Some(up.media_key_timestamp),
-                        mimetype: Some(media.mimetype.clone()),
+                    video_message: MessageField::some(uploaded!(VideoMessage, up, media, {
                         caption: caption.clone(),
                         view_once: view_once.then_some(true),
                         gif_playback: gif_playback.then_some(true),
@@ -387,70 +379,42 @@ impl Content {
                         height: dims.height,
                         jpeg_thumbnail: dims.thumbnail(),
                         context_info: common.context().map_or_else(MessageField::none, MessageField::some),
-                        ..Default::default()
-                    }),
+                    })),
                     ..Default::default()
                 }
             }
             Content::Audio { media, ptt, seconds, common } => {
                 let up = upload(client, media, MediaType::Audio).await?;
                 wa::Message {
-                    audio_message: MessageField::some(wa::message::AudioMessage {
-                        url: Some(up.url),
-                        direct_path: Some(up.direct_path),
-                        media_key: Some(up.media_key.to_vec()),
-                        file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
-                        file_sha256: Some(up.file_sha256.to_vec()),
-                        file_length: Some(up.file_length),
-                        media_key_timestamp: Some(up.media_key_timestamp),
-                        mimetype: Some(media.mimetype.clone()),
+                    audio_message: MessageField::some(uploaded!(AudioMessage, up, media, {
                         ptt: ptt.then_some(true),
                         seconds: *seconds,
                         context_info: common.context().map_or_else(MessageField::none, MessageField::some),
-                        ..Default::default()
-                    }),
+                    })),
                     ..Default::default()
                 }
             }
             Content::Sticker { media, width, height, common } => {
                 let up = upload(client, media, MediaType::Sticker).await?;
                 wa::Message {
-                    sticker_message: MessageField::some(wa::message::StickerMessage {
-                        url: Some(up.url),
-                        direct_path: Some(up.direct_path),
-                        media_key: Some(up.media_key.to_vec()),
-                        file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
-                        file_sha256: Some(up.file_sha256.to_vec()),
-                        file_length: Some(up.file_length),
-                        media_key_timestamp: Some(up.media_key_timestamp),
-                        mimetype: Some(media.mimetype.clone()),
+                    sticker_message: MessageField::some(uploaded!(StickerMessage, up, media, {
                         width: Some(*width),
                         height: Some(*height),
                         is_animated: Some(false),
                         context_info: common.context().map_or_else(MessageField::none, MessageField::some),
-                        ..Default::default()
-                    }),
+                    })),
                     ..Default::default()
                 }
             }
             Content::Document { media, filename, caption, common } => {
                 let up = upload(client, media, MediaType::Document).await?;
                 wa::Message {
-                    document_message: MessageField::some(wa::message::DocumentMessage {
-                        url: Some(up.url),
-                        direct_path: Some(up.direct_path),
-                        media_key: Some(up.media_key.to_vec()),
-                        file_enc_sha256: Some(up.file_enc_sha256.to_vec()),
-                        file_sha256: Some(up.file_sha256.to_vec()),
-                        file_length: Some(up.file_length),
-                        media_key_timestamp: Some(up.media_key_timestamp),
-                        mimetype: Some(media.mimetype.clone()),
+                    document_message: MessageField::some(uploaded!(DocumentMessage, up, media, {
                         file_name: Some(filename.clone()),
                         title: Some(filename.clone()),
                         caption: caption.clone(),
                         context_info: common.context().map_or_else(MessageField::none, MessageField::some),
-                        ..Default::default()
-                    }),
+                    })),
                     ..Default::default()
                 }
             }

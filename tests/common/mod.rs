@@ -13,6 +13,8 @@ use warest::app::AppState;
 use warest::config::{Config, Database};
 use warest::testing::TestDb;
 
+pub mod wa;
+
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
 
