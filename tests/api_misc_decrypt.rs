@@ -142,3 +142,28 @@ async fn file_decrypt_round_trips_whatsapp_encrypted_media_and_names_bad_fields(
     assert_eq!(status, 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn generated_files_are_pruned_once_their_links_expired() {
+    use warest::media::generated;
+    let app = TestApp::spawn(Kind::Sqlite).await;
+    let (db, dir, cfg) = (&app.state.db, &app.state.config.data_dir, &app.state.config.media);
+    let old = generated::store(db, dir, cfg, b"old bytes", "text/plain").await.unwrap();
+    let path = |id: &str| warest::media::stored_path(dir, generated::OWNER, id);
+    assert!(path(&old.id).is_file());
+    // Age the first file past the link lifetime; the next store removes it.
+    let long_ago = warest::store::now_ms() - (cfg.url_ttl.as_millis() as i64) - 1000;
+    sqlx::query("UPDATE media SET created_at = $1 WHERE id = $2")
+        .bind(long_ago)
+        .bind(&old.id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let new = generated::store(db, dir, cfg, b"new bytes", "text/plain").await.unwrap();
+    assert!(!path(&old.id).exists(), "the expired file is deleted");
+    assert!(warest::media::received::get(db, &old.id).await.unwrap().is_none(), "and forgotten");
+    assert!(path(&new.id).is_file());
+    let (status, _) = common::call(app.http.get(app.url(&old.url))).await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
