@@ -1,130 +1,117 @@
-//! PNG decoding, resizing and encoding for `/api/v1/misc/media/*`, on the `png` crate.
-//! Other input formats are decoded by the `image` crate (`outbound::imaging::decode_rgba`)
-//! into the same `Rgba`; output is always PNG. Pure functions, tested here.
+//! What `/api/v1/misc/media/*` does to a picture, on the shared image path
+//! (`outbound::imaging`): the limits of these routes, a thumbnail fitted in a box, and the
+//! `actions` of the image route (convert, resize, compress) applied in one go. Pure and
+//! CPU-bound: the routes run these on the blocking pool.
 
-/// Decoded images are capped at this many pixels (and bytes, ×4), so a small compressed
-/// file cannot expand into gigabytes.
-pub const MAX_PIXELS: usize = 40_000_000;
-/// Largest width or height a caller may ask for.
+use image::{DynamicImage, ImageFormat};
+
+use crate::outbound::imaging::{self, Fit, Format};
+
+/// Decoded pictures are capped at this many pixels (on top of imaging's own side and
+/// memory limits), so a small compressed file cannot keep a worker busy for long.
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// Largest width or height a caller may ask for, and of any resized output.
 pub const MAX_SIDE: u32 = 4096;
+/// Most stills one video thumbnail request may ask for.
+pub const MAX_STILLS: u32 = 10;
 
-/// An 8-bit RGBA image.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rgba {
+/// Why a picture could not be processed, by the request field to blame.
+#[derive(Debug, PartialEq)]
+pub enum MiscImageError {
+    /// The input (`file`) is not a readable picture or is too large.
+    Input(String),
+    /// The requested resize would give a picture larger than [`MAX_SIDE`].
+    TooLarge(u32, u32),
+    /// Encoding failed (not the caller's fault).
+    Encode(String),
+}
+
+/// A produced picture.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    pub bytes: Vec<u8>,
+    pub format: Format,
     pub width: u32,
     pub height: u32,
-    pub pixels: Vec<u8>,
 }
 
-pub fn is_png(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\x89PNG\r\n\x1a\n")
-}
-
-pub fn decode_png(bytes: &[u8]) -> Result<Rgba, String> {
-    let limits = png::Limits { bytes: MAX_PIXELS * 4 };
-    let mut decoder = png::Decoder::new_with_limits(std::io::Cursor::new(bytes), limits);
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().map_err(|e| format!("is not a readable PNG ({e})"))?;
-    let (w, h) = (reader.info().width, reader.info().height);
-    if (w as usize).saturating_mul(h as usize) > MAX_PIXELS {
-        return Err(format!("is larger than {MAX_PIXELS} pixels"));
+fn decode(bytes: &[u8]) -> Result<DynamicImage, MiscImageError> {
+    let img = imaging::decode_image(bytes).map_err(|e| MiscImageError::Input(e.to_string()))?;
+    if u64::from(img.width()) * u64::from(img.height()) > MAX_PIXELS {
+        return Err(MiscImageError::Input(format!("is larger than {MAX_PIXELS} pixels")));
     }
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let frame = reader.next_frame(&mut buf).map_err(|e| format!("is not a readable PNG ({e})"))?;
-    let data = &buf[..frame.buffer_size()];
-    let pixels: Vec<u8> = match frame.color_type {
-        png::ColorType::Rgba => data.to_vec(),
-        png::ColorType::Rgb => data.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
-        png::ColorType::GrayscaleAlpha => data.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0], p[1]]).collect(),
-        png::ColorType::Grayscale => data.iter().flat_map(|g| [*g, *g, *g, 255]).collect(),
-        png::ColorType::Indexed => return Err("uses a palette that could not be expanded".into()),
-    };
-    Ok(Rgba { width: frame.width, height: frame.height, pixels })
+    Ok(img)
 }
 
-pub fn encode_png(img: &Rgba, best: bool) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    let mut enc = png::Encoder::new(&mut out, img.width, img.height);
-    enc.set_color(png::ColorType::Rgba);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.set_compression(if best { png::Compression::Best } else { png::Compression::Default });
-    let mut w = enc.write_header().map_err(|e| e.to_string())?;
-    w.write_image_data(&img.pixels).map_err(|e| e.to_string())?;
-    drop(w);
-    Ok(out)
+fn encode(img: &DynamicImage, format: Format, quality: Option<u8>) -> Result<Picture, MiscImageError> {
+    let bytes = imaging::encode(img, format, quality).map_err(|e| MiscImageError::Encode(e.to_string()))?;
+    Ok(Picture { bytes, format, width: img.width(), height: img.height() })
 }
 
-/// The size that fits `(w, h)` inside `(max_w, max_h)` keeping the aspect ratio
-/// (never enlarging), at least 1×1.
-pub fn fit_inside(w: u32, h: u32, max_w: u32, max_h: u32) -> (u32, u32) {
-    if w <= max_w && h <= max_h {
-        return (w, h);
-    }
-    let scale = (f64::from(max_w) / f64::from(w)).min(f64::from(max_h) / f64::from(h));
-    (((f64::from(w) * scale).round() as u32).max(1), ((f64::from(h) * scale).round() as u32).max(1))
+/// A thumbnail of a picture: fitted inside `box_w` × `box_h` (aspect kept, never enlarged).
+pub fn thumbnail(bytes: &[u8], box_w: u32, box_h: u32, format: Format) -> Result<Picture, MiscImageError> {
+    let img = decode(bytes)?;
+    let small = imaging::resize(&img, Some(box_w), Some(box_h), Fit::Inside);
+    encode(&small, format, Some(80).filter(|_| format == Format::Jpeg))
 }
 
-/// Area-average resampling to exactly `(nw, nh)`: each target pixel is the mean of the
-/// source pixels it covers (a box filter; good for shrinking, plain for enlarging).
-pub fn resize(img: &Rgba, nw: u32, nh: u32) -> Rgba {
-    let (w, h) = (img.width as usize, img.height as usize);
-    let (nw_, nh_) = (nw.max(1) as usize, nh.max(1) as usize);
-    let mut out = vec![0u8; nw_ * nh_ * 4];
-    for ty in 0..nh_ {
-        let (y0, y1) = (ty * h / nh_, ((ty + 1) * h).div_ceil(nh_).max(ty * h / nh_ + 1).min(h));
-        for tx in 0..nw_ {
-            let (x0, x1) = (tx * w / nw_, ((tx + 1) * w).div_ceil(nw_).max(tx * w / nw_ + 1).min(w));
-            let mut acc = [0u64; 4];
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    let p = &img.pixels[(y * w + x) * 4..(y * w + x) * 4 + 4];
-                    for c in 0..4 {
-                        acc[c] += u64::from(p[c]);
-                    }
-                }
+/// The image route's actions.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Actions {
+    /// Output format; None keeps the input's (JPEG, PNG or WebP; anything else becomes PNG).
+    pub convert: Option<Format>,
+    pub resize: Option<(Option<u32>, Option<u32>, Fit)>,
+    /// 1-100: JPEG quality; for PNG the smallest encoding; lossless WebP ignores it.
+    pub quality: Option<u8>,
+}
+
+/// Applies `actions` to a picture. The resized size is checked before any pixel work.
+pub fn process(bytes: &[u8], actions: Actions) -> Result<Picture, MiscImageError> {
+    let format = actions.convert.unwrap_or(match image::guess_format(bytes) {
+        Ok(ImageFormat::Jpeg) => Format::Jpeg,
+        Ok(ImageFormat::WebP) => Format::WebP,
+        _ => Format::Png,
+    });
+    let img = decode(bytes)?;
+    let img = match actions.resize {
+        None => img,
+        Some((w, h, fit)) => {
+            let (tw, th) = imaging::resized_size(img.width(), img.height(), w, h, fit);
+            if tw > MAX_SIDE || th > MAX_SIDE {
+                return Err(MiscImageError::TooLarge(tw, th));
             }
-            let n = ((y1 - y0) * (x1 - x0)) as u64;
-            let o = &mut out[(ty * nw_ + tx) * 4..(ty * nw_ + tx) * 4 + 4];
-            for c in 0..4 {
-                o[c] = (acc[c] / n) as u8;
-            }
+            imaging::resize(&img, w, h, fit)
         }
-    }
-    Rgba { width: nw_ as u32, height: nh_ as u32, pixels: out }
+    };
+    encode(&img, format, actions.quality)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn checker(w: u32, h: u32) -> Rgba {
-        let pixels = (0..w * h)
-            .flat_map(|i| if (i % w + i / w).is_multiple_of(2) { [0, 0, 0, 255] } else { [255, 255, 255, 255] })
-            .collect();
-        Rgba { width: w, height: h, pixels }
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        DynamicImage::new_rgb8(w, h).write_to(&mut std::io::Cursor::new(&mut out), ImageFormat::Png).unwrap();
+        out
     }
 
     #[test]
-    fn png_round_trips() {
-        let img = checker(5, 3);
-        let back = decode_png(&encode_png(&img, true).unwrap()).unwrap();
-        assert_eq!(back, img);
-        assert!(decode_png(b"\x89PNG\r\n\x1a\nbroken").is_err());
+    fn thumbnails_fit_the_box_in_the_asked_format() {
+        let t = thumbnail(&png(640, 480), 64, 64, Format::Jpeg).unwrap();
+        assert_eq!((t.width, t.height), (64, 48));
+        assert!(t.bytes.starts_with(&[0xFF, 0xD8]));
+        assert!(matches!(thumbnail(b"nope", 64, 64, Format::Png), Err(MiscImageError::Input(_))));
     }
 
     #[test]
-    fn fit_keeps_aspect_and_never_enlarges() {
-        assert_eq!(fit_inside(640, 480, 320, 320), (320, 240));
-        assert_eq!(fit_inside(100, 50, 320, 320), (100, 50));
-        assert_eq!(fit_inside(1000, 1, 10, 10), (10, 1));
-    }
-
-    #[test]
-    fn box_filter_averages() {
-        // A 2x2 checkerboard shrunk to one pixel is mid-grey.
-        let one = resize(&checker(2, 2), 1, 1);
-        assert_eq!(one.pixels, vec![127, 127, 127, 255]);
-        let up = resize(&checker(2, 2), 4, 4);
-        assert_eq!((up.width, up.height, up.pixels.len()), (4, 4, 64));
+    fn process_keeps_the_input_format_unless_converted_and_refuses_huge_outputs() {
+        let p = process(&png(40, 20), Actions::default()).unwrap();
+        assert_eq!((p.format, p.width, p.height), (Format::Png, 40, 20));
+        let a = Actions { convert: Some(Format::WebP), resize: Some((Some(10), None, Fit::Fill)), quality: None };
+        let p = process(&png(40, 20), a).unwrap();
+        assert_eq!((p.format, p.width, p.height), (Format::WebP, 10, 5));
+        let a = Actions { resize: Some((Some(4000), Some(4000), Fit::Outside)), ..Actions::default() };
+        assert_eq!(process(&png(400, 20), a).unwrap_err(), MiscImageError::TooLarge(80_000, 4000));
     }
 }

@@ -199,73 +199,233 @@ async fn phone_and_jid_checks_offline() {
 }
 
 fn png_of(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 251) as u8, (y % 251) as u8, 90]));
     let mut out = Vec::new();
-    let mut enc = png::Encoder::new(&mut out, w, h);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    let pixels: Vec<u8> = (0..w * h * 3).map(|i| (i % 251) as u8).collect();
-    enc.write_header().unwrap().write_image_data(&pixels).unwrap();
+    image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
     out
 }
 
-fn png_size(data_url: &str) -> (u32, u32) {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data_url.strip_prefix("data:image/png;base64,").unwrap())
-        .unwrap();
-    let reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
-    (reader.info().width, reader.info().height)
+/// A `data:` URL's mimetype and bytes.
+fn data_url(s: &str) -> (String, Vec<u8>) {
+    let (mime, b64) = s.strip_prefix("data:").and_then(|r| r.split_once(";base64,")).expect("a data URL");
+    (mime.to_string(), base64::engine::general_purpose::STANDARD.decode(b64).unwrap())
+}
+
+/// The format and size of encoded picture bytes.
+fn picture(bytes: &[u8]) -> (image::ImageFormat, u32, u32) {
+    let format = image::guess_format(bytes).unwrap();
+    let img = image::load_from_memory(bytes).unwrap();
+    (format, img.width(), img.height())
+}
+
+fn picture_of_data_url(s: &str) -> (String, image::ImageFormat, u32, u32) {
+    let (mime, bytes) = data_url(s);
+    let (f, w, h) = picture(&bytes);
+    (mime, f, w, h)
+}
+
+/// Fetches a signed link (no API key) and returns status, Content-Type and bytes.
+async fn fetch_link(app: &TestApp, link: &str) -> (u16, String, Vec<u8>) {
+    let url = if link.starts_with("http") { link.to_string() } else { app.url(link) };
+    assert!(url.contains("/api/v1/media/") && url.contains("sig="), "{url}");
+    let res = app.http.get(url).send().await.unwrap();
+    let status = res.status().as_u16();
+    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, ct, res.bytes().await.unwrap().to_vec())
+}
+
+/// POSTs and returns status, Content-Type, Content-Disposition and the raw body.
+async fn post_raw(app: &TestApp, key: &str, path: &str, body: Value) -> (u16, String, String, Vec<u8>) {
+    let res = app.req(reqwest::Method::POST, path, Some(key)).json(&body).send().await.unwrap();
+    let h = |n: &str| res.headers().get(n).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let (status, ct, cd) = (res.status().as_u16(), h("content-type"), h("content-disposition"));
+    (status, ct, cd, res.bytes().await.unwrap().to_vec())
 }
 
 #[tokio::test]
-async fn png_thumbnails_and_resizing() {
+async fn image_thumbnails_in_each_format_and_output() {
+    use image::ImageFormat::{Jpeg, Png, WebP};
     let (app, key) = app().await;
     let src = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png_of(640, 480)));
     let t = "/api/v1/misc/media/thumbnail";
+    // Default: a JPEG data URL fitted in the box.
     let (status, body) =
         app.post(t, Some(&key), json!({ "file": src, "type": "image", "width": 64, "height": 64 })).await;
     assert_eq!(status, 200, "{body}");
     let item = &data(&body)[0];
-    assert_eq!(png_size(item["thumbnail"].as_str().unwrap()), (64, 48));
-    assert_eq!(item["meta"], json!({ "mimetype": "image/png", "width": 64, "height": 48 }));
-    bad(&app, &key, t, json!({ "file": src, "type": "video" }), "type").await;
-    bad(&app, &key, t, json!({ "file": src, "type": "image", "width": 0 }), "width").await;
-    bad(&app, &key, t, json!({ "file": src, "type": "image", "height": 5000 }), "height").await;
-    bad(&app, &key, t, json!({ "file": src, "type": "image", "output": "url" }), "output").await;
-    // A truncated JPEG is not readable; a real one (and a WebP) is thumbnailed like a PNG.
-    bad(&app, &key, t, json!({ "file": "data:image/jpeg;base64,/9j/4AAQSkZJRg==", "type": "image" }), "file").await;
-    for format in [image::ImageFormat::Jpeg, image::ImageFormat::WebP] {
+    assert_eq!(picture_of_data_url(item["thumbnail"].as_str().unwrap()), ("image/jpeg".into(), Jpeg, 64, 48));
+    assert_eq!(item["meta"], json!({ "mimetype": "image/jpeg", "width": 64, "height": 48 }));
+    for (format, want, mime) in [("png", Png, "image/png"), ("webp", WebP, "image/webp")] {
+        let (status, body) =
+            app.post(t, Some(&key), json!({ "file": src, "type": "image", "width": 100, "format": format })).await;
+        assert_eq!(status, 200, "{body}");
+        let got = picture_of_data_url(data(&body)[0]["thumbnail"].as_str().unwrap());
+        assert_eq!(got, (mime.to_string(), want, 100, 75), "{format}");
+    }
+    // JPEG and WebP inputs are thumbnailed like a PNG.
+    for format in [Jpeg, WebP] {
         let mut bytes = Vec::new();
         image::DynamicImage::new_rgb8(300, 150).write_to(&mut std::io::Cursor::new(&mut bytes), format).unwrap();
         let file = base64::engine::general_purpose::STANDARD.encode(&bytes);
         let (status, body) =
             app.post(t, Some(&key), json!({ "file": file, "type": "image", "width": 60, "height": 60 })).await;
         assert_eq!(status, 200, "{format:?}: {body}");
-        assert_eq!(png_size(data(&body)[0]["thumbnail"].as_str().unwrap()), (60, 30), "{format:?}");
+        assert_eq!(picture_of_data_url(data(&body)[0]["thumbnail"].as_str().unwrap()).2, 60, "{format:?}");
     }
+    // output=url: a signed link the media route serves without a key.
+    let (status, body) = app.post(t, Some(&key), json!({ "file": src, "type": "image", "output": "url" })).await;
+    assert_eq!(status, 200, "{body}");
+    let item = &data(&body)[0];
+    assert!(item["meta"]["expiresAt"].as_i64().is_some(), "{body}");
+    let (status, ct, bytes) = fetch_link(&app, item["thumbnail"].as_str().unwrap()).await;
+    assert_eq!((status, ct.as_str(), picture(&bytes)), (200, "image/jpeg", (Jpeg, 320, 240)));
+    // output=file: the thumbnail itself.
+    let (status, ct, cd, bytes) =
+        post_raw(&app, &key, t, json!({ "file": src, "type": "image", "format": "png", "output": "file" })).await;
+    assert_eq!((status, ct.as_str(), cd.as_str()), (200, "image/png", "attachment; filename=\"thumbnail.png\""));
+    assert_eq!(picture(&bytes), (Png, 320, 240));
+
+    bad(&app, &key, t, json!({ "file": src, "type": "audio" }), "type").await;
+    bad(&app, &key, t, json!({ "file": src, "type": "image", "width": 0 }), "width").await;
+    bad(&app, &key, t, json!({ "file": src, "type": "image", "height": 5000 }), "height").await;
+    bad(&app, &key, t, json!({ "file": src, "type": "image", "output": "ftp" }), "output").await;
+    bad(&app, &key, t, json!({ "file": src, "type": "image", "format": "tiff" }), "format").await;
+    bad(&app, &key, t, json!({ "file": src, "type": "image", "count": 2 }), "count").await;
+    bad(&app, &key, t, json!({ "file": src, "type": "video", "count": 11 }), "count").await;
+    bad(&app, &key, t, json!({ "file": src, "type": "video", "count": 2, "output": "file" }), "output").await;
+    bad(&app, &key, t, json!({ "file": "data:image/jpeg;base64,/9j/4AAQSkZJRg==", "type": "image" }), "file").await;
     bad(&app, &key, t, json!({ "file": "%%%", "type": "image" }), "file").await;
     bad(&app, &key, t, json!({ "type": "image" }), "file").await;
+    app.stop().await;
+}
 
-    let i = "/api/v1/misc/media/image";
+/// A small MP4 (160×120, 10 fps, 3 s) made with the system ffmpeg.
+fn small_mp4() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10:duration=3",
+        ])
+        .args(["-c:v", "mpeg4", "-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg is installed");
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
+#[tokio::test]
+async fn video_thumbnails_are_stills_through_ffmpeg() {
+    let (app, key) = app().await;
+    let video = format!("data:video/mp4;base64,{}", base64::engine::general_purpose::STANDARD.encode(small_mp4()));
+    let t = "/api/v1/misc/media/thumbnail";
     let (status, body) =
-        app.post(i, Some(&key), json!({ "file": src, "actions": { "resize": { "width": 100, "height": 30, "fit": "fill" }, "compress": { "quality": 80 } } })).await;
+        app.post(t, Some(&key), json!({ "file": video, "type": "video", "width": 80, "height": 80, "count": 3 })).await;
     assert_eq!(status, 200, "{body}");
-    let r = &body["results"][0];
-    assert_eq!(png_size(r["data"].as_str().unwrap()), (100, 30));
+    let stills = data(&body).as_array().unwrap();
+    assert_eq!(stills.len(), 3, "{body}");
+    let decoded: Vec<_> = stills.iter().map(|s| data_url(s["thumbnail"].as_str().unwrap()).1).collect();
+    for bytes in &decoded {
+        assert_eq!(picture(bytes), (image::ImageFormat::Jpeg, 80, 60));
+    }
+    assert!(decoded[0] != decoded[2], "stills are taken at different times");
+    let (status, ct, _, bytes) =
+        post_raw(&app, &key, t, json!({ "file": video, "type": "video", "format": "webp", "output": "file" })).await;
+    assert_eq!((status, ct.as_str(), picture(&bytes)), (200, "image/webp", (image::ImageFormat::WebP, 160, 120)));
+    // Not a video: ffmpeg cannot read it.
+    let (status, body) = app.post(t, Some(&key), json!({ "file": "AAAAAAAAAAAA", "type": "video" })).await;
+    assert_eq!((status, body["results"][0]["field"].as_str()), (422, Some("file")), "{body}");
+    app.stop().await;
+
+    // Without ffmpeg: 503 with the converter-missing code.
+    let app = TestApp::spawn_with(Kind::Sqlite, &[("WAREST_FFMPEG_PATH", "/nonexistent/ffmpeg")]).await;
+    let (_, key) = app.create_user("misc").await;
+    let (status, body) = app.post(t, Some(&key), json!({ "file": video, "type": "video" })).await;
+    assert_eq!((status, envelope_code(&body)), (503, 3014), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn images_are_converted_resized_and_compressed() {
+    use image::ImageFormat::{Jpeg, Png, WebP};
+    let (app, key) = app().await;
+    let src = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png_of(640, 480)));
+    let i = "/api/v1/misc/media/image";
+    let run = |body: Value| {
+        let (app, key) = (&app, key.clone());
+        async move {
+            let (status, res) = app.post(i, Some(&key), body.clone()).await;
+            assert_eq!(status, 200, "{body}: {res}");
+            res["results"][0].clone()
+        }
+    };
+    let r = run(json!({ "file": src, "actions": { "resize": { "width": 100, "height": 30, "fit": "fill" }, "compress": { "quality": 80 } } })).await;
+    assert_eq!(picture_of_data_url(r["data"].as_str().unwrap()), ("image/png".into(), Png, 100, 30));
     assert_eq!((r["details"]["width"].as_u64(), r["details"]["height"].as_u64()), (Some(100), Some(30)));
-    assert_eq!(r["actionsPerformed"], json!(["resize", "compress"]));
-    let (_, body) = app.post(i, Some(&key), json!({ "file": src, "actions": { "resize": { "width": 320 } } })).await;
-    assert_eq!(png_size(body["results"][0]["data"].as_str().unwrap()), (320, 240), "{body}");
-    bad(&app, &key, i, json!({ "file": src, "actions": { "convert": "webp" } }), "actions.convert").await;
+    assert_eq!(
+        (r["details"]["format"].as_str(), r["actionsPerformed"].clone()),
+        (Some("png"), json!(["resize", "compress"]))
+    );
+    let r = run(json!({ "file": src, "actions": { "resize": { "width": 320 } } })).await;
+    assert_eq!(picture_of_data_url(r["data"].as_str().unwrap()).2, 320);
+
+    // Convert to JPEG: a lower quality gives a smaller file, both decode at the right size.
+    let mut sizes = Vec::new();
+    for q in [95, 20] {
+        let r = run(json!({ "file": src, "actions": { "convert": "jpg", "compress": { "quality": q } } })).await;
+        assert_eq!(picture_of_data_url(r["data"].as_str().unwrap()), ("image/jpeg".into(), Jpeg, 640, 480));
+        assert_eq!(
+            (r["details"]["format"].as_str(), r["meta"]["mimeType"].as_str()),
+            (Some("jpeg"), Some("image/jpeg"))
+        );
+        sizes.push(r["details"]["size"].as_u64().unwrap());
+    }
+    assert!(sizes[1] < sizes[0], "quality 20 is smaller than 95: {sizes:?}");
+    // WebP, and each fit mode's size.
+    let r = run(json!({ "file": src, "actions": { "convert": "webp", "resize": { "height": 120 } } })).await;
+    assert_eq!(picture_of_data_url(r["data"].as_str().unwrap()), ("image/webp".into(), WebP, 160, 120));
+    assert_eq!(r["actionsPerformed"], json!(["convert", "resize"]));
+    for (fit, w, h) in [("cover", 100, 100), ("contain", 100, 100), ("inside", 100, 75), ("outside", 133, 100)] {
+        let r = run(json!({ "file": src, "actions": { "resize": { "width": 100, "height": 100, "fit": fit } } })).await;
+        assert_eq!(picture_of_data_url(r["data"].as_str().unwrap()).2, w, "{fit}");
+        assert_eq!(picture_of_data_url(r["data"].as_str().unwrap()).3, h, "{fit}");
+    }
+    // output=url and output=file.
+    let r = run(json!({ "file": src, "actions": { "convert": "webp" }, "output": "url" })).await;
+    let (status, ct, bytes) = fetch_link(&app, r["data"].as_str().unwrap()).await;
+    assert_eq!((status, ct.as_str(), picture(&bytes)), (200, "image/webp", (WebP, 640, 480)));
+    assert_eq!(r["details"]["size"].as_u64(), Some(bytes.len() as u64));
+    let (status, ct, cd, bytes) =
+        post_raw(&app, &key, i, json!({ "file": src, "actions": { "convert": "jpeg" }, "output": "file" })).await;
+    assert_eq!((status, ct.as_str(), cd.as_str()), (200, "image/jpeg", "attachment; filename=\"image.jpg\""));
+    assert_eq!(picture(&bytes), (Jpeg, 640, 480));
+
+    bad(&app, &key, i, json!({ "file": src, "actions": { "convert": "tiff" } }), "actions.convert").await;
     bad(&app, &key, i, json!({ "file": src, "actions": { "resize": {} } }), "actions.resize").await;
+    bad(&app, &key, i, json!({ "file": src, "actions": { "resize": { "width": 5000 } } }), "actions.resize.width")
+        .await;
+    // 640×480 covering 4096×4096 would be 5461 wide.
+    let huge = json!({ "file": src, "actions": { "resize": { "width": 4096, "height": 4096, "fit": "outside" } } });
+    bad(&app, &key, i, huge, "actions.resize").await;
     bad(
         &app,
         &key,
         i,
-        json!({ "file": src, "actions": { "resize": { "width": 10, "fit": "cover" } } }),
+        json!({ "file": src, "actions": { "resize": { "width": 10, "fit": "squash" } } }),
         "actions.resize.fit",
     )
     .await;
     bad(&app, &key, i, json!({ "file": src, "actions": { "compress": { "quality": 0 } } }), "actions.compress.quality")
         .await;
+    bad(&app, &key, i, json!({ "file": src, "output": "fax" }), "output").await;
+    bad(&app, &key, i, json!({ "file": "bm90IGFuIGltYWdl" }), "file").await;
     app.stop().await;
 }

@@ -117,7 +117,11 @@ pub const KEYS: &[KeySpec] = &[
         "false",
         "true: media URLs may point at loopback, private or link-local addresses (SSRF guard off)",
     ),
-    key("WAREST_FFMPEG_PATH", "", "Path of the ffmpeg executable for voice notes and GIFs (empty: ffmpeg on PATH)"),
+    key(
+        "WAREST_FFMPEG_PATH",
+        "",
+        "Path of the ffmpeg executable for voice notes, GIFs and video thumbnails (empty: ffmpeg on PATH)",
+    ),
     key("WAREST_FFMPEG_TIMEOUT_MS", "60000", "Time limit of one ffmpeg conversion, in milliseconds; it is killed then"),
     key("WAREST_FILES_MAX_COUNT", "10", "Most files one /messages/send/files upload may carry"),
     key(

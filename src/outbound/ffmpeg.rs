@@ -64,11 +64,31 @@ impl FfmpegConfig {
         args: &[&str],
         out_ext: &str,
     ) -> Result<Vec<u8>, FfmpegError> {
+        let out = format!("out.{out_ext}");
+        let dir = self.run(input, in_ext, args, &out).await?;
+        let out =
+            tokio::fs::read(dir.path().join(out)).await.map_err(|e| FfmpegError::Failed(format!("no output: {e}")))?;
+        if out.is_empty() {
+            return Err(FfmpegError::Failed("ffmpeg produced no output".into()));
+        }
+        Ok(out)
+    }
+
+    /// Runs ffmpeg on `input` (written as `in.<in_ext>`) with `args` between the input and
+    /// the output `out_name` (a pattern like `out%02d.png` for several files), and hands
+    /// back the temp directory holding the output.
+    async fn run(
+        &self,
+        input: &[u8],
+        in_ext: &str,
+        args: &[&str],
+        out_name: &str,
+    ) -> Result<tempfile::TempDir, FfmpegError> {
         let program = self.program()?;
         let _slot = SLOTS.acquire().await.map_err(|_| FfmpegError::Failed("converter closed".into()))?;
         let dir = tempfile::tempdir().map_err(|e| FfmpegError::Failed(format!("temp dir: {e}")))?;
         let src = dir.path().join(format!("in.{in_ext}"));
-        let dst = dir.path().join(format!("out.{out_ext}"));
+        let dst = dir.path().join(out_name);
         tokio::fs::write(&src, input).await.map_err(|e| FfmpegError::Failed(format!("temp file: {e}")))?;
 
         let mut cmd = tokio::process::Command::new(&program);
@@ -116,9 +136,34 @@ impl FfmpegConfig {
             let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("ffmpeg failed");
             return Err(FfmpegError::Failed(last.trim().chars().take(300).collect()));
         }
-        let out = tokio::fs::read(&dst).await.map_err(|e| FfmpegError::Failed(format!("no output: {e}")))?;
+        Ok(dir)
+    }
+
+    /// Up to `count` stills of a video as PNGs at full size, evenly spaced from the start
+    /// over `seconds` (the duration, when known; else only the first frame is taken). One
+    /// ffmpeg pass; a short video may yield fewer stills than asked.
+    pub async fn stills(&self, input: &[u8], count: u32, seconds: Option<u32>) -> Result<Vec<Vec<u8>>, FfmpegError> {
+        let count = match seconds {
+            Some(s) if s > 0 => count.max(1),
+            _ => 1,
+        };
+        let rate = format!("fps={count}/{}", seconds.unwrap_or(1).max(1));
+        let frames = count.to_string();
+        let mut args = vec!["-an", "-sn", "-map", "0:v:0"];
+        if count > 1 {
+            args.extend(["-vf", rate.as_str()]);
+        }
+        args.extend(["-frames:v", frames.as_str(), "-f", "image2", "-c:v", "png"]);
+        let dir = self.run(input, "video", &args, "out%02d.png").await?;
+        let mut out = Vec::new();
+        for i in 1..=count {
+            match tokio::fs::read(dir.path().join(format!("out{i:02}.png"))).await {
+                Ok(b) if !b.is_empty() => out.push(b),
+                _ => break,
+            }
+        }
         if out.is_empty() {
-            return Err(FfmpegError::Failed("ffmpeg produced no output".into()));
+            return Err(FfmpegError::Failed("no video frame could be read".into()));
         }
         Ok(out)
     }

@@ -1,6 +1,7 @@
-//! `GET /api/v1/media/{id}`: received media the gateway downloaded. Two ways in: the signed
-//! link from the webhook payload (`?exp=&sig=`, no key needed, so a receiver can hand it
-//! to anyone until it expires), or an API key, scoped to the key's tenant.
+//! `GET /api/v1/media/{id}`: received media the gateway downloaded, and files the misc
+//! routes made for `output=url` (`media::generated`). Two ways in: the signed link from the
+//! webhook payload or misc answer (`?exp=&sig=`, no key needed, so a receiver can hand it
+//! to anyone until it expires), or an API key, scoped to the key's tenant (received media only).
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -38,8 +39,9 @@ fn not_stored() -> ApiError {
 
 #[utoipa::path(get, path = "/api/v1/media/{id}", tag = "Media", operation_id = "getMedia",
     summary = "Download received media",
-    description = "The bytes of a received attachment the gateway downloaded (WAREST_DOWNLOAD_MEDIA_RECEIVED). \
-        Either a signed link from the webhook payload (`exp` and `sig`; 403 with code 3150 when expired, 3151 \
+    description = "The bytes of a received attachment the gateway downloaded (WAREST_DOWNLOAD_MEDIA_RECEIVED), \
+        or of a file a misc route made with `output=url` (those only through their signed link). \
+        Either a signed link from the webhook payload or a misc answer (`exp` and `sig`; 403 with code 3150 when expired, 3151 \
         when the signature is wrong) or an API key whose tenant owns the session. 404 (3152) until the download finished.",
     params(("id" = String, Path, description = "Media id from the payload's `media.id`"), LinkQuery),
     responses((status = 200, description = "The media bytes, with its mimetype", content_type = "application/octet-stream", body = Vec<u8>),

@@ -1,8 +1,10 @@
 //! `/api/v1/misc/whatsapp/*` helpers of the reference spec: decrypting a WhatsApp media
-//! blob from its mediaKey, and decrypting a poll vote from its fields. Stateless except
-//! that a vote on a poll this session sent finds the poll's secret and options itself.
+//! blob from its mediaKey (answered as a data URL, a signed link or the file itself, see
+//! `misc_output`), and decrypting a poll vote from its fields. Stateless except that a
+//! vote on a poll this session sent finds the poll's secret and options itself.
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
@@ -14,6 +16,7 @@ use utoipa_axum::routes;
 use whatsapp_rust::Jid;
 use whatsapp_rust::wacore::download::{DownloadUtils, MediaType};
 
+use super::misc_output::{self, Output};
 use super::session_views::load;
 use crate::app::AppState;
 use crate::http::auth::Tenant;
@@ -43,7 +46,9 @@ pub struct FileDecryptRequest {
     pub mime_type: Option<String>,
     /// Base64 SHA-256 of the plaintext; checked when given.
     pub file_sha256: Option<String>,
-    /// Only `base64` (the default): the plaintext as a data URL.
+    /// `base64` (default): the plaintext as a data URL; `url`: a signed link to
+    /// `GET /api/v1/media/{id}` that expires after WAREST_MEDIA_URL_TTL; `file`: the plaintext
+    /// itself as the response body, with its Content-Type and a download name.
     pub output: Option<String>,
     /// `image`, `video`, `audio`, `ptt`, `document`, `sticker`, `gif` or `thumbnail-link`: the key
     /// derivation of that media type. Default: from `mimeType`.
@@ -88,20 +93,29 @@ fn b64_field(field: &str, value: &str) -> ApiResult<Vec<u8>> {
 #[utoipa::path(post, path = "/api/v1/misc/whatsapp/file-decrypt", tag = "Misc", operation_id = "postMiscWhatsappFileDecrypt",
     summary = "Decrypt WhatsApp media", description = "Decrypts a WhatsApp media blob (AES-256-CBC + HMAC, keys from the \
         mediaKey by HKDF with the media type's label). Size-capped like media sends (WAREST_MEDIA_MAX_MB). \
+        The plaintext is never larger than the blob, so that cap bounds the output too. \
         A key, type or blob that does not verify answers 422 with code 3153.",
     request_body = FileDecryptRequest,
-    responses((status = 200, description = "The plaintext as a data URL", body = Envelope<BinaryResult>), AdminErrors))]
+    responses((status = 200, description = "The plaintext as a data URL or a signed link, or with output=file the plaintext itself",
+        content((Envelope<BinaryResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), AdminErrors))]
 async fn file_decrypt(
     State(state): State<AppState>,
     Tenant(_who): Tenant,
     ApiJson(req): ApiJson<FileDecryptRequest>,
-) -> ApiResult<Reply<BinaryResult>> {
-    if let Some(o) = req.output.as_deref().map(str::trim).filter(|o| !o.eq_ignore_ascii_case("base64")) {
-        return Err(ApiError::field("output", format!("{o:?} is not supported; use base64")));
-    }
+) -> ApiResult<Response> {
+    let output = Output::parse(req.output.as_deref())?;
     let key = b64_field("mediaKey", &req.media_key)?;
     if key.len() != 32 {
         return Err(ApiError::field("mediaKey", "must be 32 bytes"));
+    }
+    if let Some(m) = req.mime_type.as_deref() {
+        let base = crate::media::base_mimetype(m);
+        // It becomes a Content-Type and part of a data URL: a plain `type/subtype` only.
+        let token =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+        if base.len() > 127 || !base.split_once('/').is_some_and(|(t, s)| token(t) && token(s)) {
+            return Err(ApiError::field("mimeType", "must be a mimetype like image/jpeg"));
+        }
     }
     let kind = media_type(req.media_type.as_deref(), req.mime_type.as_deref())?;
     let expected = req.file_sha256.as_deref().map(|s| b64_field("fileSha256", s)).transpose()?;
@@ -136,9 +150,17 @@ async fn file_decrypt(
         .filter(|m| !m.is_empty())
         .or_else(|| fetch::sniff(&plain).map(str::to_string))
         .unwrap_or_else(|| "application/octet-stream".into());
-    let meta = json!({ "mimeType": mime, "size": plain.len(), "mode": "base64", "mediaType": format!("{kind:?}").to_lowercase() });
-    let data = format!("data:{mime};base64,{}", B64.encode(&plain));
-    Ok(Reply::ok("File decrypted", BinaryResult { data, meta }))
+    if output == Output::File {
+        let name = format!("decrypted.{}", misc_output::extension(&mime));
+        return Ok(misc_output::file(plain, &mime, &name));
+    }
+    let r = misc_output::reference(&state, output, &plain, &mime).await?;
+    let mut meta = json!({ "mimeType": mime, "size": plain.len(), "mode": output.mode(),
+                           "mediaType": format!("{kind:?}").to_lowercase() });
+    if let Some(exp) = r.expires_at {
+        meta["expiresAt"] = exp.into();
+    }
+    Ok(Reply::ok("File decrypted", BinaryResult { data: r.data, meta }).into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

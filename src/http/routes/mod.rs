@@ -23,6 +23,7 @@ pub mod messages_media;
 pub mod misc;
 pub mod misc_decrypt;
 pub mod misc_media;
+pub mod misc_output;
 pub mod misc_wa;
 pub mod profile;
 pub mod profile_contacts;

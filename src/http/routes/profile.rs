@@ -203,7 +203,7 @@ async fn set_picture(
     let loaded = super::messages_kinds::load(&state, "picture", &body.picture).await?;
     // By the bytes, not the declared type.
     let is_jpeg = loaded.bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
-    if !is_jpeg && !crate::misc_image::is_png(&loaded.bytes) {
+    if !is_jpeg && !crate::outbound::imaging::is_png(&loaded.bytes) {
         return Err(ApiError::field("picture", "must be a JPEG or PNG image"));
     }
     let (_, client) = connected(&state, &who, &body.session_id).await?;
