@@ -305,6 +305,9 @@ async fn form_and_raw_bodies_reach_the_contact_on_every_single_file_route() {
     app.stop().await;
 }
 
+/// Route, query, Content-Type, body; then the expected status, code and field.
+type RawCase = (&'static str, String, &'static str, Vec<u8>, u16, u64, &'static str);
+
 #[tokio::test]
 async fn bad_form_and_raw_bodies_answer_naming_the_field() {
     let app = TestApp::spawn_with(Kind::Sqlite, &[("WAREST_MEDIA_MAX_MB", "1")]).await;
@@ -343,7 +346,7 @@ async fn bad_form_and_raw_bodies_answer_naming_the_field() {
     }
 
     let dest = dest_query("");
-    let raws: Vec<(&str, String, &str, Vec<u8>, u16, u64, &str)> = vec![
+    let raws: Vec<RawCase> = vec![
         ("audio", dest.clone(), "application/octet-stream", vec![], 400, 2001, "audio"),
         ("media", dest.clone(), "application/octet-stream", big.clone(), 413, 3011, "media"),
         ("media", dest.clone(), "text/plain", png.clone(), 415, 3010, "Content-Type"),

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use super::messages::{Destination, SendErrors, SendResult, common, invalid, prepare, submit};
 use super::messages_media::RAW_BODY;
-use super::send_body::{FileRequest, SendBody, file_or_load};
+use super::send_body::{FileRequest, RawFile, SendBody, file_or_load};
 use crate::app::AppState;
 use crate::http::auth::Tenant;
 use crate::http::envelope::Envelope;
@@ -108,7 +108,7 @@ pub struct SendDocumentForm {
 
 #[utoipa::path(post, path = "/api/v1/messages/send/document", tag = "Messages", operation_id = "postMessagesSendDocument",
     summary = "Send a document", description = "Any mimetype of WAREST_MIMETYPE_FILES_ALLOWLIST; filename and caption.",
-    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendDocumentBody = "application/json"), (SendDocumentForm = "multipart/form-data"), ([u8] = "application/octet-stream")), description = RAW_BODY),
+    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendDocumentBody = "application/json"), (SendDocumentForm = "multipart/form-data"), (inline(RawFile) = "application/octet-stream")), description = RAW_BODY),
     responses((status = 200, description = "Queued, one result per recipient", body = Envelope<SendResult>), SendErrors))]
 async fn send_document(
     State(state): State<AppState>,

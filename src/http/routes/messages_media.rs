@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::messages::{Destination, SendErrors, SendResult, common, prepare, submit};
 use super::messages_kinds::{advanced, caption, unsupported};
-use super::send_body::{FileRequest, SendBody, file_or_load};
+use super::send_body::{FileRequest, RawFile, SendBody, file_or_load};
 use crate::app::AppState;
 use crate::http::auth::Tenant;
 use crate::http::envelope::Envelope;
@@ -101,7 +101,7 @@ pub struct SendMediaForm {
     description = "By URL (fetched behind the SSRF guard, size- and time-limited) or base64. Images get a JPEG \
                    preview and their size (and are downscaled with `compress`); MP4 videos carry duration and size. \
                    Caption and view-once for both.",
-    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendMediaBody = "application/json"), (SendMediaForm = "multipart/form-data"), ([u8] = "application/octet-stream")), description = RAW_BODY),
+    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendMediaBody = "application/json"), (SendMediaForm = "multipart/form-data"), (inline(RawFile) = "application/octet-stream")), description = RAW_BODY),
     responses((status = 200, description = "Queued, one result per recipient", body = Envelope<SendResult>), SendErrors))]
 async fn send_media(
     State(state): State<AppState>,
@@ -177,7 +177,7 @@ pub struct SendAudioForm {
     description = "`isVN: true` sends a voice note (push-to-talk): Opus/Ogg is sent as given, any other audio is \
                    converted with ffmpeg (WAREST_FFMPEG_PATH; 503 code 3014 when it is missing). Otherwise the file \
                    is sent as a plain audio message.",
-    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendAudioBody = "application/json"), (SendAudioForm = "multipart/form-data"), ([u8] = "application/octet-stream")), description = RAW_BODY),
+    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendAudioBody = "application/json"), (SendAudioForm = "multipart/form-data"), (inline(RawFile) = "application/octet-stream")), description = RAW_BODY),
     responses((status = 200, description = "Queued, one result per recipient", body = Envelope<SendResult>), SendErrors))]
 async fn send_audio(
     State(state): State<AppState>,
@@ -232,7 +232,7 @@ pub struct SendStickerForm {
 #[utoipa::path(post, path = "/api/v1/messages/send/sticker", tag = "Messages", operation_id = "postMessagesSendSticker",
     summary = "Send a sticker",
     description = "A WebP is sent as it is; a JPEG, PNG or GIF is scaled to fit 512×512 (aspect kept, transparent padding) and encoded as WebP.",
-    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendStickerBody = "application/json"), (SendStickerForm = "multipart/form-data"), ([u8] = "application/octet-stream")), description = RAW_BODY),
+    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendStickerBody = "application/json"), (SendStickerForm = "multipart/form-data"), (inline(RawFile) = "application/octet-stream")), description = RAW_BODY),
     responses((status = 200, description = "Queued, one result per recipient", body = Envelope<SendResult>), SendErrors))]
 async fn send_sticker(
     State(state): State<AppState>,
@@ -292,7 +292,7 @@ pub struct SendGifForm {
     summary = "Send a GIF",
     description = "Sent as a looping video (`gifPlayback`). A GIF is converted to H.264 MP4 with ffmpeg \
                    (WAREST_FFMPEG_PATH; 503 code 3014 when it is missing); an MP4 is sent as given.",
-    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendGifBody = "application/json"), (SendGifForm = "multipart/form-data"), ([u8] = "application/octet-stream")), description = RAW_BODY),
+    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendGifBody = "application/json"), (SendGifForm = "multipart/form-data"), (inline(RawFile) = "application/octet-stream")), description = RAW_BODY),
     responses((status = 200, description = "Queued, one result per recipient", body = Envelope<SendResult>), SendErrors))]
 async fn send_gif(
     State(state): State<AppState>,

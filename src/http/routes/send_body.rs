@@ -14,6 +14,7 @@ use axum::http::header;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::messages_kinds::load;
 use super::upload::{Budget, MAX_TEXT_FIELDS, clean_file_name, essence, flag, multipart_error, read_file, read_text};
@@ -31,6 +32,13 @@ pub trait FileRequest: DeserializeOwned + Send {
     /// The field an uploaded file's own name fills when the caller left it out.
     const FILE_NAME: Option<&'static str> = None;
 }
+
+// The raw body's schema in the OpenAPI document (documentation only).
+/// The file's bytes; sessionId, to and the other fields go in the query string.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct RawFile(Vec<u8>);
 
 /// Booleans every send route takes (`Destination`).
 const COMMON_FLAGS: &[&str] = &["isForwarded", "presence"];
