@@ -1,7 +1,8 @@
 //! The non-text send routes of the reference spec: document, location, contact and poll
 //! (images, video, audio, stickers and GIFs are in `messages_media`, multipart uploads in
 //! `messages_files`). Media is loaded (URL behind the SSRF guard, or base64) and checked
-//! here, so a bad file is a 4xx now rather than a failed job later.
+//! here, so a bad file is a 4xx now rather than a failed job later. A document may also
+//! come as a form upload or raw bytes (`send_body`).
 
 use axum::extract::State;
 use axum::http::HeaderMap;

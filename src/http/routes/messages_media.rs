@@ -3,6 +3,7 @@
 //! into what WhatsApp expects happens here, when the request is accepted: previews and
 //! sizes (image crate), voice notes and GIFs (ffmpeg), stickers (512×512 WebP). So a file
 //! that cannot be converted is a 4xx now, and the job carries bytes ready to upload.
+//! The file comes as a URL or base64 in JSON, as a form upload or as raw bytes (`send_body`).
 
 use axum::extract::State;
 use axum::http::HeaderMap;

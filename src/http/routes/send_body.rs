@@ -86,9 +86,10 @@ impl<T: FileRequest> FromRequest<AppState> for SendBody<T> {
             let query: Vec<(String, String)> = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
+            // The fields first: a request that is wrong anyway is refused before its body is read.
+            let fields = build::<T>(query, true, None)?;
             let bytes = read_raw(req, T::FILE, max).await?;
-            let req = build::<T>(query, true, None)?;
-            return Ok(SendBody { req, upload: Some(loaded(bytes, declared)) });
+            return Ok(SendBody { req: fields, upload: Some(loaded(bytes, declared)) });
         }
         Err(ApiError {
             code: Code::MediaUnsupported,
