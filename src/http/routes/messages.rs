@@ -55,6 +55,12 @@ pub enum SendErrors {
     /// The session is not linked yet (3002), or the Idempotency-Key was used for another request (3001).
     #[response(status = 409)]
     Conflict(ErrorEnvelope),
+    /// A file over WAREST_MEDIA_MAX_MB (3011) or a body over WAREST_HTTP_BODY_LIMIT_MB (2413).
+    #[response(status = 413)]
+    TooLarge(ErrorEnvelope),
+    /// A file type the route cannot send, or a Content-Type it does not read (3010).
+    #[response(status = 415)]
+    Unsupported(ErrorEnvelope),
     /// The session's queue is full (3000), or the API key's rate limit (2400); see `Retry-After`.
     #[response(status = 429)]
     TooMany(ErrorEnvelope),

@@ -5,8 +5,8 @@
 //! Executables and scripts are never sent; they are listed in `blockedFiles`.
 
 use axum::extract::State;
-use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 
 use super::messages::{Destination, Recipients, SendErrors, SendResult, common, enqueue, prepare};
 use super::messages_kinds::caption;
+use super::upload::{Budget, MAX_TEXT_FIELDS, flag, multipart_error, read_file, read_text};
 use crate::app::AppState;
 use crate::http::auth::Tenant;
 use crate::http::envelope::Envelope;
@@ -27,9 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(send_files))
 }
 
-/// Longest text field value and most text fields of one upload.
-const MAX_TEXT_FIELD: usize = 64 * 1024;
-const MAX_TEXT_FIELDS: usize = 32;
 /// Extensions of programs and scripts, refused whatever their mimetype claims.
 const BLOCKED_EXTENSIONS: &[&str] = &[
     "exe", "msi", "bat", "cmd", "com", "scr", "pif", "sh", "bash", "ps1", "vbs", "vbe", "jse", "wsf", "cpl", "dll",
@@ -72,43 +70,14 @@ struct Blocked {
     reason: String,
 }
 
-fn multipart_error(e: MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError {
-            code: Code::PayloadTooLarge,
-            message: "files: the upload is larger than WAREST_HTTP_BODY_LIMIT_MB".into(),
-            field: Some("files".into()),
-            retry_after: None,
-        };
-    }
-    ApiError::field("body", format!("malformed multipart body ({})", e.body_text()))
-}
-
-fn too_large(field: String, what: &str, limit: usize) -> ApiError {
-    ApiError {
-        code: Code::MediaTooLarge,
-        message: format!("{field}: {what} is larger than the {limit} byte limit"),
-        field: Some(field),
-        retry_after: None,
-    }
-}
-
-fn flag(field: &str, v: &str) -> ApiResult<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" | "" => Ok(false),
-        _ => Err(ApiError::field(field, "must be true or false")),
-    }
-}
-
 /// Reads the form: text fields into `text`, file parts into uploads, within the caps.
 async fn read_form(state: &AppState, mut mp: Multipart) -> ApiResult<(Vec<(String, String)>, Vec<Upload>)> {
     let cfg = &state.config.outbound;
     let (per_file, total_max, max_count) = (cfg.media.max_bytes, cfg.files_max_total_bytes, cfg.files_max_count);
     let mut text = Vec::new();
     let mut files: Vec<Upload> = Vec::new();
-    let mut total = 0usize;
-    while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
+    let mut budget = Budget { used: 0, max: total_max };
+    while let Some(field) = mp.next_field().await.map_err(|e| multipart_error("files", e))? {
         let name = field.name().unwrap_or_default().to_string();
         if field.file_name().is_some() || matches!(name.as_str(), "files" | "file" | "files[]") {
             if files.len() >= max_count {
@@ -118,40 +87,14 @@ async fn read_form(state: &AppState, mut mp: Multipart) -> ApiResult<(Vec<(Strin
                 ));
             }
             let i = files.len();
-            let file_name = field.file_name().map(str::to_string).filter(|n| !n.trim().is_empty());
-            let declared = field.content_type().map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-            let mut bytes = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                if bytes.len() + chunk.len() > per_file {
-                    return Err(too_large(format!("files[{i}]"), "the file", per_file));
-                }
-                if total + chunk.len() > total_max {
-                    return Err(too_large("files".into(), "the upload", total_max));
-                }
-                total += chunk.len();
-                bytes.extend_from_slice(&chunk);
-            }
-            if bytes.is_empty() {
-                return Err(ApiError::field(format!("files[{i}]"), "is empty"));
-            }
-            // Only the last path component: a file name is shown, never used as a path.
-            let name = file_name
-                .map(|n| n.rsplit(['/', '\\']).next().unwrap_or_default().chars().take(255).collect())
-                .filter(|n: &String| !n.is_empty())
-                .unwrap_or_else(|| format!("file{}", i + 1));
-            files.push(Upload { name, declared: declared.filter(|d| !d.is_empty()), bytes });
+            let part = read_file(field, &format!("files[{i}]"), per_file, &mut budget, "files").await?;
+            let name = part.name.unwrap_or_else(|| format!("file{}", i + 1));
+            files.push(Upload { name, declared: part.declared, bytes: part.bytes });
         } else {
             if text.len() >= MAX_TEXT_FIELDS {
                 return Err(ApiError::field(name, format!("at most {MAX_TEXT_FIELDS} form fields")));
             }
-            let mut value = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                if value.len() + chunk.len() > MAX_TEXT_FIELD {
-                    return Err(ApiError::field(name, format!("at most {MAX_TEXT_FIELD} bytes")));
-                }
-                value.extend_from_slice(&chunk);
-            }
-            let value = String::from_utf8(value).map_err(|_| ApiError::field(name.clone(), "must be UTF-8 text"))?;
+            let value = read_text(field, &name).await?;
             text.push((name, value));
         }
     }

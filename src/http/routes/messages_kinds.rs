@@ -1,7 +1,8 @@
 //! The non-text send routes of the reference spec: document, location, contact and poll
 //! (images, video, audio, stickers and GIFs are in `messages_media`, multipart uploads in
 //! `messages_files`). Media is loaded (URL behind the SSRF guard, or base64) and checked
-//! here, so a bad file is a 4xx now rather than a failed job later.
+//! here, so a bad file is a 4xx now rather than a failed job later. A document may also
+//! come as a form upload or raw bytes (`send_body`).
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -12,6 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::messages::{Destination, SendErrors, SendResult, common, invalid, prepare, submit};
+use super::messages_media::RAW_BODY;
+use super::send_body::{FileRequest, RawFile, SendBody, file_or_load};
 use crate::app::AppState;
 use crate::http::auth::Tenant;
 use crate::http::envelope::Envelope;
@@ -81,22 +84,45 @@ pub struct SendDocumentBody {
     pub caption: Option<String>,
 }
 
+impl FileRequest for SendDocumentBody {
+    const FILE: &'static str = "document";
+    const FLAGS: &'static [&'static str] = &[];
+    const FILE_NAME: Option<&'static str> = Some("filename");
+}
+
+/// `multipart/form-data` of `/send/document` (documentation only: `send_body` reads it).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SendDocumentForm {
+    #[serde(flatten)]
+    dest: Destination,
+    /// The file (a text field is read as a URL or base64).
+    #[schema(value_type = String, format = Binary)]
+    document: Vec<u8>,
+    /// Defaults to the uploaded part's file name.
+    filename: Option<String>,
+    /// Defaults to the type the bytes show, else the part's Content-Type.
+    mimetype: Option<String>,
+    caption: Option<String>,
+}
+
 #[utoipa::path(post, path = "/api/v1/messages/send/document", tag = "Messages", operation_id = "postMessagesSendDocument",
     summary = "Send a document", description = "Any mimetype of WAREST_MIMETYPE_FILES_ALLOWLIST; filename and caption.",
-    params(("Idempotency-Key" = Option<String>, Header)), request_body = SendDocumentBody,
+    params(("Idempotency-Key" = Option<String>, Header)), request_body(content((SendDocumentBody = "application/json"), (SendDocumentForm = "multipart/form-data"), (inline(RawFile) = "application/octet-stream")), description = RAW_BODY),
     responses((status = 200, description = "Queued, one result per recipient", body = Envelope<SendResult>), SendErrors))]
 async fn send_document(
     State(state): State<AppState>,
     Tenant(who): Tenant,
     headers: HeaderMap,
-    ApiJson(b): ApiJson<SendDocumentBody>,
+    SendBody { req: b, upload }: SendBody<SendDocumentBody>,
 ) -> ApiResult<Response> {
     let caption = caption(&b.caption)?;
     let filename = b.filename.clone().filter(|f| !f.trim().is_empty()).unwrap_or_else(|| "document".into());
     if filename.len() > 255 || filename.contains(['/', '\\', '\0']) {
         return Err(ApiError::field("filename", "must be a plain file name of at most 255 bytes"));
     }
-    let loaded = load(&state, "document", &b.document).await?;
+    let loaded = file_or_load(&state, "document", &b.document, upload).await?;
     let mime = b
         .mimetype
         .as_deref()
