@@ -7,14 +7,11 @@
 mod common;
 mod webhooks_support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Kind, TestApp, envelope_code, kinds};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
-use warest::sessions::events::SessionEvent;
-use warest_sandbox::{Behaviour, CLIENT_VERSION, Sandbox};
+use warest_sandbox::{Behaviour, Sandbox};
 use webhooks_support::{Hit, Receiver};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -23,43 +20,13 @@ const CONTACT: &str = "15559240001";
 const LINK_SECRET: &str = "media-link-secret-0123456789";
 
 async fn gateway(kind: Kind, sandbox: &Sandbox, env: &[(&str, &str)]) -> TestApp {
-    let url = sandbox.ws_url();
-    let http = Arc::new(sandbox.http_client());
-    TestApp::spawn_full(
-        kind,
-        env,
-        move |c| {
-            c.wa_url = Some(url);
-            c.wa_version = Some(CLIENT_VERSION);
-        },
-        move |state| {
-            // The gateway downloads media from the sandbox's media host.
-            let mut wa = state.sessions.deps().wa.clone();
-            wa.http = Some(http);
-            state.sessions.set_wa_options(wa);
-        },
-    )
-    .await
+    // The gateway downloads media from the sandbox's media host.
+    common::wa::sandbox_gateway(kind, sandbox, env).await
 }
 
 /// Links session `main` to `PHONE` and points its webhook at `rx`.
 async fn link(app: &TestApp, sandbox: &Sandbox, key: &str, rx: &Receiver) {
-    let mut events: broadcast::Receiver<SessionEvent> = app.state.events.subscribe();
-    let (status, body) = app.get("/api/v1/session/create?sessionId=main", Some(key)).await;
-    assert_eq!((status, envelope_code(&body)), (200, 1107), "{body}");
-    sandbox.link(body["results"][0]["qrString"].as_str().unwrap(), PHONE).unwrap();
-    tokio::time::timeout(WAIT, async {
-        loop {
-            if let Ok(ev) = events.recv().await
-                && ev.session_id == "main"
-                && ev.tag() == Some("open")
-            {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("session open");
+    common::wa::link_session(app, sandbox, key, "main", PHONE).await;
     let (status, body) =
         app.post("/api/v1/session/main/config", Some(key), json!({ "webhookUrl": rx.url("/in") })).await;
     assert_eq!(status, 200, "{body}");

@@ -9,16 +9,13 @@
 
 mod common;
 
-use std::io::Cursor;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
+use common::fixtures::{clip_gif, clip_mp4, flag, picture, sine_opus, sine_wav};
 use common::{Kind, TestApp, envelope_code, split};
 use serde_json::Value;
-use tokio::sync::broadcast;
-use warest::sessions::events::SessionEvent;
-use warest_sandbox::{Behaviour, CLIENT_VERSION, InboxEntry, Sandbox};
+use warest_sandbox::{Behaviour, InboxEntry, Sandbox};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const CONTACT: &str = "15550004201";
@@ -26,79 +23,11 @@ const OTHER: &str = "15550004203";
 const PHONE: &str = "15550004202";
 
 async fn gateway(sandbox: &Sandbox, env: &[(&str, &str)]) -> TestApp {
-    let url = sandbox.ws_url();
-    let http = Arc::new(sandbox.http_client());
-    TestApp::spawn_full(
-        Kind::Sqlite,
-        env,
-        move |c| {
-            c.wa_url = Some(url);
-            c.wa_version = Some(CLIENT_VERSION);
-        },
-        move |state| {
-            let mut wa = state.sessions.deps().wa.clone();
-            wa.http = Some(http);
-            state.sessions.set_wa_options(wa);
-        },
-    )
-    .await
+    common::wa::sandbox_gateway(Kind::Sqlite, sandbox, env).await
 }
 
 async fn link(app: &TestApp, sandbox: &Sandbox, key: &str) {
-    let mut events: broadcast::Receiver<SessionEvent> = app.state.events.subscribe();
-    let (status, body) = app.get("/api/v1/session/create?sessionId=main", Some(key)).await;
-    assert_eq!((status, envelope_code(&body)), (200, 1107), "{body}");
-    sandbox.link(body["results"][0]["qrString"].as_str().unwrap(), PHONE).unwrap();
-    tokio::time::timeout(TIMEOUT, async {
-        loop {
-            if let Ok(ev) = events.recv().await
-                && ev.session_id == "main"
-                && ev.tag() == Some("open")
-            {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("session open");
-}
-
-/// Runs ffmpeg on a synthetic source (`lavfi`) and returns the output file's bytes.
-fn ffmpeg(args: &[&str], ext: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join(format!("out.{ext}"));
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-        .args(args)
-        .arg(&out)
-        .status()
-        .expect("these tests need ffmpeg on PATH");
-    assert!(status.success(), "ffmpeg {args:?}");
-    std::fs::read(out).unwrap()
-}
-
-fn sine_wav() -> Vec<u8> {
-    ffmpeg(&["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-f", "wav"], "wav")
-}
-
-fn sine_opus() -> Vec<u8> {
-    ffmpeg(&["-f", "lavfi", "-i", "sine=frequency=660:duration=3", "-c:a", "libopus", "-f", "ogg"], "ogg")
-}
-
-fn clip_mp4() -> Vec<u8> {
-    let src = "testsrc=duration=2:size=160x120:rate=10";
-    ffmpeg(&["-f", "lavfi", "-i", src, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4"], "mp4")
-}
-
-fn clip_gif() -> Vec<u8> {
-    ffmpeg(&["-f", "lavfi", "-i", "testsrc=duration=1:size=64x48:rate=5", "-f", "gif"], "gif")
-}
-
-fn picture(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
-    let img = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([(x * 7) as u8, (y * 3) as u8, 120, 255]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageRgba8(img).write_to(&mut Cursor::new(&mut out), format).unwrap();
-    out
+    common::wa::link_session(app, sandbox, key, "main", PHONE).await
 }
 
 /// One part of a form: name, then `Some((file name, content type))` for a file part, and bytes.
@@ -162,11 +91,6 @@ fn queued(what: &str, (status, answer): (u16, Value)) -> String {
 
 async fn received(sandbox: &Sandbox, contact: &str, id: &str) -> InboxEntry {
     sandbox.wait_inbox(contact, TIMEOUT, |e| e.id == id).await.unwrap()
-}
-
-/// Whether the proto JSON has `field` (snake or camel case) set to true.
-fn flag(json: &str, snake: &str, camel: &str) -> bool {
-    json.contains(&format!("\"{snake}\":true")) || json.contains(&format!("\"{camel}\":true"))
 }
 
 #[tokio::test]

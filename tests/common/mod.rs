@@ -13,6 +13,7 @@ use warest::app::AppState;
 use warest::config::{Config, Database};
 use warest::testing::TestDb;
 
+pub mod fixtures;
 pub mod wa;
 
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
