@@ -6,15 +6,15 @@
 //! contact, one sequential sender per session like the gateway's queue.
 //!
 //! What the gateway does on top: HTTP + auth, the durable queue (a job row written and
-//! claimed in SQLite per message), the anti-spam guards, and waiting for the server's ack
-//! before the next send of the session (WAREST_QUEUE_CONCURRENCY=1 keeps FIFO order). The
-//! baseline's `send_message` returns when the stanza is written, without an ack.
+//! claimed in SQLite per message), the anti-spam guards, and tracking the server's ack of
+//! each send (pipelined: up to 32 unacked per session; WAREST_QUEUE_CONCURRENCY=1 keeps
+//! the writes in FIFO order). The baseline's `send_message` returns when the stanza is
+//! written, without an ack.
 //!
-//! Latency is request start → decrypted by the contact. The HTTP call returns as soon as
-//! the send is queued, so the producers hand in every message at once and the gateway's
-//! latency includes the time a message waits in its session's queue; the baseline's
-//! senders call `send_message` one after another, so theirs hardly includes any wait.
-//! Throughput is the comparable figure; latency shows the queue's depth under a burst.
+//! Latency is request start → decrypted by the contact. Each session has one producer that
+//! posts its messages one after another (the next once the previous is queued), so with
+//! one session the gateway's rate is bounded by one request's round trip; the baseline's
+//! senders call `send_message` one after another in the same way.
 //!
 //! `cargo bench --profile dev --bench send_throughput -- [messages] [sessions…]`
 //! (default 500 1 10)

@@ -65,6 +65,7 @@ impl AppState {
             wa: WaOptions { url: config.wa_url.clone(), version: config.wa_version, http: None },
             reconnect_timeout: config.session_reconnect_timeout,
             sinks: Default::default(),
+            media_dir: crate::media::session_dir(&config.data_dir, ""),
         });
         let outbound = crate::outbound::Outbound::new(db.clone(), config.outbound.clone());
         let webhooks = crate::webhooks::Webhooks::new(db.clone(), config.webhook.clone(), &events);

@@ -125,6 +125,17 @@ async fn media_run(kind: Kind) {
         sqlx::query_scalar("SELECT content FROM messages WHERE id = $1").bind(&id).fetch_one(pool).await.unwrap();
     let content: Value = serde_json::from_str(&content).unwrap();
     assert_eq!(content["media"]["id"], media_id.as_str());
+
+    // Deleting the session takes its media files with it, not only their rows.
+    let path: String =
+        sqlx::query_scalar("SELECT path FROM media WHERE id = $1").bind(&media_id).fetch_one(pool).await.unwrap();
+    assert!(std::path::Path::new(&path).exists(), "{path}");
+    let res =
+        app.req(reqwest::Method::DELETE, "/api/v1/session/delete?sessionId=main", Some(&key)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(!std::path::Path::new(&path).exists(), "{path} outlived its session");
+    let (status, body) = app.get(&format!("/api/v1/media/{media_id}"), Some(&key)).await;
+    assert_eq!((status, envelope_code(&body)), (404, 3152), "{body}");
     app.stop().await;
 }
 

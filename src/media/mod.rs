@@ -55,5 +55,10 @@ pub fn base_mimetype(m: &str) -> String {
 /// (see `received::media_id`) and session ids are validated names, so neither can
 /// climb out of the directory.
 pub fn stored_path(data_dir: &Path, session: &str, id: &str) -> PathBuf {
-    data_dir.join("media").join(session).join(id)
+    session_dir(data_dir, session).join(id)
+}
+
+/// The directory of one session's stored media (with `""`: the directory of them all).
+pub fn session_dir(data_dir: &Path, session: &str) -> PathBuf {
+    data_dir.join("media").join(session)
 }

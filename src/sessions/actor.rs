@@ -118,6 +118,8 @@ pub struct ActorDeps {
     pub reconnect_timeout: Duration,
     /// Raw-event consumers (inbound pipeline, message status).
     pub sinks: Sinks,
+    /// Where received media is kept (`<dir>/<session>/…`); a deleted session's files go with it.
+    pub media_dir: std::path::PathBuf,
 }
 
 struct Actor {

@@ -119,6 +119,16 @@ impl SessionManager {
             tracing::error!(session = id, error = %e, "could not wipe the device store");
         }
         self.deps.db.delete_session_row(scope, id).await?;
+        // The media rows went with the session; their files are not left behind. (Session
+        // ids are validated as path-safe when created.)
+        let path_safe = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let dir = self.deps.media_dir.join(id);
+        if path_safe
+            && let Err(e) = tokio::fs::remove_dir_all(&dir).await
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(session = id, error = %e, "could not remove the session's media files");
+        }
         self.deps.bus.session_status(id, &row.registry, Tag::Delete, Status::Stopped, StatusDetail::default());
         Ok(row)
     }
