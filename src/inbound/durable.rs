@@ -1,0 +1,117 @@
+//! The durable half of inbound: whatsapp-rust's inbound durability hook hands decrypted
+//! messages here *before* it acknowledges them to WhatsApp, and acks only once this
+//! commit is done. A crash in between leaves them unacked; the server redelivers them
+//! and the client replays them from its pending-inbound buffer (the device store).
+//!
+//! Delivery is therefore at-least-once, and this commit is what makes it exactly-once in
+//! the store: each message is claimed in `inbound_seen` by (session, chat, sender, id) —
+//! stanza ids are unique only within a chat and sender — in the same transaction as its
+//! message rows and outbox events, so a replay adds neither. The normalization, session
+//! flags and events are the plain event path's (`super::handle`).
+
+use sqlx::{Any, Transaction};
+use whatsapp_rust::types::events::InboundMessage;
+use whatsapp_rust::types::message::MessageInfo;
+
+use super::{Deps, chat_skipped, flags, message_events, store_items};
+use crate::sessions::hooks::WaEventCtx;
+use crate::store::{StoreResult, now_ms};
+use crate::webhooks::begin_write;
+
+/// Stores a batch in one transaction; `Ok` only after the commit.
+pub(super) async fn commit(deps: &Deps, ctx: &WaEventCtx, batch: &[InboundMessage]) -> StoreResult<()> {
+    let hooks = &deps.hooks;
+    let f = flags(hooks, &ctx.session_id).await;
+    // Normalized outside the transaction (poll votes read the store; media is queued).
+    // Already-stored messages are not normalized again, so a replay queues no second
+    // download; the claim below is what decides.
+    let mut normalized = Vec::with_capacity(batch.len());
+    for m in batch {
+        if seen(deps, &ctx.session_id, &m.info).await? {
+            continue;
+        }
+        let src = &m.info.source;
+        let items = if chat_skipped(&f, &src.chat, src.is_group, src.is_from_me) {
+            Vec::new()
+        } else {
+            message_events(deps, ctx, m).await
+        };
+        normalized.push((m, items));
+    }
+    if normalized.is_empty() {
+        return Ok(());
+    }
+    let mut tx = begin_write(&hooks.db).await?;
+    let mut stored = Vec::new();
+    let mut fresh = 0;
+    for (m, items) in normalized {
+        if !claim(&mut tx, &ctx.session_id, &m.info).await? {
+            continue;
+        }
+        fresh += 1;
+        store_items(deps, ctx, &mut tx, items, &mut stored).await?;
+    }
+    #[cfg(feature = "sandbox")]
+    fail_point::before_commit(fresh);
+    let _ = fresh;
+    tx.commit().await?;
+    hooks.committed(&stored);
+    Ok(())
+}
+
+/// The dedupe key's parts, as whatsapp-rust writes them.
+fn key(info: &MessageInfo) -> (String, String, &str) {
+    (info.source.chat.to_string(), info.source.sender.to_string(), info.id.as_str())
+}
+
+async fn seen(deps: &Deps, session: &str, info: &MessageInfo) -> StoreResult<bool> {
+    let (chat, sender, id) = key(info);
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM inbound_seen WHERE session_id = $1 AND chat_jid = $2 AND sender_jid = $3 AND message_id = $4",
+    )
+    .bind(session)
+    .bind(chat)
+    .bind(sender)
+    .bind(id)
+    .fetch_optional(deps.hooks.db.pool())
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Marks a message stored; `false` when an earlier commit already did.
+async fn claim(tx: &mut Transaction<'static, Any>, session: &str, info: &MessageInfo) -> StoreResult<bool> {
+    let (chat, sender, id) = key(info);
+    let done = sqlx::query(
+        "INSERT INTO inbound_seen (session_id, chat_jid, sender_jid, message_id, seen_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (session_id, chat_jid, sender_jid, message_id) DO NOTHING",
+    )
+    .bind(session)
+    .bind(chat)
+    .bind(sender)
+    .bind(id)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Sandbox builds only: `WAREST_TEST_INBOUND_ABORT_AT=N` aborts the process right before
+/// the commit that would store the Nth new inbound message of this process, so tests can
+/// crash the gateway between "received" and "stored". Production builds have no such knob.
+#[cfg(feature = "sandbox")]
+mod fail_point {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static STORED: AtomicUsize = AtomicUsize::new(0);
+
+    pub fn before_commit(fresh: usize) {
+        let Some(n) = std::env::var("WAREST_TEST_INBOUND_ABORT_AT").ok().and_then(|v| v.parse::<usize>().ok()) else {
+            return;
+        };
+        let before = STORED.fetch_add(fresh, Ordering::SeqCst);
+        if before < n && before + fresh >= n {
+            eprintln!("warest: WAREST_TEST_INBOUND_ABORT_AT={n} reached, aborting before the commit");
+            std::process::abort();
+        }
+    }
+}
