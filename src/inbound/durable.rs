@@ -48,7 +48,7 @@ pub(super) async fn commit(deps: &Deps, ctx: &WaEventCtx, batch: &[InboundMessag
         if !claim(&mut tx, &ctx.session_id, &m.info).await? {
             continue;
         }
-        fresh += 1;
+        fresh += usize::from(!items.is_empty());
         store_items(deps, ctx, &mut tx, items, &mut stored).await?;
     }
     #[cfg(feature = "sandbox")]
@@ -96,7 +96,8 @@ async fn claim(tx: &mut Transaction<'static, Any>, session: &str, info: &Message
 }
 
 /// Sandbox builds only: `WAREST_TEST_INBOUND_ABORT_AT=N` aborts the process right before
-/// the commit that would store the Nth new inbound message of this process, so tests can
+/// the commit that would store the Nth new inbound message of this process (counting
+/// those with catalog events; protocol messages such as key shares produce none), so tests can
 /// crash the gateway between "received" and "stored". Production builds have no such knob.
 #[cfg(feature = "sandbox")]
 mod fail_point {
