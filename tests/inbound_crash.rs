@@ -1,9 +1,9 @@
 //! Nothing is acknowledged to WhatsApp before it is stored: a contact sends five messages,
 //! the real `warest` binary aborts (a sandbox-only fail point) right before the commit
-//! that would store the third, and is started again on the same data. The sandbox server
-//! still holds what the gateway never acked and redelivers it; afterwards every message
-//! is in the message store once, has one outbox event, and reaches the webhook receiver
-//! under one event id. Sandbox builds only.
+//! that would store the third — or right after it, before the ack — and is started again
+//! on the same data. The sandbox server still holds what the gateway never acked and
+//! redelivers it; afterwards every message is in the message store once, has one outbox
+//! event, and reaches the webhook receiver under one event id. Sandbox builds only.
 
 #![cfg(feature = "sandbox")]
 
@@ -34,7 +34,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn(data: &std::path::Path, port: u16, ws: &str, hook: &str, abort_at: Option<usize>) -> Gateway {
+fn spawn(data: &std::path::Path, port: u16, ws: &str, hook: &str, abort: Option<String>) -> Gateway {
     let (a, b, c) = CLIENT_VERSION;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warest"));
     cmd.arg("serve")
@@ -53,8 +53,8 @@ fn spawn(data: &std::path::Path, port: u16, ws: &str, hook: &str, abort_at: Opti
         .env("LOG_LEVEL", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
-    if let Some(n) = abort_at {
-        cmd.env("WAREST_TEST_INBOUND_ABORT_AT", n.to_string());
+    if let Some(spec) = abort {
+        cmd.env("WAREST_TEST_INBOUND_ABORT", spec);
     }
     let child = cmd.spawn().expect("start the warest binary");
     Gateway { child, base: format!("http://127.0.0.1:{port}") }
@@ -108,7 +108,24 @@ fn has_message(hits: &[Hit], id: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_before_the_commit_loses_and_duplicates_no_inbound_message() {
+async fn a_crash_before_the_commit_loses_no_inbound_message() {
+    crash_and_restart(Phase::Before).await;
+}
+
+/// The message is stored but never acked: WhatsApp redelivers it, the client replays it
+/// from its pending-inbound buffer, and the replay must add nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_the_commit_duplicates_no_inbound_message() {
+    crash_and_restart(Phase::After).await;
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Phase {
+    Before,
+    After,
+}
+
+async fn crash_and_restart(phase: Phase) {
     let sandbox = Sandbox::start().await.unwrap();
     sandbox.create_contact(CONTACT, Behaviour::Silent).await.unwrap();
     let rx = Receiver::start().await;
@@ -116,7 +133,11 @@ async fn a_crash_before_the_commit_loses_and_duplicates_no_inbound_message() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let http = reqwest::Client::new();
-    let mut gw = spawn(data.path(), port, &sandbox.ws_url(), &hook, Some(ABORT_AT));
+    let spec = match phase {
+        Phase::Before => format!("before:{ABORT_AT}"),
+        Phase::After => format!("after:{ABORT_AT}"),
+    };
+    let mut gw = spawn(data.path(), port, &sandbox.ws_url(), &hook, Some(spec));
     wait_ready(&http, &gw).await;
 
     let res = http
@@ -145,14 +166,18 @@ async fn a_crash_before_the_commit_loses_and_duplicates_no_inbound_message() {
     };
     assert!(!status.success(), "the gateway should have aborted: {status:?}");
 
-    // At the crash: the first messages are stored, the third is not, and its decrypted
-    // copy waits in the pending-inbound buffer.
+    // At the crash: the messages before the third are stored, the third only after the
+    // commit, and its decrypted copy waits in the pending-inbound buffer either way.
     {
         let db = open_db(data.path()).await;
         let stored = count(&db, "SELECT COUNT(*) AS n FROM messages WHERE direction = 'in'").await;
-        assert_eq!(stored, (ABORT_AT - 1) as i64, "messages stored before the abort");
+        let want = match phase {
+            Phase::Before => ABORT_AT - 1,
+            Phase::After => ABORT_AT,
+        };
+        assert_eq!(stored, want as i64, "{phase:?}: messages stored at the abort");
         let pending = count(&db, "SELECT COUNT(*) AS n FROM wa_pending_inbound").await;
-        assert!(pending >= 1, "the message being committed must be buffered");
+        assert!(pending >= 1, "{phase:?}: the message being committed must be buffered");
         db.close().await;
     }
 

@@ -52,9 +52,13 @@ pub(super) async fn commit(deps: &Deps, ctx: &WaEventCtx, batch: &[InboundMessag
         store_items(deps, ctx, &mut tx, items, &mut stored).await?;
     }
     #[cfg(feature = "sandbox")]
-    fail_point::before_commit(fresh);
+    let crash = fail_point::reached(fresh);
+    #[cfg(feature = "sandbox")]
+    fail_point::abort_if(crash, fail_point::Phase::BeforeCommit);
     let _ = fresh;
     tx.commit().await?;
+    #[cfg(feature = "sandbox")]
+    fail_point::abort_if(crash, fail_point::Phase::AfterCommit);
     hooks.committed(&stored);
     Ok(())
 }
@@ -95,23 +99,40 @@ async fn claim(tx: &mut Transaction<'static, Any>, session: &str, info: &Message
     Ok(done.rows_affected() > 0)
 }
 
-/// Sandbox builds only: `WAREST_TEST_INBOUND_ABORT_AT=N` aborts the process right before
-/// the commit that would store the Nth new inbound message of this process (counting
-/// those with catalog events; protocol messages such as key shares produce none), so tests can
-/// crash the gateway between "received" and "stored". Production builds have no such knob.
+/// Sandbox builds only: `WAREST_TEST_INBOUND_ABORT=before:N` (or `after:N`) aborts the
+/// process right before (after) the commit that stores the Nth new inbound message of this
+/// process (counting those with catalog events; protocol messages such as key shares have
+/// none), so tests can crash the gateway between "received" and "stored", or between
+/// "stored" and "acknowledged". Production builds have no such knob.
 #[cfg(feature = "sandbox")]
 mod fail_point {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum Phase {
+        BeforeCommit,
+        AfterCommit,
+    }
+
     static STORED: AtomicUsize = AtomicUsize::new(0);
 
-    pub fn before_commit(fresh: usize) {
-        let Some(n) = std::env::var("WAREST_TEST_INBOUND_ABORT_AT").ok().and_then(|v| v.parse::<usize>().ok()) else {
-            return;
+    /// Counts this commit's messages; the phase to abort in when it stores the Nth.
+    pub fn reached(fresh: usize) -> Option<Phase> {
+        let spec = std::env::var("WAREST_TEST_INBOUND_ABORT").ok()?;
+        let (phase, n) = spec.split_once(':')?;
+        let phase = match phase {
+            "before" => Phase::BeforeCommit,
+            "after" => Phase::AfterCommit,
+            _ => return None,
         };
+        let n: usize = n.parse().ok()?;
         let before = STORED.fetch_add(fresh, Ordering::SeqCst);
-        if before < n && before + fresh >= n {
-            eprintln!("warest: WAREST_TEST_INBOUND_ABORT_AT={n} reached, aborting before the commit");
+        (before < n && before + fresh >= n).then_some(phase)
+    }
+
+    pub fn abort_if(reached: Option<Phase>, now: Phase) {
+        if reached == Some(now) {
+            eprintln!("warest: WAREST_TEST_INBOUND_ABORT reached, aborting");
             std::process::abort();
         }
     }
