@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::sync::oneshot;
+use whatsapp_rust::InboundDurabilityHook;
 use whatsapp_rust::bot::{Bot, BotHandle};
+use whatsapp_rust::client::Client;
 use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
-use tokio::sync::oneshot;
-use whatsapp_rust::client::Client;
 use whatsapp_rust::types::events::{Event, EventHandler, InboundMessage};
-use whatsapp_rust::InboundDurabilityHook;
 use whatsapp_rust::wacore::pair_code::PairCodeOptions;
 use whatsapp_rust::wacore::store::traits::Backend;
 
