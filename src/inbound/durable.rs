@@ -9,6 +9,8 @@
 //! message rows and outbox events, so a replay adds neither. The normalization, session
 //! flags and events are the plain event path's (`super::handle`).
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use sqlx::{Any, Transaction};
 use whatsapp_rust::types::events::InboundMessage;
 use whatsapp_rust::types::message::MessageInfo;
@@ -60,7 +62,30 @@ pub(super) async fn commit(deps: &Deps, ctx: &WaEventCtx, batch: &[InboundMessag
     #[cfg(feature = "sandbox")]
     fail_point::abort_if(crash, fail_point::Phase::AfterCommit);
     hooks.committed(&stored);
+    prune(deps).await;
     Ok(())
+}
+
+/// How long a message's claim is kept: far beyond the 7 days whatsapp-rust keeps its
+/// pending-inbound copies, which are what replays come from.
+const SEEN_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
+/// Claims are pruned at most this often (per process; any node's pruning serves all).
+const PRUNE_EVERY_MS: i64 = 3600 * 1000;
+
+async fn prune(deps: &Deps) {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = now_ms();
+    let last = LAST.load(Ordering::Relaxed);
+    if now - last < PRUNE_EVERY_MS || LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+        return;
+    }
+    let done = sqlx::query("DELETE FROM inbound_seen WHERE seen_at < $1")
+        .bind(now - SEEN_RETENTION_MS)
+        .execute(deps.hooks.db.pool())
+        .await;
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "could not prune old inbound message claims");
+    }
 }
 
 /// The dedupe key's parts, as whatsapp-rust writes them.
