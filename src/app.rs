@@ -152,7 +152,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         media,
         outbound: state.outbound.clone(),
     });
-    state.sessions.deps().sinks.add(sink);
+    state.sessions.deps().sinks.add(sink.clone());
+    // …and stores each decrypted message before whatsapp-rust acknowledges it to WhatsApp.
+    state.sessions.deps().sinks.set_committer(sink);
     // App-state changes (archive, mute, pin …) from any device keep the chats rows current.
     state.sessions.deps().sinks.add(crate::chats::sync::ChatSyncSink::spawn(state.db.clone()));
     Ok(state)

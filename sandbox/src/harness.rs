@@ -201,6 +201,17 @@ impl Sandbox {
         self.hub.state().accounts.devices_of(phone).into_iter().map(|(_, d)| d).collect()
     }
 
+    /// Ids of the `<message>` stanzas the server still holds for `phone`'s devices:
+    /// queued offline, or written to a socket and not yet acknowledged. What a client
+    /// never acks stays here and is redelivered at its next login.
+    pub fn unacked(&self, phone: &str) -> Vec<String> {
+        let st = self.hub.state();
+        let queued = st.offline.iter().filter(|(addr, _)| addr.0 == phone).flat_map(|(_, q)| q.iter());
+        let queued = queued.filter(|n| n.tag == "message").filter_map(|n| crate::nodes::attr(n, "id"));
+        let inflight = st.inflight.values().filter(|(addr, _)| addr.0 == phone).flat_map(|(_, l)| l.iter());
+        queued.chain(inflight.map(|(id, _)| id.clone())).collect()
+    }
+
     /// The LID user assigned to `phone`, if the account exists.
     pub fn lid_of(&self, phone: &str) -> Option<String> {
         self.hub.state().accounts.get(phone).map(|a| a.lid.clone())

@@ -168,8 +168,16 @@ pub(crate) fn receipt(session: &Session, rcpt: &Node) {
     ack(session, "receipt", &id, to_attr.as_deref(), typ.as_deref());
     let hub = session.hub.clone();
     let mut st = hub.state();
-    // A receipt for a message settles that message on this connection.
+    // A receipt for a message settles that message on this connection; an aggregate
+    // receipt (the client's offline-drain shape) settles every id in its `<list>` too.
     st.acked(session.conn.id, &id);
+    if let Some(list) = rcpt.get_optional_child("list") {
+        for item in children(list).iter().filter(|c| c.tag == "item") {
+            if let Some(other) = attr(item, "id") {
+                st.acked(session.conn.id, &other);
+            }
+        }
+    }
     let Some(to) = jid_attr(rcpt, "to") else {
         return;
     };

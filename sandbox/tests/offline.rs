@@ -141,3 +141,54 @@ async fn m4_kicked_client_reconnects_by_itself_and_gets_the_message() {
     alice.shutdown().await;
     bob.shutdown().await;
 }
+
+/// A client draining its offline queue acks the lot with aggregate receipts
+/// (`<receipt id=first><list><item id=…/>…</list>`); the server settles every id they
+/// name, or it would redeliver all but the first at each later login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m4_an_aggregate_receipt_settles_every_message_it_names() {
+    init_logging();
+    let sandbox = Sandbox::start().await.unwrap();
+    let mut server_events = sandbox.subscribe();
+    let (alice, bob) = pair_both(&sandbox).await;
+    let first = alice.client.send_text(Jid::pn(BOB), "first").await.unwrap();
+    bob.wait_for_text("first", WAIT).await.unwrap();
+    alice.wait_for_receipt(&first.message_id, ReceiptType::Delivered, WAIT).await.unwrap();
+
+    let setup = bob.crash_after_shutdown().await;
+    Sandbox::wait_for_event(
+        &mut server_events,
+        WAIT,
+        |e| matches!(e, SandboxEvent::Disconnected { phone, .. } if phone == BOB),
+    )
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let sent = alice.client.send_text(Jid::pn(BOB), &format!("queued {i}")).await.unwrap();
+        Sandbox::wait_for_event(
+            &mut server_events,
+            WAIT,
+            |e| matches!(e, SandboxEvent::MessageRelayed { id, live: false, .. } if *id == sent.message_id),
+        )
+        .await
+        .unwrap();
+        ids.push(sent.message_id);
+    }
+    assert!(ids.iter().all(|id| sandbox.unacked(BOB).contains(id)), "queued: {:?}", sandbox.unacked(BOB));
+
+    let bob = TestClient::resume(setup).await.unwrap();
+    for i in 0..3 {
+        bob.wait_for_text(&format!("queued {i}"), WAIT).await.unwrap();
+    }
+    // Alice hears of each delivery only from the receipt the server relayed, after it
+    // settled the ids on Bob's connection.
+    for id in &ids {
+        alice.wait_for_receipt(id, ReceiptType::Delivered, WAIT).await.unwrap();
+    }
+    let left = sandbox.unacked(BOB);
+    assert!(ids.iter().all(|id| !left.contains(id)), "still held for redelivery: {left:?}");
+
+    alice.shutdown().await;
+    bob.shutdown().await;
+}

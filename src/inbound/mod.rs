@@ -6,7 +6,13 @@
 //! The sink hands each event to one worker per gateway through an unbounded channel (sinks
 //! must not block the client); the worker handles events one at a time, so per-session
 //! order is the order the client emitted them.
+//!
+//! Decrypted messages come first as durable batches (see `durable`): WhatsApp gets its
+//! ack only after they are committed here, and the `Event::Messages` that follows for the
+//! same batch is skipped. Messages the client does not gate (newsletters, recovered
+//! placeholders) still come as plain events.
 
+mod durable;
 pub mod groups;
 pub mod normalize;
 pub mod poll;
@@ -22,24 +28,42 @@ use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use crate::http::routes::session_flags::SessionFlags;
 use crate::media::received::ReceivedMedia;
 use crate::outbound::Outbound;
-use crate::sessions::hooks::{WaEventCtx, WaEventSink};
+use crate::sessions::hooks::{DurableBatch, InboundCommitter, WaEventCtx, WaEventSink};
 use crate::store::StoreResult;
-use crate::webhooks::{NewEvent, Webhooks, begin_write};
+use crate::webhooks::{NewEvent, StoredEvent, Webhooks, begin_write};
 use normalize::Normalized;
 use whatsapp_rust::wacore::types::call::{CallAction, IncomingCall};
 
 pub struct InboundSink {
-    tx: mpsc::UnboundedSender<(WaEventCtx, Arc<Event>)>,
+    tx: mpsc::UnboundedSender<Job>,
+}
+
+/// The worker's queue: plain events, and durable batches awaiting their commit.
+enum Job {
+    Event(WaEventCtx, Arc<Event>),
+    Commit(WaEventCtx, DurableBatch),
 }
 
 impl InboundSink {
     /// Starts the worker; it ends when the sink is dropped (the gateway stops).
     pub fn start(deps: Deps) -> Arc<Self> {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(WaEventCtx, Arc<Event>)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
         tokio::spawn(async move {
-            while let Some((ctx, ev)) = rx.recv().await {
-                if let Err(e) = handle(&deps, &ctx, &ev).await {
-                    tracing::error!(error = %e, session = %ctx.session_id, "could not store an inbound event");
+            while let Some(job) = rx.recv().await {
+                match job {
+                    Job::Event(ctx, ev) => {
+                        if let Err(e) = handle(&deps, &ctx, &ev).await {
+                            tracing::error!(error = %e, session = %ctx.session_id, "could not store an inbound event");
+                        }
+                    }
+                    Job::Commit(ctx, batch) => {
+                        let res = durable::commit(&deps, &ctx, &batch.messages).await.map_err(|e| e.to_string());
+                        if let Err(e) = &res {
+                            // Not acked: WhatsApp redelivers the batch.
+                            tracing::warn!(error = %e, session = %ctx.session_id, "could not store inbound messages");
+                        }
+                        let _ = batch.done.send(res);
+                    }
                 }
             }
         });
@@ -50,16 +74,26 @@ impl InboundSink {
 impl WaEventSink for InboundSink {
     fn on_event(&self, ctx: &WaEventCtx, event: &Arc<Event>) {
         if interesting(event) {
-            let _ = self.tx.send((ctx.clone(), event.clone()));
+            let _ = self.tx.send(Job::Event(ctx.clone(), event.clone()));
         }
     }
 }
 
+impl InboundCommitter for InboundSink {
+    fn commit(&self, ctx: &WaEventCtx, batch: DurableBatch) {
+        // A stopped worker drops the batch, and with it the answer: the hook fails, no ack.
+        let _ = self.tx.send(Job::Commit(ctx.clone(), batch));
+    }
+}
+
 fn interesting(ev: &Event) -> bool {
+    // A batch the durability hook committed is already stored.
+    if let Event::Messages(b) = ev {
+        return !b.hook_committed;
+    }
     matches!(
         ev,
-        Event::Messages(_)
-            | Event::Receipt(_)
+        Event::Receipt(_)
             | Event::Presence(_)
             | Event::ChatPresence(_)
             | Event::GroupUpdate(_)
@@ -269,28 +303,39 @@ async fn normalize_event(deps: &Deps, ctx: &WaEventCtx, ev: &Event) -> Vec<Norma
 }
 
 async fn handle(deps: &Deps, ctx: &WaEventCtx, ev: &Event) -> StoreResult<()> {
-    let hooks = &deps.hooks;
     let items = normalize_event(deps, ctx, ev).await;
     if items.is_empty() {
         return Ok(());
     }
-    let mut tx = begin_write(&hooks.db).await?;
+    let mut tx = begin_write(&deps.hooks.db).await?;
     let mut stored = Vec::with_capacity(items.len());
+    store_items(deps, ctx, &mut tx, items, &mut stored).await?;
+    tx.commit().await?;
+    deps.hooks.committed(&stored);
+    Ok(())
+}
+
+/// Writes catalog events (their store ops, and their outbox rows) inside `tx`.
+async fn store_items(
+    deps: &Deps,
+    ctx: &WaEventCtx,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    items: Vec<Normalized>,
+    stored: &mut Vec<StoredEvent>,
+) -> StoreResult<()> {
     for n in items {
         if let Some(op) = &n.store {
-            store::apply(&mut tx, &ctx.session_id, op).await?;
+            store::apply(tx, &ctx.session_id, op).await?;
         }
         if n.event == "message_ack"
             && let (Some(chat), Some(ids)) = (n.data["chatId"].as_str(), n.data["messageIds"].as_array())
         {
             let ids: Vec<String> = ids.iter().filter_map(|i| i.as_str().map(String::from)).collect();
-            store::ack(&mut tx, &ctx.session_id, chat, &ids, n.data["ack"].as_str().unwrap_or_default()).await?;
+            store::ack(tx, &ctx.session_id, chat, &ids, n.data["ack"].as_str().unwrap_or_default()).await?;
         }
         let ts = n.data["timestamp"].as_i64().unwrap_or_else(crate::store::now_ms);
         let new = NewEvent { session_id: &ctx.session_id, registry: &ctx.registry, event: n.event, data: n.data, ts };
-        stored.push(hooks.emit_in(&mut tx, new).await?);
+        stored.push(deps.hooks.emit_in(tx, new).await?);
     }
-    tx.commit().await?;
-    hooks.committed(&stored);
     Ok(())
 }

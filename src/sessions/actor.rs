@@ -16,7 +16,7 @@ use whatsapp_rust::client::Client;
 use whatsapp_rust::types::events::Event;
 
 use super::events::{EventBus, StatusDetail};
-use super::hooks::{Sinks, WaEventCtx};
+use super::hooks::{Forwarded, Sinks, WaEventCtx};
 use super::status::{Status, Tag};
 use super::stores::DeviceStores;
 use super::wa::{WaOptions, spawn_bot};
@@ -254,20 +254,26 @@ impl Actor {
         self.logging_out = false;
         self.reconnect_deadline = None;
         let generation = self.generation;
-        let (fwd_tx, mut fwd_rx) = mpsc::unbounded_channel::<Arc<Event>>();
+        let (fwd_tx, mut fwd_rx) = mpsc::unbounded_channel::<Forwarded>();
         let (client_tx, client_rx) = oneshot::channel::<Arc<Client>>();
         let tagged = self.events_tx.clone();
         let sinks = self.deps.sinks.clone();
         let (session_id, registry): (Arc<str>, Arc<str>) = (self.id.as_str().into(), self.registry.as_str().into());
         // Hands each event to the sinks, then to the actor tagged with the client generation
-        // it came from. Events wait in the channel until the client exists.
+        // it came from; durable batches to the committer, in line with the events. Events
+        // wait in the channel until the client exists.
         tokio::spawn(async move {
             let Ok(client) = client_rx.await else { return };
             let ctx = WaEventCtx { session_id, registry, generation, client };
-            while let Some(ev) = fwd_rx.recv().await {
-                sinks.dispatch(&ctx, &ev);
-                if tagged.send((generation, ev)).is_err() {
-                    break;
+            while let Some(item) = fwd_rx.recv().await {
+                match item {
+                    Forwarded::Event(ev) => {
+                        sinks.dispatch(&ctx, &ev);
+                        if tagged.send((generation, ev)).is_err() {
+                            break;
+                        }
+                    }
+                    Forwarded::Commit(batch) => sinks.commit(&ctx, batch),
                 }
             }
         });
@@ -277,7 +283,8 @@ impl Actor {
         });
         self.set_status(Status::Starting, None, Tag::Connecting, StatusDetail::default()).await;
         let backend = self.deps.stores.open(&self.id);
-        match spawn_bot(backend, &self.deps.wa, fwd_tx, pair_phone).await {
+        let durable = self.deps.sinks.has_committer();
+        match spawn_bot(backend, &self.deps.wa, fwd_tx, pair_phone, durable).await {
             Ok(handle) => {
                 let _ = client_tx.send(handle.client());
                 self.client.send_replace(Some(handle.client()));

@@ -6,12 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::sync::oneshot;
+use whatsapp_rust::InboundDurabilityHook;
 use whatsapp_rust::bot::{Bot, BotHandle};
+use whatsapp_rust::client::Client;
 use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
-use whatsapp_rust::types::events::{Event, EventHandler};
+use whatsapp_rust::types::events::{Event, EventHandler, InboundMessage};
 use whatsapp_rust::wacore::pair_code::PairCodeOptions;
 use whatsapp_rust::wacore::store::traits::Backend;
+
+use super::hooks::{DurableBatch, Forwarded};
 
 /// How sessions reach WhatsApp. `url` is `None` in production (WhatsApp's own endpoint);
 /// sandbox builds point it at the simulated network.
@@ -164,21 +169,42 @@ mod sandbox_media {
 
 /// Forwards every client event to the actor. `handle_event` must not block, hence the
 /// unbounded channel; the actor drains it continuously.
-struct Forward(mpsc::UnboundedSender<Arc<Event>>);
+struct Forward(mpsc::UnboundedSender<Forwarded>);
 
 impl EventHandler for Forward {
     fn handle_event(&self, event: Arc<Event>) {
-        let _ = self.0.send(event);
+        let _ = self.0.send(Forwarded::Event(event));
+    }
+}
+
+/// The inbound durability hook: whatsapp-rust acks a decrypted message to WhatsApp only
+/// after this returns `Ok`, i.e. after the inbound pipeline committed it. The batch rides
+/// the event channel, so it is stored after every event the client emitted before it.
+struct Durable(mpsc::UnboundedSender<Forwarded>);
+
+#[whatsapp_rust::async_trait]
+impl InboundDurabilityHook for Durable {
+    async fn on_messages(&self, _client: Arc<Client>, batch: &[InboundMessage]) -> whatsapp_rust::anyhow::Result<()> {
+        let (done, stored) = oneshot::channel();
+        let batch = DurableBatch { messages: batch.into(), done };
+        self.0.send(Forwarded::Commit(batch)).map_err(|_| whatsapp_rust::anyhow::anyhow!("session is stopping"))?;
+        match stored.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(whatsapp_rust::anyhow::anyhow!("inbound commit failed: {why}")),
+            Err(_) => Err(whatsapp_rust::anyhow::anyhow!("the inbound pipeline stopped")),
+        }
     }
 }
 
 /// Builds and spawns a client for one session. The caller must have fully stopped any
-/// previous client on the same store first.
+/// previous client on the same store first. With `durable`, inbound messages are
+/// acknowledged only once stored (see [`Durable`]).
 pub async fn spawn_bot(
     backend: Arc<dyn Backend>,
     opts: &WaOptions,
-    events: mpsc::UnboundedSender<Arc<Event>>,
+    events: mpsc::UnboundedSender<Forwarded>,
     pair_phone: Option<String>,
+    durable: bool,
 ) -> anyhow::Result<BotHandle> {
     let mut transport = TokioWebSocketTransportFactory::new();
     if let Some(url) = &opts.url {
@@ -192,8 +218,11 @@ pub async fn spawn_bot(
         .with_backend_arc(backend)
         .with_transport_factory(transport)
         .with_http_client(SharedHttp(http))
-        .with_event_handler(Forward(events))
+        .with_event_handler(Forward(events.clone()))
         .skip_history_sync();
+    if durable {
+        builder = builder.with_inbound_durability_hook(Durable(events));
+    }
     if let Some(v) = version(opts) {
         builder = builder.with_version(v);
     }

@@ -284,6 +284,7 @@ const SESSION_TABLES: &[&str] = &[
     "contacts",
     "media",
     "action_runs",
+    "inbound_seen",
     "webhook_attempts",
     "webhook_dead_letters",
     "webhook_deliveries",

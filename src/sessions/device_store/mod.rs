@@ -1,6 +1,7 @@
 //! The whatsapp-rust storage [`Backend`] on our sqlx pool: [`SqlDeviceStore`] is one
 //! session's Signal keys, app-state sync state, protocol caches, message secrets and
-//! device identity, in the `wa_*` tables of migration `0002_device_store.sql`.
+//! device identity, in the `wa_*` tables of migration `0002_device_store.sql` (and the
+//! pending-inbound buffer of `0014_inbound_durability.sql`).
 //!
 //! One store instance serves exactly one WhatsApp session; every row carries its
 //! `session_id` and every query filters on it, so sessions sharing a database never see
@@ -14,6 +15,7 @@
 mod appsync;
 mod device;
 mod msg_secret;
+mod pending_inbound;
 mod protocol;
 mod signal;
 mod tc_tokens;
@@ -51,6 +53,7 @@ pub(crate) const DEVICE_TABLES: &[&str] = &[
     "wa_tc_tokens",
     "wa_sent_messages",
     "wa_msg_secrets",
+    "wa_pending_inbound",
 ];
 
 /// Most bind parameters one dynamic `IN (...)` list uses; well under both databases'

@@ -2,13 +2,13 @@
 //! mappings, base keys, device lists, group metadata; the tc token and sent-message
 //! methods delegate to `tc_tokens.rs`.
 //!
-//! The pending-inbound buffer methods keep the trait's fail-closed defaults on purpose:
-//! WAREST registers no inbound durability hook, the only caller of that buffer, and an
-//! error is the honest answer should one ever be added without a table behind it.
-//! `delete_expired_pending_inbound` defaults to `Ok(0)`, which the keepalive sweep needs.
+//! The pending-inbound buffer of the inbound durability hook (see `inbound::durable`)
+//! delegates to `pending_inbound.rs`.
 
 use whatsapp_rust::async_trait;
-use whatsapp_rust::wacore::store::traits::{DeviceListRecord, LidPnMappingEntry, ProtocolStore, TcTokenEntry};
+use whatsapp_rust::wacore::store::traits::{
+    DeviceListRecord, LidPnMappingEntry, PendingInboundKey, PendingInboundRow, ProtocolStore, TcTokenEntry,
+};
 
 use super::{IN_CHUNK, SqlDeviceStore, WaResult, col, db_err, placeholders, ser_err};
 
@@ -324,5 +324,29 @@ impl ProtocolStore for SqlDeviceStore {
 
     async fn delete_expired_sent_messages(&self, cutoff_timestamp: i64) -> WaResult<u32> {
         self.sent_delete_expired(cutoff_timestamp).await
+    }
+
+    async fn store_pending_inbound(&self, chat: &str, sender: &str, id: &str, message: &[u8]) -> WaResult<()> {
+        self.pending_store(&[PendingInboundRow { chat, sender, id, message }]).await
+    }
+
+    async fn get_pending_inbound(&self, chat: &str, sender: &str, id: &str) -> WaResult<Option<Vec<u8>>> {
+        self.pending_get(chat, sender, id).await
+    }
+
+    async fn delete_pending_inbound(&self, chat: &str, sender: &str, id: &str) -> WaResult<()> {
+        self.pending_delete(&[PendingInboundKey { chat, sender, id }]).await
+    }
+
+    async fn delete_expired_pending_inbound(&self, cutoff_timestamp: i64) -> WaResult<u32> {
+        self.pending_delete_expired(cutoff_timestamp).await
+    }
+
+    async fn store_pending_inbound_batch(&self, rows: &[PendingInboundRow<'_>]) -> WaResult<()> {
+        self.pending_store(rows).await
+    }
+
+    async fn delete_pending_inbound_batch(&self, keys: &[PendingInboundKey<'_>]) -> WaResult<()> {
+        self.pending_delete(keys).await
     }
 }

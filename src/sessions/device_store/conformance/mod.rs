@@ -46,6 +46,7 @@ macro_rules! conformance {
 }
 
 mod appsync;
+mod pending_inbound;
 mod protocol;
 mod secrets_and_device;
 mod signal;

@@ -46,6 +46,7 @@ async fn populate(b: &SqlDeviceStore, tag: u8) {
     b.store_received_tc_token("u@lid", &[tag], 1).await.unwrap();
     b.store_sent_message("u@lid", "m", &[tag]).await.unwrap();
     b.put_msg_secret("c", "s", "m", &[tag; 32]).await.unwrap();
+    b.store_pending_inbound("c", "s", "m", &[tag]).await.unwrap();
 }
 
 /// Reads back what `populate(tag)` wrote, through every read path.
@@ -66,6 +67,7 @@ async fn assert_sees(b: &SqlDeviceStore, tag: u8) {
     assert_eq!(b.get_devices("u").await.unwrap().unwrap().timestamp, i64::from(tag));
     assert_eq!(b.get_group_metadata("g@g.us").await.unwrap(), Some(vec![tag]));
     assert_eq!(b.get_tc_token("u@lid").await.unwrap().unwrap().token, vec![tag]);
+    assert_eq!(b.get_pending_inbound("c", "s", "m").await.unwrap(), Some(vec![tag]));
     assert_eq!(b.get_msg_secret("c", "s", "m").await.unwrap(), Some(vec![tag; 32]));
 }
 
