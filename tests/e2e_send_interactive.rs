@@ -1,13 +1,15 @@
 //! Buttons, lists and forwards end to end: the contact decrypts an interactive message
 //! with the right button texts and list rows, and a forwarded message arrives with the
 //! same content marked forwarded. Bad input is a 400 naming the field; an unknown
-//! message id to forward is a 404 (3003); a received image cannot be forwarded (422, 3020).
+//! message id to forward is a 404 (3003). A received image is forwarded from its downloaded
+//! file (`WAREST_DOWNLOAD_MEDIA_RECEIVED`); without the file it cannot be (422, 3020).
 
 mod common;
 
 use std::time::Duration;
 
 use base64::Engine;
+use common::fixtures::picture;
 use common::{Kind, TestApp, envelope_code, kinds};
 use serde_json::{Value, json};
 use warest_sandbox::{Behaviour, Sandbox};
@@ -134,7 +136,7 @@ async fn forward_case(kind: Kind) {
     assert_eq!(e.text.as_deref(), Some("said by the contact"));
     assert!(forwarded(&e.message_json.unwrap()), "marked forwarded");
 
-    // A received image: its media is not kept, so it cannot be forwarded.
+    // A received image whose file was not kept (downloads off): it cannot be forwarded.
     let img = [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[1u8; 300]].concat();
     let got = sandbox.contact_send_image(CONTACT, PHONE, img, "image/jpeg", Some("pic")).await.unwrap();
     while app.state.db.stored_message("main", &got).await.is_err() {
@@ -149,6 +151,38 @@ async fn forward_case(kind: Kind) {
         )
         .await;
     assert_eq!((status, envelope_code(&answer)), (422, 3020), "{answer}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_received_image_is_forwarded_from_its_downloaded_file() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.create_contact(CONTACT, Behaviour::Silent).await.unwrap();
+    sandbox.create_contact(OTHER, Behaviour::Silent).await.unwrap();
+    let env =
+        [("WAREST_DOWNLOAD_MEDIA_RECEIVED", "true"), ("WAREST_MEDIA_URL_SECRET", "forward-test-secret-0123456789")];
+    let app = common::wa::sandbox_gateway(Kind::Sqlite, &sandbox, &env).await;
+    let (_, key) = app.create_user("ops").await;
+    link(&app, &sandbox, &key).await;
+
+    let png = picture(40, 30, image::ImageFormat::Png);
+    let got = sandbox.contact_send_image(CONTACT, PHONE, png.clone(), "image/png", Some("look")).await.unwrap();
+    // The download runs off the event path; the forward needs the kept file.
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    let kept = "SELECT COUNT(*) FROM media WHERE session_id = 'main' AND message_id = $1";
+    while sqlx::query_scalar::<_, i64>(kept).bind(&got).fetch_one(app.state.db.pool()).await.unwrap() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the received image was downloaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let fwd = send(&app, &key, "forward", json!({ "sessionId": "main", "to": OTHER, "messageId": got })).await;
+    let e = sandbox.wait_inbox(OTHER, TIMEOUT, |e| e.id == fwd).await.unwrap();
+    let media = e.media.clone().expect("an image arrived");
+    assert_eq!(
+        (media.kind, media.mimetype.as_deref(), media.caption.as_deref()),
+        ("image", Some("image/png"), Some("look"))
+    );
+    assert_eq!(media.bytes, png, "the same picture, decrypted by the new recipient");
+    assert!(forwarded(&e.message_json.unwrap()), "marked forwarded");
     app.stop().await;
 }
 

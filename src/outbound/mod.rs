@@ -13,6 +13,7 @@ pub mod build_media;
 pub mod content;
 pub mod fetch;
 pub mod ffmpeg;
+pub mod forward_media;
 pub mod guard;
 pub mod imaging;
 pub mod interactive;

@@ -88,9 +88,7 @@ impl Db {
 }
 
 fn unsupported(kind: &str) -> String {
-    format!(
-        "a received {kind} message cannot be forwarded: the gateway keeps the text of received messages, not their media"
-    )
+    format!("a received {kind} message cannot be forwarded: the gateway keeps its text only")
 }
 
 /// The content to send again, from what the store kept.
@@ -149,9 +147,13 @@ fn content_of(stored: Stored) -> Result<Content, String> {
 /// What a forward of `stored` sends: its content, marked forwarded, quoting nothing
 /// (mentions stay with the text they belong to). Err: why it cannot be forwarded.
 pub fn forward_content(stored: Stored) -> Result<Content, String> {
-    let mut content = content_of(stored)?;
+    content_of(stored).map(forwarded)
+}
+
+/// `content` marked forwarded, quoting nothing.
+pub fn forwarded(mut content: Content) -> Content {
     let c = content.common_mut();
     c.reply_to = None;
     c.forwarded = true;
-    Ok(content)
+    content
 }

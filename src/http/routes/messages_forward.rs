@@ -2,7 +2,7 @@
 //! The reference spec has no forward route (only `isForwarded` on each send); this one
 //! takes `{sessionId, to, messageId}` and reuses what the gateway kept: the queue's full
 //! payload of a message it sent, or the inbound store's content of one it received (text,
-//! location and contact cards; received media is not kept, so it cannot be forwarded).
+//! location and contact cards; media from its downloaded file, see `outbound::forward_media`).
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -20,7 +20,8 @@ use crate::http::auth::Tenant;
 use crate::http::envelope::Envelope;
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::ApiJson;
-use crate::outbound::sources::forward_content;
+use crate::outbound::forward_media;
+use crate::outbound::sources::{Stored, forward_content, forwarded};
 use crate::store::StoreError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,8 +40,9 @@ pub struct SendForwardBody {
 #[utoipa::path(post, path = "/api/v1/messages/send/forward", tag = "Messages", operation_id = "postMessagesSendForward",
     summary = "Forward a stored message",
     description = "Sends the content of a message this session sent (any kind: the queue keeps its payload) or received \
-                   (text, location, contact cards) to new recipients, marked as forwarded. Unknown `messageId`: 404 \
-                   (3003); a received media message: 422 (3020).",
+                   (text, location, contact cards; image, video, audio, document and sticker from the file kept \
+                   when `WAREST_DOWNLOAD_MEDIA_RECEIVED` is on) to new recipients, marked as forwarded. Unknown \
+                   `messageId`: 404 (3003); a received media message whose file is not kept: 422 (3020).",
     params(("Idempotency-Key" = Option<String>, Header)), request_body = SendForwardBody,
     responses((status = 200, description = "Queued, one result per recipient", body = Envelope<SendResult>), SendErrors))]
 async fn send_forward(
@@ -61,7 +63,15 @@ async fn send_forward(
         StoreError::NotFound => ApiError::new(Code::MessageNotFound, "no message with this id in this session"),
         e => e.into(),
     })?;
-    let content = forward_content(stored).map_err(|why| ApiError::new(Code::ForwardUnsupported, why))?;
+    let content = match stored {
+        // Received media goes out again from its kept file.
+        Stored::Inbound { content_type, content } if forward_media::MEDIA_KINDS.contains(&content_type.as_str()) => {
+            let ffmpeg = &state.config.outbound.ffmpeg;
+            forward_media::content(&state.db, ffmpeg, &session_id, &content_type, &content).await.map(forwarded)
+        }
+        other => forward_content(other),
+    }
+    .map_err(|why| ApiError::new(Code::ForwardUnsupported, why))?;
     let kind = content.kind();
     let adv = advanced(&b.dest, serde_json::json!({ "isForwarded": true, "forwardedMessageId": id, "type": kind }));
     let prepared = prepare(&state, &who, &headers, &b.dest, content).await?;
