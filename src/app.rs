@@ -224,6 +224,8 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
     };
     let scheduler =
         tokio::spawn(crate::system::restart::run_scheduler(db.clone(), state.restart.clone(), shutdown.clone()));
+    let retention =
+        tokio::spawn(crate::system::retention::run(db.clone(), state.config.retention_days, shutdown.clone()));
 
     let grace = state.config.shutdown_timeout;
     let stop = shutdown.clone();
@@ -235,7 +237,7 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
     tracing::info!("shutting down");
     state.ready.store(false, Ordering::Release);
     boot.abort();
-    let _ = tokio::join!(restart_watch, scheduler);
+    let _ = tokio::join!(restart_watch, scheduler, retention);
     // The queue's workers stopped claiming with the token; sends already handed to
     // WhatsApp finish (bounded) before the clients go away.
     let cut = state.outbound.drain(grace).await;

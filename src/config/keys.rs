@@ -34,6 +34,11 @@ pub const KEYS: &[KeySpec] = &[
     key("WAREST_HTTP_BODY_LIMIT_MB", "25", "Largest accepted request body, in MiB"),
     key("WAREST_SHUTDOWN_TIMEOUT_SEC", "20", "Grace period for in-flight work on SIGINT/SIGTERM"),
     key("WAREST_CPU_SAMPLE_SEC", "60", "Interval of the CPU sampler behind /server/cpu-history"),
+    key(
+        "WAREST_RETENTION_DAYS",
+        "30",
+        "Days webhook events, delivery logs and finished send jobs are kept (0: forever; chats and dead letters stay)",
+    ),
     // Admin and auth
     key("WAREST_AUTHADMIN_USERNAME", "admin", "Username of the admin user seeded on first start"),
     secret("WAREST_AUTHADMIN_PASSWORD", "Admin password for /api/auth/login (empty: password login off)"),

@@ -71,6 +71,8 @@ pub struct Config {
     pub body_limit_bytes: usize,
     pub shutdown_timeout: Duration,
     pub cpu_sample_interval: Duration,
+    /// Days of webhook events, delivery logs and finished send jobs kept; 0 keeps them.
+    pub retention_days: u32,
     pub admin_username: String,
     pub admin_password: Option<Secret>,
     pub admin_api_key: Option<Secret>,
@@ -181,6 +183,7 @@ impl Config {
             body_limit_bytes: s.range("WAREST_HTTP_BODY_LIMIT_MB", 1, 2048)? as usize * 1024 * 1024,
             shutdown_timeout: Duration::from_secs(s.range("WAREST_SHUTDOWN_TIMEOUT_SEC", 1, 600)?),
             cpu_sample_interval: Duration::from_secs(s.range("WAREST_CPU_SAMPLE_SEC", 1, 3600)?),
+            retention_days: s.range("WAREST_RETENTION_DAYS", 0, 3650)? as u32,
             admin_username: admin_username(&s)?,
             admin_password: s.opt("WAREST_AUTHADMIN_PASSWORD").map(Secret::new),
             admin_api_key: admin_api_key(&s)?,

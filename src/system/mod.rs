@@ -2,6 +2,7 @@
 
 pub mod cpu;
 pub mod restart;
+pub mod retention;
 
 use std::path::Path;
 
