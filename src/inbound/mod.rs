@@ -34,8 +34,13 @@ use crate::webhooks::{NewEvent, StoredEvent, Webhooks, begin_write};
 use normalize::Normalized;
 use whatsapp_rust::wacore::types::call::{CallAction, IncomingCall};
 
+/// Events go to one of these workers by session: a session's events keep their order on
+/// their worker, and a slow commit of one session holds back only the sessions sharing its
+/// worker, not the whole gateway (the hook's ack waits for the commit).
+const WORKERS: usize = 4;
+
 pub struct InboundSink {
-    tx: mpsc::UnboundedSender<Job>,
+    workers: Vec<mpsc::UnboundedSender<Job>>,
 }
 
 /// The worker's queue: plain events, and durable batches awaiting their commit.
@@ -45,36 +50,53 @@ enum Job {
 }
 
 impl InboundSink {
-    /// Starts the worker; it ends when the sink is dropped (the gateway stops).
+    /// Starts the workers; they end when the sink is dropped (the gateway stops).
     pub fn start(deps: Deps) -> Arc<Self> {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
-        tokio::spawn(async move {
-            while let Some(job) = rx.recv().await {
-                match job {
-                    Job::Event(ctx, ev) => {
-                        if let Err(e) = handle(&deps, &ctx, &ev).await {
-                            tracing::error!(error = %e, session = %ctx.session_id, "could not store an inbound event");
-                        }
-                    }
-                    Job::Commit(ctx, batch) => {
-                        let res = durable::commit(&deps, &ctx, &batch.messages).await.map_err(|e| e.to_string());
-                        if let Err(e) = &res {
-                            // Not acked: WhatsApp redelivers the batch.
-                            tracing::warn!(error = %e, session = %ctx.session_id, "could not store inbound messages");
-                        }
-                        let _ = batch.done.send(res);
-                    }
+        let deps = Arc::new(deps);
+        let workers = (0..WORKERS)
+            .map(|_| {
+                let (tx, rx) = mpsc::unbounded_channel::<Job>();
+                tokio::spawn(work(deps.clone(), rx));
+                tx
+            })
+            .collect();
+        Arc::new(InboundSink { workers })
+    }
+
+    /// The worker of `session` (always the same one).
+    fn worker(&self, session: &str) -> &mpsc::UnboundedSender<Job> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        session.hash(&mut h);
+        &self.workers[(h.finish() % WORKERS as u64) as usize]
+    }
+}
+
+/// One worker: its sessions' events and batches, one at a time, in arrival order.
+async fn work(deps: Arc<Deps>, mut rx: mpsc::UnboundedReceiver<Job>) {
+    while let Some(job) = rx.recv().await {
+        match job {
+            Job::Event(ctx, ev) => {
+                if let Err(e) = handle(&deps, &ctx, &ev).await {
+                    tracing::error!(error = %e, session = %ctx.session_id, "could not store an inbound event");
                 }
             }
-        });
-        Arc::new(InboundSink { tx })
+            Job::Commit(ctx, batch) => {
+                let res = durable::commit(&deps, &ctx, &batch.messages).await.map_err(|e| e.to_string());
+                if let Err(e) = &res {
+                    // Not acked: WhatsApp redelivers the batch.
+                    tracing::warn!(error = %e, session = %ctx.session_id, "could not store inbound messages");
+                }
+                let _ = batch.done.send(res);
+            }
+        }
     }
 }
 
 impl WaEventSink for InboundSink {
     fn on_event(&self, ctx: &WaEventCtx, event: &Arc<Event>) {
         if interesting(event) {
-            let _ = self.tx.send(Job::Event(ctx.clone(), event.clone()));
+            let _ = self.worker(&ctx.session_id).send(Job::Event(ctx.clone(), event.clone()));
         }
     }
 }
@@ -82,7 +104,7 @@ impl WaEventSink for InboundSink {
 impl InboundCommitter for InboundSink {
     fn commit(&self, ctx: &WaEventCtx, batch: DurableBatch) {
         // A stopped worker drops the batch, and with it the answer: the hook fails, no ack.
-        let _ = self.tx.send(Job::Commit(ctx.clone(), batch));
+        let _ = self.worker(&ctx.session_id).send(Job::Commit(ctx.clone(), batch));
     }
 }
 
