@@ -56,6 +56,18 @@ async fn chat_actions_reach_the_observer_and_the_store() {
     assert!(end > now + 80 * 60_000 && end <= now + 90 * 60_000, "mute ends in ~90 min: {end} vs {now}");
     get_until(&app, &key, &list, |b| chat_of(b, &contact_jid).is_some_and(|c| c["muted"] == true)).await;
 
+    // Read: the receipts go to the contact, and the phone's other devices see the chat read.
+    let (status, body) =
+        app.post(&format!("/api/v1/chats/{CONTACT}/read"), Some(&key), json!({"sessionId": "main"})).await;
+    assert_eq!((status, result(&body)["totalMarked"].as_u64()), (200, Some(1)), "{body}");
+    assert_eq!(result(&body)["appStateSynced"], true, "{body}");
+    let ev = observer
+        .wait_for(TIMEOUT, |e| matches!(e, Event::MarkChatAsReadUpdate(r) if r.jid.user == CONTACT))
+        .await
+        .unwrap();
+    let Event::MarkChatAsReadUpdate(r) = &*ev else { unreachable!() };
+    assert_eq!(r.action.read, Some(true));
+
     // Archive, and the list's archived filter.
     let (status, body) =
         app.post("/api/v1/messages/action/archive", Some(&key), json!({"sessionId": "main", "to": [CONTACT]})).await;
@@ -155,6 +167,10 @@ async fn without_app_state_keys_actions_answer_409_3102() {
         let (status, answer) = app.post(path, Some(&key), body).await;
         assert_eq!((status, envelope_code(&answer)), (409, 3102), "{path}: {answer}");
     }
+    // Reading a chat still works (receipts need no app-state key); it says what it could not sync.
+    let (status, answer) =
+        app.post(&format!("/api/v1/chats/{CONTACT}/read"), Some(&key), json!({"sessionId": "nokeys"})).await;
+    assert_eq!((status, result(&answer)["appStateSynced"].as_bool()), (200, Some(false)), "{answer}");
     assert_eq!(sandbox.app_state(LONELY, "regular_low").0, 0);
     assert_eq!(sandbox.app_state(LONELY, "regular_high").0, 0);
     app.stop().await;

@@ -94,14 +94,16 @@ pub async fn run(db: &Db, session: &str, client: &Client, jid: &Jid, verb: ChatV
 }
 
 /// Sends read receipts for `ids` (inbound messages of `chat`; in a group, each with its
-/// sender) and zeroes the chat's unread count.
+/// sender), zeroes the chat's unread count, and marks the chat read in app state so the
+/// phone's other devices clear their badge too. Returns whether that app-state push went
+/// out: it needs the keys the phone shares, and the receipts count without it.
 pub async fn mark_read(
     db: &Db,
     session: &str,
     client: &Client,
     chat: &Jid,
     ids: &[(String, Option<Jid>)],
-) -> Result<(), ActionError> {
+) -> Result<bool, ActionError> {
     // One receipt per sender: a group receipt names the author it goes to.
     let mut senders: Vec<Option<Jid>> = Vec::new();
     for (_, s) in ids {
@@ -119,7 +121,15 @@ pub async fn mark_read(
     let marked: Vec<String> = ids.iter().map(|(i, _)| i.clone()).collect();
     super::store::mark_read(db, session, &chat_jid, &marked).await?;
     apply_change(db, session, &chat_jid, &ChatChange::Read(true)).await?;
-    Ok(())
+    // Boxed: inline, the app-state future overflows rustc's layout query depth.
+    let synced = match Box::pin(client.chat_actions().mark_chat_as_read(chat, true, None)).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::info!(session, chat = %chat_jid, error = %e, "chat read without the app-state mark (other devices keep their badge)");
+            false
+        }
+    };
+    Ok(synced)
 }
 
 /// The key of a message being pinned: who wrote it decides `fromMe`/`participant`.

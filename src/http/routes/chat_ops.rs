@@ -60,12 +60,16 @@ pub struct ChatReadResult {
     #[schema(value_type = Object)]
     pub parameters: Value,
     pub marked: Vec<MarkedMessage>,
+    /// Whether the chat was also marked read in app state (the phone's other devices clear
+    /// their unread badge); false when the phone has not shared its app-state keys yet.
+    pub app_state_synced: bool,
 }
 
 #[utoipa::path(post, path = "/api/v1/chats/{chatId}/read", tag = "Chats", operation_id = "postChatsChatIdRead",
     summary = "Mark chat as read",
-    description = "Sends read receipts (blue ticks) for the chat's unread inbound messages in the message store and \
-                   zeroes its unread count.",
+    description = "Sends read receipts (blue ticks) for the chat's unread inbound messages in the message store, \
+                   zeroes its unread count and marks the chat read in app state for the phone's other devices \
+                   (`appStateSynced`).",
     params(("chatId" = String, Path, description = "Phone number, user JID, LID or group JID")),
     request_body = ChatReadBody,
     responses((status = 200, description = "Read receipt summary", body = Envelope<ChatReadResult>), ChatActionErrors))]
@@ -97,7 +101,7 @@ async fn read_chat(
             (m.id.clone(), sender)
         })
         .collect();
-    mark_read(&state.db, &live.session_id, &live.client, &jid, &targets).await.map_err(action_error)?;
+    let synced = mark_read(&state.db, &live.session_id, &live.client, &jid, &targets).await.map_err(action_error)?;
     let marked: Vec<_> =
         unread.iter().map(|m| MarkedMessage { id: m.id.clone(), from_me: false, timestamp: m.ts / 1000 }).collect();
     let message = format!("Marked {} inbound message(s) as read", marked.len());
@@ -111,6 +115,7 @@ async fn read_chat(
             mode: mode.into(),
             parameters: json!({ "messages": body.messages, "days": body.days }),
             marked,
+            app_state_synced: synced,
         },
     ))
 }
