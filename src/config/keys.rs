@@ -53,7 +53,11 @@ pub const KEYS: &[KeySpec] = &[
     secret("WAREST_DB_PASSWORD", "PostgreSQL password, used with WAREST_DB_HOST"),
     key("WAREST_DB_DATABASE", "warest", "PostgreSQL database name, used with WAREST_DB_HOST"),
     key("WAREST_DB_SQLITE_PATH", "", "SQLite file (empty: <WAREST_DATA_DIR>/warest.db)"),
-    key("WAREST_DB_POOL_MAX", "10", "Largest number of pooled database connections"),
+    key(
+        "WAREST_DB_POOL_MAX",
+        "10",
+        "Largest number of pooled Postgres connections (SQLite always uses one: it has one writer)",
+    ),
     // Sessions
     key("WAREST_WA_URL", "", "WhatsApp WebSocket URL override; sandbox builds only (the simulated network)"),
     key("WAREST_WA_VERSION", "", "Pin the WhatsApp Web version (e.g. 2.3000.1027); empty: resolve it online"),

@@ -74,6 +74,12 @@ impl Db {
             Database::Postgres { url } => (url.expose().to_string(), DbKind::Postgres),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        // SQLite has one writer. With several connections, concurrent writers (the HTTP
+        // accept, the queue's claims, acks and receipts, the outbox) wait for each other in
+        // SQLite's busy handler, which sleeps in steps of milliseconds; one connection makes
+        // them queue in the pool instead. Measured with the send benchmark (1 session, 1000
+        // messages): 1279 msg/s and 4 ms p50 with one connection, 1015 msg/s and 284 ms with ten.
+        let pool_max = if kind == DbKind::Sqlite { 1 } else { pool_max };
         let pool = AnyPoolOptions::new()
             .max_connections(pool_max)
             .acquire_timeout(Duration::from_secs(10))
