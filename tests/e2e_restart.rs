@@ -4,49 +4,18 @@
 //! already in flight finish before the process exits. Every process is killed at the end,
 //! every wait is bounded, everything listens on free 127.0.0.1 ports.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::process::{Proc, free_port, temp_dir};
 
 use serde_json::{Value, json};
 
 const KEY: &str = "restart-test-admin-key-0123456789";
 const WAIT: Duration = Duration::from_secs(60);
-
-/// A child process killed (SIGKILL) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    /// Waits (bounded) for the process to exit on its own.
-    fn wait_exit(&mut self, bound: Duration) -> ExitStatus {
-        let deadline = Instant::now() + bound;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.0.try_wait() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("warest did not exit within {bound:?}");
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = std::env::temp_dir().join(format!("warest-e2e-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn spawn(args: &[&str], data_dir: &Path, port: u16) -> Proc {
     let n = std::fs::read_dir(data_dir).map(|d| d.count()).unwrap_or(0);

@@ -6,57 +6,18 @@
 
 #![cfg(feature = "sandbox")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::process::{Proc, free_port, temp_dir};
 
 use serde_json::{Value, json};
 
 const KEY: &str = "sandbox-process-test-admin-key";
 const WAIT: Duration = Duration::from_secs(60);
-
-/// A child process killed (SIGKILL) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    /// SIGTERM, then wait (bounded) for a clean exit.
-    fn terminate(mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.0.try_wait() {
-                assert!(status.success(), "warest exited with {status}");
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("warest did not stop within 30 s of SIGTERM");
-    }
-
-    /// SIGKILL: no shutdown, nothing flushed.
-    fn kill9(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = std::env::temp_dir().join(format!("warest-e2e-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Starts `warest <args>` with a clean environment plus `env`; output goes to
 /// `<data dir>/warest-<n>.log` for post-mortems.

@@ -14,6 +14,7 @@ use warest::config::{Config, Database};
 use warest::testing::TestDb;
 
 pub mod fixtures;
+pub mod process;
 pub mod wa;
 
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
