@@ -15,6 +15,7 @@ use warest::testing::TestDb;
 
 pub mod fixtures;
 pub mod process;
+pub mod require;
 pub mod wa;
 
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
