@@ -8,7 +8,7 @@ use whatsapp_rust::client::Client;
 use whatsapp_rust::waproto::buffa::MessageField;
 use whatsapp_rust::waproto::whatsapp as wa;
 
-use super::store::{ChatChange, apply_change};
+use crate::messages::chats::{ChatChange, apply_change};
 use crate::store::{Db, StoreError, now_ms};
 
 /// Longest mute the API accepts, in minutes (30 days, as in the original).
@@ -119,7 +119,7 @@ pub async fn mark_read(
     }
     let chat_jid = chat.to_non_ad_string();
     let marked: Vec<String> = ids.iter().map(|(i, _)| i.clone()).collect();
-    super::store::mark_read(db, session, &chat_jid, &marked).await?;
+    crate::messages::chats::mark_read(db, session, &chat_jid, &marked).await?;
     apply_change(db, session, &chat_jid, &ChatChange::Read(true)).await?;
     // Boxed: inline, the app-state future overflows rustc's layout query depth.
     let synced = match Box::pin(client.chat_actions().mark_chat_as_read(chat, true, None)).await {

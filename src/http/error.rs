@@ -8,6 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::contacts::ContactError;
+use crate::groups::GroupError;
+use crate::sessions::live::SessionError;
 use crate::store::StoreError;
 
 /// Stable numeric response codes. The numbers never change once published.
@@ -220,6 +223,46 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %other, "store error");
                 ApiError::internal()
             }
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(err: SessionError) -> Self {
+        let msg = err.to_string();
+        match err {
+            SessionError::NotFound => ApiError::new(Code::SessionNotFound, msg),
+            SessionError::NotLinked => ApiError::new(Code::SessionNotLinked, msg),
+            SessionError::NotConnected => ApiError::new(Code::SessionNotConnected, msg),
+            SessionError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<GroupError> for ApiError {
+    fn from(err: GroupError) -> Self {
+        let msg = err.to_string();
+        match err {
+            GroupError::Invalid { field, why } => ApiError::field(field, why),
+            GroupError::NotFound => ApiError::new(Code::GroupNotFound, msg),
+            GroupError::Forbidden(_) => ApiError::new(Code::GroupForbidden, msg),
+            GroupError::InviteInvalid => ApiError::new(Code::GroupInviteInvalid, msg),
+            GroupError::Conflict(_) => ApiError::new(Code::GroupConflict, msg),
+            GroupError::Refused(_) => ApiError::new(Code::Validation, msg),
+            GroupError::NotConnected => SessionError::NotConnected.into(),
+            GroupError::Failed(_) => ApiError::new(Code::GroupRequestFailed, msg),
+            GroupError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ContactError> for ApiError {
+    fn from(err: ContactError) -> Self {
+        match err {
+            ContactError::Invalid { field, why } => ApiError::field(field, why),
+            // The cause was logged where it happened.
+            ContactError::Failed(_) => ApiError::new(Code::WaRequestFailed, err.to_string()),
+            ContactError::Store(e) => e.into(),
         }
     }
 }

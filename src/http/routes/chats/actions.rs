@@ -21,8 +21,10 @@ use crate::http::envelope::{Envelope, ErrorEnvelope};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::ApiJson;
 use crate::http::routes::messages::Recipients;
-use crate::http::routes::sessions::views::{SessionQuery, load};
+use crate::http::routes::sessions::views::SessionQuery;
+use crate::http::session;
 use crate::outbound::recipient::{Recipient, normalize, normalize_all};
+use crate::sessions::live::Session;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -98,7 +100,7 @@ pub(super) struct Live {
 
 pub(super) async fn live(state: &AppState, who: &Principal, session_id: &str) -> ApiResult<Live> {
     let session_id = SessionQuery { session_id: Some(session_id.to_string()), id: None, session: None }.required()?;
-    let (row, handle) = load(state, who, &session_id).await?;
+    let Session { row, handle } = session::find(state, who, &session_id).await?;
     let Some(me) = row.me.jid.clone() else {
         return Err(ApiError::new(Code::SessionNotLinked, "the session is not linked to a WhatsApp account yet"));
     };

@@ -11,12 +11,12 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::chats::actions::{ChatVerb, PinTarget, mark_read, pin_message, run};
-use crate::chats::store as cs;
 use crate::http::auth::Tenant;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::routes::chats::actions::{ChatActionErrors, action_error, chat_id, jid_of, live};
+use crate::messages::chats as cs;
 use crate::store::sessions::Scope;
 use crate::store::{StoreError, now_ms};
 

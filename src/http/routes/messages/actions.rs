@@ -15,8 +15,10 @@ use crate::http::envelope::{Envelope, ErrorEnvelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::routes::messages::Recipients;
-use crate::http::routes::sessions::views::{SessionQuery, load};
+use crate::http::routes::sessions::views::SessionQuery;
+use crate::http::session;
 use crate::message_ops::{self, MsgRef, OpError};
+use crate::sessions::live::Session;
 use crate::store::now_ms;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -151,7 +153,7 @@ async fn resolve(state: &AppState, who: &crate::auth::Principal, message_id: &st
         return Err(ApiError::field("messageId", "must be 1-128 characters"));
     }
     let session_id = SessionQuery { session_id: Some(t.session_id.clone()), id: None, session: None }.required()?;
-    let (row, handle) = load(state, who, &session_id).await?;
+    let Session { row, handle } = session::find(state, who, &session_id).await?;
     let first = match &t.to {
         Recipients::One(s) => s.split(',').next().unwrap_or_default().to_string(),
         Recipients::Many(v) => v.first().cloned().unwrap_or_default(),
@@ -162,7 +164,7 @@ async fn resolve(state: &AppState, who: &crate::auth::Principal, message_id: &st
         return Err(ApiError::new(Code::SessionNotLinked, "the session is not linked to a WhatsApp account yet"));
     };
     let client = handle.client().ok_or_else(|| ApiError::from(OpError::NotConnected))?;
-    let msg = message_ops::lookup::find(&state.db, &session_id, message_id, Some(&to.jid))
+    let msg = crate::messages::lookup::find(&state.db, &session_id, message_id, Some(&to.jid))
         .await?
         .ok_or_else(|| ApiError::new(Code::MessageNotFound, "no message with this id in the session's chats"))?;
     let result = MessageActionResult {

@@ -23,9 +23,10 @@ use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::ApiJson;
 use crate::http::routes::misc::output::{self as misc_output, Output};
-use crate::http::routes::sessions::views::load;
+use crate::http::session;
 use crate::inbound::poll;
 use crate::outbound::fetch::{self, MediaError};
+use crate::sessions::live::Session;
 
 /// A vote's encrypted payload is 32 bytes per selected option plus a tag; this is plenty.
 const MAX_VOTE_B64: usize = 16 * 1024;
@@ -223,7 +224,7 @@ async fn poll_update_vote(
     Tenant(who): Tenant,
     ApiJson(req): ApiJson<PollVoteRequest>,
 ) -> ApiResult<Reply<PollVoteResult>> {
-    let (row, _) = load(&state, &who, req.session_id.trim()).await?;
+    let Session { row, .. } = session::find(&state, &who, req.session_id.trim()).await?;
     let v = &req.poll_update_vote;
     if !v.is_object() {
         return Err(ApiError::field("pollUpdateVote", "must be an object"));

@@ -1,5 +1,5 @@
 //! Reads and flag updates on the message store's `chats` and `messages` tables (written
-//! by `inbound::store`). Every query is scoped to one session; the caller has already
+//! by `messages::inbound`). Every query is scoped to one session; the caller has already
 //! checked that the session belongs to the tenant.
 
 use serde_json::Value;
@@ -375,7 +375,7 @@ pub async fn apply_change(db: &Db, session: &str, jid: &str, change: &ChatChange
 }
 
 /// Marks inbound messages as read by this account (so `read` does not send twice); the
-/// same state a read receipt from another of our devices leaves (`inbound::store::ack`).
+/// same state a read receipt from another of our devices leaves (`messages::inbound::ack`).
 pub async fn mark_read(db: &Db, session: &str, chat: &str, ids: &[String]) -> StoreResult<()> {
     for id in ids {
         sqlx::query("UPDATE messages SET status = 'read' WHERE session_id = $1 AND chat_jid = $2 AND id = $3")

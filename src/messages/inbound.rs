@@ -1,11 +1,38 @@
-//! The message store: messages, chats (last message, unread count) and contacts per
+//! Inbound writes to the message store: messages, chats (last message, unread count) and contacts per
 //! session, written inside the same transaction as the outbox rows of the same events.
 
 use serde_json::Value;
 use sqlx::{Any, Transaction};
 
-use super::normalize::StoreOp;
 use crate::store::{StoreResult, now_ms};
+
+/// A write the normalizer asks for, one per event that changes the store.
+#[derive(Debug, Clone)]
+pub enum StoreOp {
+    /// A new message (inbound or sent from another device of this account).
+    Message {
+        chat: String,
+        id: String,
+        sender: Option<String>,
+        sender_lid: Option<String>,
+        from_me: bool,
+        content_type: String,
+        content: Value,
+        ts: i64,
+        push_name: Option<String>,
+    },
+    Edited {
+        chat: String,
+        id: String,
+        content: Value,
+        ts: i64,
+    },
+    Revoked {
+        chat: String,
+        id: String,
+        ts: i64,
+    },
+}
 
 pub async fn apply(tx: &mut Transaction<'static, Any>, session: &str, op: &StoreOp) -> StoreResult<()> {
     let now = now_ms();

@@ -3,7 +3,7 @@
 //! Callers reach this only through a session they already loaded in the caller's tenant
 //! scope (session ids are unique per gateway), so the session id is the scope here.
 
-use super::{Db, StoreResult};
+use crate::store::{Db, StoreResult};
 
 impl Db {
     /// Deletes the session's stored messages of `chat_jid`, its chat row and the
