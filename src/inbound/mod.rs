@@ -16,6 +16,7 @@ mod durable;
 pub mod groups;
 pub mod normalize;
 pub mod poll;
+pub mod vote;
 
 use std::sync::Arc;
 
