@@ -28,7 +28,8 @@ pub mod sessions;
 pub mod store;
 pub mod system;
 pub mod telemetry;
-#[doc(hidden)]
+/// Test support (fresh databases, skips for absent tools): never in a production build.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod webhooks;
 
