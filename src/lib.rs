@@ -20,7 +20,6 @@ pub mod media;
 pub mod message_ops;
 pub mod messages;
 pub mod misc;
-pub mod misc_image;
 pub mod outbound;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_api;

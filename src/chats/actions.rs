@@ -228,8 +228,16 @@ async fn pin_target(
     }
 }
 
-/// Pins (or unpins) message `id` of `chat` for everyone with a `PinInChatMessage`;
-/// returns the id of the pin message.
+/// A message id named in a request: 1-128 letters or digits.
+pub fn message_id(raw: &str) -> Result<&str, ActionError> {
+    if raw.is_empty() || raw.len() > 128 || !raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ActionError::invalid("messageId", "must be 1-128 letters or digits"));
+    }
+    Ok(raw)
+}
+
+/// Pins (or unpins) message `id` (see [`message_id`]) of `chat` for everyone with a
+/// `PinInChatMessage`; returns the id of the pin message.
 pub async fn pin_message(
     db: &Db,
     scope: Scope<'_>,
@@ -239,9 +247,6 @@ pub async fn pin_message(
     pin: bool,
 ) -> Result<String, ActionError> {
     use wa::message::pin_in_chat_message::Type;
-    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(ActionError::invalid("messageId", "must be 1-128 letters or digits"));
-    }
     let target = &pin_target(db, scope, live, chat, id).await?;
     let chat = &jid_of("chatId", chat)?;
     let msg = wa::Message {

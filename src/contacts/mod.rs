@@ -15,7 +15,9 @@ pub use identify::{Identified, resolve, validate_jid, validate_phone};
 pub use list::{ListRequest, list};
 pub use lookup::{business_profiles, on_whatsapp};
 pub use privacy::{Privacy, PrivacyChange, privacy, set_privacy};
-pub use profile::{PictureView, ProfileInfo, info, own_picture, remove_picture, set_info, set_picture};
+pub use profile::{
+    PictureView, ProfileEdit, ProfileImage, ProfileInfo, info, own_picture, remove_picture, set_info, set_picture,
+};
 
 use std::fmt;
 

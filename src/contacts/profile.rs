@@ -60,29 +60,37 @@ pub async fn info(live: &LiveSession) -> Result<ProfileInfo, ContactError> {
     })
 }
 
+/// A change of the push name and/or the about text, checked against WhatsApp's limits.
+pub struct ProfileEdit<'a> {
+    push_name: Option<&'a str>,
+    about: Option<&'a str>,
+}
+
+impl<'a> ProfileEdit<'a> {
+    pub fn parse(push_name: Option<&'a str>, about: Option<&'a str>) -> Result<ProfileEdit<'a>, ContactError> {
+        if push_name.is_none() && about.is_none() {
+            return Err(ContactError::invalid("pushName", "give pushName and/or about"));
+        }
+        if let Some(n) = push_name
+            && (n.trim().is_empty() || n.chars().count() > MAX_PUSH_NAME)
+        {
+            return Err(ContactError::invalid("pushName", format!("must be 1-{MAX_PUSH_NAME} characters")));
+        }
+        if let Some(a) = about
+            && a.chars().count() > MAX_ABOUT
+        {
+            return Err(ContactError::invalid("about", format!("must be at most {MAX_ABOUT} characters")));
+        }
+        Ok(ProfileEdit { push_name, about })
+    }
+}
+
 /// Sets the push name and/or the about text; the phone number is answered.
-pub async fn set_info(
-    live: &LiveSession,
-    push_name: Option<&str>,
-    about: Option<&str>,
-) -> Result<String, ContactError> {
-    if push_name.is_none() && about.is_none() {
-        return Err(ContactError::invalid("pushName", "give pushName and/or about"));
-    }
-    if let Some(n) = push_name
-        && (n.trim().is_empty() || n.chars().count() > MAX_PUSH_NAME)
-    {
-        return Err(ContactError::invalid("pushName", format!("must be 1-{MAX_PUSH_NAME} characters")));
-    }
-    if let Some(a) = about
-        && a.chars().count() > MAX_ABOUT
-    {
-        return Err(ContactError::invalid("about", format!("must be at most {MAX_ABOUT} characters")));
-    }
-    if let Some(n) = push_name {
+pub async fn set_info(live: &LiveSession, edit: ProfileEdit<'_>) -> Result<String, ContactError> {
+    if let Some(n) = edit.push_name {
         live.client.profile().set_push_name(n.trim()).await.map_err(wa("push name"))?;
     }
-    if let Some(a) = about {
+    if let Some(a) = edit.about {
         live.client.profile().set_status_text(a).await.map_err(wa("about"))?;
     }
     Ok(own_phone(live))
@@ -111,13 +119,22 @@ pub async fn own_picture(live: &LiveSession) -> Result<Option<PictureView>, Cont
     }))
 }
 
-/// Sets the account's picture (a JPEG or PNG, judged by its bytes) and answers it.
-pub async fn set_picture(live: &LiveSession, image: Vec<u8>) -> Result<PictureView, ContactError> {
-    let is_jpeg = image.starts_with(&[0xFF, 0xD8, 0xFF]);
-    if !is_jpeg && !crate::outbound::imaging::is_png(&image) {
-        return Err(ContactError::invalid("picture", "must be a JPEG or PNG image"));
+/// A profile picture: a JPEG or PNG, judged by its bytes, not the declared type.
+pub struct ProfileImage(Vec<u8>);
+
+impl ProfileImage {
+    pub fn parse(field: &str, bytes: Vec<u8>) -> Result<ProfileImage, ContactError> {
+        let is_jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
+        if !is_jpeg && !crate::media::imaging::is_png(&bytes) {
+            return Err(ContactError::invalid(field, "must be a JPEG or PNG image"));
+        }
+        Ok(ProfileImage(bytes))
     }
-    let set = live.client.profile().set_profile_picture(image).await.map_err(wa("set picture"))?;
+}
+
+/// Sets the account's picture and answers it.
+pub async fn set_picture(live: &LiveSession, image: ProfileImage) -> Result<PictureView, ContactError> {
+    let set = live.client.profile().set_profile_picture(image.0).await.map_err(wa("set picture"))?;
     let view = own_picture(live).await?.unwrap_or(PictureView {
         phone: own_phone(live),
         url: String::new(),

@@ -17,8 +17,8 @@ pub use read::{
     preview_invite,
 };
 pub use settings::{
-    EPHEMERAL_CHOICES, MAX_PICTURE_BYTES, Picture, Subject, description, picture, remove_picture, set_announcement,
-    set_ephemeral, set_join_approval, set_locked, set_picture, set_subject,
+    Description, EPHEMERAL_CHOICES, Jpeg, MAX_PICTURE_BYTES, Picture, Subject, Timer, description, picture,
+    remove_picture, set_announcement, set_ephemeral, set_join_approval, set_locked, set_picture, set_subject,
 };
 pub use view::{GroupInfo, InvitePreview};
 pub use write::{Created, Disbanded, Joined, create, disband, join, leave};

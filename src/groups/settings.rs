@@ -38,20 +38,24 @@ pub async fn set_subject(live: &LiveSession, group: &GroupId, subject: Subject) 
     Ok(live.client.groups().set_subject(group.jid().clone(), subject.0).await?)
 }
 
-/// Sets the description, or removes it when `text` is empty (after trimming).
-pub async fn description(live: &LiveSession, group: &GroupId, text: &str) -> Result<(), GroupError> {
-    let text = text.trim();
-    let description = if text.is_empty() {
-        None
-    } else {
-        Some(GroupDescription::new(text).map_err(|_| {
-            GroupError::invalid(
-                "groupDescription",
-                format!("must be at most {GROUP_DESCRIPTION_MAX_LENGTH} characters"),
-            )
-        })?)
-    };
-    live.client.groups().set_description(group.jid().clone(), description, PreviousDescription::Resolve).await?;
+/// A group description: up to 2048 characters; empty (after trimming) removes it.
+pub struct Description(Option<GroupDescription>);
+
+impl Description {
+    pub fn parse(field: &str, raw: &str) -> Result<Description, GroupError> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Ok(Description(None));
+        }
+        GroupDescription::new(text).map(|d| Description(Some(d))).map_err(|_| {
+            GroupError::invalid(field, format!("must be at most {GROUP_DESCRIPTION_MAX_LENGTH} characters"))
+        })
+    }
+}
+
+/// Sets the description, or removes it.
+pub async fn description(live: &LiveSession, group: &GroupId, description: Description) -> Result<(), GroupError> {
+    live.client.groups().set_description(group.jid().clone(), description.0, PreviousDescription::Resolve).await?;
     Ok(())
 }
 
@@ -63,12 +67,21 @@ pub async fn set_announcement(live: &LiveSession, group: &GroupId, on: bool) -> 
     Ok(live.client.groups().set_announce(group.jid().clone(), on).await?)
 }
 
-/// Sets the disappearing-message timer; only [`EPHEMERAL_CHOICES`] are accepted.
-pub async fn set_ephemeral(live: &LiveSession, group: &GroupId, seconds: u32) -> Result<(), GroupError> {
-    if !EPHEMERAL_CHOICES.contains(&seconds) {
-        return Err(GroupError::invalid("expiration", "must be 0, 86400, 604800 or 7776000 seconds"));
+/// A disappearing-message timer WhatsApp offers (one of [`EPHEMERAL_CHOICES`]).
+#[derive(Clone, Copy)]
+pub struct Timer(u32);
+
+impl Timer {
+    pub fn parse(field: &str, seconds: u32) -> Result<Timer, GroupError> {
+        if !EPHEMERAL_CHOICES.contains(&seconds) {
+            return Err(GroupError::invalid(field, "must be 0, 86400, 604800 or 7776000 seconds"));
+        }
+        Ok(Timer(seconds))
     }
-    Ok(live.client.groups().set_ephemeral(group.jid().clone(), seconds).await?)
+}
+
+pub async fn set_ephemeral(live: &LiveSession, group: &GroupId, timer: Timer) -> Result<(), GroupError> {
+    Ok(live.client.groups().set_ephemeral(group.jid().clone(), timer.0).await?)
 }
 
 pub async fn set_join_approval(live: &LiveSession, group: &GroupId, on: bool) -> Result<(), GroupError> {
@@ -92,12 +105,20 @@ pub async fn picture(live: &LiveSession, group: &GroupId) -> Result<Option<Pictu
     Ok(picture.map(|p| Picture { url: Some(p.url), id: p.id }))
 }
 
-/// Sets the group picture: a JPEG of at most [`MAX_PICTURE_BYTES`], sent as given.
-pub async fn set_picture(live: &LiveSession, group: &GroupId, jpeg: Vec<u8>) -> Result<Picture, GroupError> {
-    if jpeg.len() > MAX_PICTURE_BYTES || crate::outbound::fetch::sniff(&jpeg) != Some("image/jpeg") {
-        return Err(GroupError::invalid("picture", "must be a JPEG image of at most 2 MiB"));
+/// A group picture: a JPEG of at most [`MAX_PICTURE_BYTES`], sent as given.
+pub struct Jpeg(Vec<u8>);
+
+impl Jpeg {
+    pub fn parse(field: &str, bytes: Vec<u8>) -> Result<Jpeg, GroupError> {
+        if bytes.len() > MAX_PICTURE_BYTES || crate::media::fetch::sniff(&bytes) != Some("image/jpeg") {
+            return Err(GroupError::invalid(field, "must be a JPEG image"));
+        }
+        Ok(Jpeg(bytes))
     }
-    let set = live.client.groups().set_profile_picture(group.jid().clone(), jpeg).await?;
+}
+
+pub async fn set_picture(live: &LiveSession, group: &GroupId, jpeg: Jpeg) -> Result<Picture, GroupError> {
+    let set = live.client.groups().set_profile_picture(group.jid().clone(), jpeg.0).await?;
     Ok(Picture { url: None, id: set.id })
 }
 

@@ -185,6 +185,7 @@ async fn pin_chat_message(
     ApiJson(body): ApiJson<ChatPinBody>,
 ) -> ApiResult<Reply<ChatPinResult>> {
     let chat = chat_id(&state, &raw_chat)?;
+    actions::message_id(&message_id)?;
     let live = live(&state, &who, &body.session_id).await?;
     let pin_id = pin_message(&state.db, Scope::of(&who), &live, &chat, &message_id, body.pin).await?;
     let done = if body.pin { "Message pinned" } else { "Message unpinned" };

@@ -11,13 +11,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::groups::{self, MAX_PICTURE_BYTES, Subject};
+use crate::groups::{self, Description, Jpeg, MAX_PICTURE_BYTES, Subject, Timer};
 use crate::http::auth::Tenant;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::routes::groups::{GroupDefault, GroupErrors, GroupQuery, GroupSelector};
-use crate::outbound::fetch::{MediaError, MediaLimits, load};
+use crate::media::fetch::{MediaError, MediaLimits, load};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -103,8 +103,9 @@ async fn set_description(
     ApiJson(body): ApiJson<DescriptionBody>,
 ) -> ApiResult<Reply<DescriptionResult>> {
     let text = body.group_description.trim().to_string();
+    let description = Description::parse("groupDescription", &text)?;
     let (live, group) = body.group.open(&state, &who).await?;
-    groups::description(&live, &group, &text).await?;
+    groups::description(&live, &group, description).await?;
     let status = if text.is_empty() { "success delete group description" } else { "success update group description" };
     let result = DescriptionResult {
         session_id: live.id().into(),
@@ -184,11 +185,9 @@ async fn set_ephemeral(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<EphemeralBody>,
 ) -> ApiResult<Reply<GroupDefault>> {
-    if !groups::EPHEMERAL_CHOICES.contains(&body.expiration) {
-        return Err(ApiError::field("expiration", "must be 0, 86400, 604800 or 7776000 seconds"));
-    }
+    let timer = Timer::parse("expiration", body.expiration)?;
     let (live, group) = body.group.open(&state, &who).await?;
-    groups::set_ephemeral(&live, &group, body.expiration).await?;
+    groups::set_ephemeral(&live, &group, timer).await?;
     let status = if body.expiration == 0 { "success disable ephemeral" } else { "success enable ephemeral" };
     Ok(Reply::ok("Group ephemeral updated", GroupDefault::new(&live, &group, status)))
 }
@@ -279,8 +278,9 @@ async fn set_picture(
         MediaError::Fetch(why) => ApiError::new(Code::MediaFetchFailed, format!("picture: {why}")),
         other => ApiError::field("picture", other),
     })?;
+    let jpeg = Jpeg::parse("picture", loaded.bytes)?;
     let (live, group) = body.group.open(&state, &who).await?;
-    let set = groups::set_picture(&live, &group, loaded.bytes).await?;
+    let set = groups::set_picture(&live, &group, jpeg).await?;
     let result = PictureResult {
         session_id: live.id().into(),
         phone: Some(live.phone),

@@ -20,9 +20,9 @@ use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::routes::messages::kinds::caption;
 use crate::http::routes::messages::upload::{Budget, MAX_TEXT_FIELDS, flag, multipart_error, read_file, read_text};
 use crate::http::routes::messages::{Destination, Recipients, SendErrors, SendResult, common, enqueue, prepare};
+use crate::media::probe;
 use crate::outbound::build_media::{self as bm, AUDIO_TYPES, IMAGE_TYPES, VIDEO_TYPES};
 use crate::outbound::content::{Content, Media};
-use crate::outbound::probe;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(send_files))
@@ -196,7 +196,7 @@ async fn send_files(
     let mut blocked = Vec::new();
     let mut contents = Vec::new();
     for upload in uploads {
-        let mime = crate::outbound::fetch::sniff(&upload.bytes)
+        let mime = crate::media::fetch::sniff(&upload.bytes)
             .map(str::to_string)
             .or_else(|| upload.declared.clone())
             .unwrap_or_else(|| "application/octet-stream".into());

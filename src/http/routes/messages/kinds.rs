@@ -20,9 +20,9 @@ use crate::http::extract::ApiJson;
 use crate::http::routes::messages::media::RAW_BODY;
 use crate::http::routes::messages::send_body::{FileRequest, RawFile, SendBody, file_or_load};
 use crate::http::routes::messages::{Destination, SendErrors, SendResult, common, invalid, prepare, submit};
+use crate::media::fetch::{Loaded, MediaError};
 use crate::outbound::build::{self, CardInput, Place};
 use crate::outbound::content::{Card, Content, Media};
-use crate::outbound::fetch::{Loaded, MediaError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -46,7 +46,7 @@ pub(crate) async fn load(state: &AppState, field: &str, source: &str) -> ApiResu
     if source.trim().is_empty() {
         return Err(ApiError::field(field, "must not be empty"));
     }
-    crate::outbound::fetch::load(source, &state.config.outbound.media).await.map_err(|e| media_error(field, e))
+    crate::media::fetch::load(source, &state.config.outbound.media).await.map_err(|e| media_error(field, e))
 }
 
 pub(super) fn unsupported(field: &str, mimetype: Option<&str>, allowed: &str) -> ApiError {

@@ -20,9 +20,9 @@ use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::routes::messages::kinds::{advanced, caption, unsupported};
 use crate::http::routes::messages::send_body::{FileRequest, RawFile, SendBody, file_or_load};
 use crate::http::routes::messages::{Destination, SendErrors, SendResult, common, prepare, submit};
+use crate::media::ffmpeg::FfmpegError;
 use crate::outbound::build_media::{self as bm, IMAGE_TYPES, MediaFail, VIDEO_TYPES};
 use crate::outbound::content::{Content, Media};
-use crate::outbound::ffmpeg::FfmpegError;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -23,7 +23,7 @@ use crate::http::routes::messages::kinds::load;
 use crate::http::routes::messages::upload::{
     Budget, MAX_TEXT_FIELDS, clean_file_name, essence, flag, multipart_error, read_file, read_text,
 };
-use crate::outbound::fetch::{Loaded, sniff};
+use crate::media::fetch::{Loaded, sniff};
 
 /// A send request whose body carries one file.
 pub trait FileRequest: DeserializeOwned + Send {

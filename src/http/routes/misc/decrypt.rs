@@ -21,7 +21,7 @@ use crate::http::routes::misc::output::{self as misc_output, Output};
 use crate::http::session;
 use crate::inbound::vote::{self, VoteRequest};
 use crate::media::decrypt::Decryption;
-use crate::outbound::fetch::{self, MediaError};
+use crate::media::fetch::{self, MediaError};
 use crate::sessions::live::Session;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -1,5 +1,5 @@
 //! `/api/v1/misc/media/{thumbnail,image}`: thumbnails of pictures and videos, and image
-//! convert/resize/compress (`crate::misc_image` on the shared `outbound::imaging` path;
+//! convert/resize/compress (`crate::media::picture` on the shared `media::imaging` path;
 //! video stills through ffmpeg). Input is a URL, `data:` URL or base64, loaded like message
 //! media (size limit, SSRF guard); output is JPEG, PNG or lossless WebP, answered as a data
 //! URL, a signed link, or the file itself (`misc_output`).
@@ -19,8 +19,8 @@ use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiJson;
 use crate::http::routes::misc::output::{self as misc_output, Output};
-use crate::misc_image::{self, Actions, MAX_SIDE, MAX_STILLS, MiscImageError, Picture};
-use crate::outbound::imaging::{Fit, Format};
+use crate::media::imaging::{Fit, Format};
+use crate::media::picture::{self as misc_image, Actions, MAX_SIDE, MAX_STILLS, MiscImageError, Picture};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(thumbnail)).routes(routes!(image))
@@ -131,7 +131,7 @@ async fn thumbnail(
     let (bw, bh) = (side("width", body.width, 320)?, side("height", body.height, 320)?);
     let loaded = crate::http::routes::messages::kinds::load(&state, "file", &body.file).await?;
     let sources = if video {
-        let seconds = crate::outbound::probe::mp4(&loaded.bytes).seconds;
+        let seconds = crate::media::probe::mp4(&loaded.bytes).seconds;
         state
             .config
             .outbound

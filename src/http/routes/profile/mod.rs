@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::contacts::{self as account, PictureView, Privacy, PrivacyChange, ProfileInfo};
+use crate::contacts::{self as account, PictureView, Privacy, PrivacyChange, ProfileEdit, ProfileImage, ProfileInfo};
 use crate::http::auth::Tenant;
 use crate::http::docs::CommonErrors;
 use crate::http::envelope::{Envelope, Reply};
@@ -72,8 +72,9 @@ async fn set_info(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<ProfileInfoSet>,
 ) -> ApiResult<Reply<ProfileInfoUpdated>> {
+    let edit = ProfileEdit::parse(body.push_name.as_deref(), body.about.as_deref())?;
     let live = session::live(&state, &who, &body.session_id).await?;
-    let phone = account::set_info(&live, body.push_name.as_deref(), body.about.as_deref()).await?;
+    let phone = account::set_info(&live, edit).await?;
     Ok(Reply::ok("Profile updated", ProfileInfoUpdated { phone, push_name: body.push_name, about: body.about }))
 }
 
@@ -117,8 +118,9 @@ async fn set_picture(
     ApiJson(body): ApiJson<PictureSet>,
 ) -> ApiResult<Reply<PictureView>> {
     let loaded = crate::http::routes::messages::kinds::load(&state, "picture", &body.picture).await?;
+    let image = ProfileImage::parse("picture", loaded.bytes)?;
     let live = session::live(&state, &who, &body.session_id).await?;
-    let view = account::set_picture(&live, loaded.bytes).await?;
+    let view = account::set_picture(&live, image).await?;
     Ok(Reply::ok("Profile picture updated", view))
 }
 

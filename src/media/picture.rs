@@ -1,11 +1,11 @@
 //! What `/api/v1/misc/media/*` does to a picture, on the shared image path
-//! (`outbound::imaging`): the limits of these routes, a thumbnail fitted in a box, and the
+//! (`media::imaging`): the limits of these routes, a thumbnail fitted in a box, and the
 //! `actions` of the image route (convert, resize, compress) applied in one go. Pure and
 //! CPU-bound: the routes run these on the blocking pool.
 
 use image::{DynamicImage, ImageFormat};
 
-use crate::outbound::imaging::{self, Fit, Format};
+use crate::media::imaging::{self, Fit, Format};
 
 /// Decoded pictures are capped at this many pixels (on top of imaging's own side and
 /// memory limits), so a small compressed file cannot keep a worker busy for long.
