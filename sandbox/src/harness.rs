@@ -71,7 +71,11 @@ impl Sandbox {
     /// saved) and a new client is linked in its place, as when someone reinstalls
     /// WhatsApp. Its inbox starts empty.
     pub async fn start_with(opts: SandboxOptions) -> Result<Self> {
-        let mut hub = Hub::new();
+        let root = match &opts.data_dir {
+            Some(dir) => crate::root_key::load_or_create(dir)?,
+            None => crate::root_key::generate(),
+        };
+        let mut hub = Hub::new(&root);
         if let Some(dir) = &opts.data_dir {
             hub.media = Arc::new(MediaStore::persistent(Persister::media_dir(dir)));
         }
@@ -148,6 +152,12 @@ impl Sandbox {
     /// The URL to give `TokioWebSocketTransportFactory::with_url`.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws/chat", self.addr)
+    }
+
+    /// The sandbox's root public key (64 hex digits): what a client puts in place of
+    /// WhatsApp's root key to verify this server's certificate chain (`root_key.rs`).
+    pub fn root_key(&self) -> String {
+        crate::root_key::hex(&self.hub.identity.root_public())
     }
 
     /// Plays the phone of `phone` scanning `qr`; see `pairing::link`.

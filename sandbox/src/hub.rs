@@ -68,14 +68,14 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(root: &wacore::libsignal::protocol::KeyPair) -> Self {
         let (events, _) = broadcast::channel(1024);
         Self {
             state: Mutex::new(State::default()),
             media: Default::default(),
             stop: tokio::sync::watch::Sender::new(false),
             events,
-            identity: ServerIdentity::generate(),
+            identity: ServerIdentity::new(root),
             next_conn: AtomicU64::new(1),
         }
     }

@@ -59,6 +59,7 @@ mod persist;
 mod phone;
 mod profile;
 mod relay;
+mod root_key;
 mod server;
 mod usync;
 

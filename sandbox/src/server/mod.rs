@@ -6,6 +6,7 @@
 //! the handshake (registration or login), `http` the plain-HTTP side of the same
 //! port (media host, hand-over of control-API connections).
 
+pub(crate) mod dict;
 pub(crate) mod http;
 pub(crate) mod login;
 pub(crate) mod noise;

@@ -108,7 +108,7 @@ pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
     let (_request, ws) = tokio_websockets::ServerBuilder::new().accept(tcp).await?;
     let mut io = FrameIo::new(ws);
     let established = hub.identity.respond(&mut io).await?;
-    let (mut reader, mut writer) = io.into_transport(established.read, established.write);
+    let (mut reader, mut writer) = io.into_transport(established.read, established.write)?;
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let kill = Arc::new(Notify::new());
