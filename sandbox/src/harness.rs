@@ -80,6 +80,7 @@ impl Sandbox {
             hub.media = Arc::new(MediaStore::persistent(Persister::media_dir(dir)));
         }
         let hub = Arc::new(hub);
+        crate::phone_inbox::spawn(&hub);
         let (persist, saved_contacts) = match &opts.data_dir {
             Some(dir) => {
                 let (p, contacts) = Persister::open(dir, hub.clone())?;
@@ -208,7 +209,9 @@ impl Sandbox {
 
     /// The device ids currently linked to `phone` (empty if unknown).
     pub fn devices(&self, phone: &str) -> Vec<u16> {
-        self.hub.state().accounts.devices_of(phone).into_iter().map(|(_, d)| d).collect()
+        let devices = self.hub.state().accounts.devices_of(phone);
+        // Device 0 is the virtual phone itself, never a linked companion.
+        devices.into_iter().map(|(_, d)| d).filter(|d| *d != crate::phone_keys::PHONE_DEVICE).collect()
     }
 
     /// Ids of the `<message>` stanzas the server still holds for `phone`'s devices:
@@ -220,6 +223,11 @@ impl Sandbox {
         let queued = queued.filter(|n| n.tag == "message").filter_map(|n| crate::nodes::attr(n, "id"));
         let inflight = st.inflight.values().filter(|(addr, _)| addr.0 == phone).flat_map(|(_, l)| l.iter());
         queued.chain(inflight.map(|(id, _)| id.clone())).collect()
+    }
+
+    /// What the virtual phone of `phone` (device 0) decrypted, oldest first.
+    pub fn phone_inbox(&self, phone: &str) -> Vec<crate::contacts::InboxEntry> {
+        self.hub.state().phone_inbox.get(phone).cloned().unwrap_or_default()
     }
 
     /// The LID user assigned to `phone`, if the account exists.

@@ -95,6 +95,12 @@ fn fetch(session: &Session, key: &Node, id: &str) -> Node {
         .filter_map(|u| jid_attr(u, "jid"))
         .map(|jid| {
             let addr = st.accounts.device_of(&jid);
+            if let Some(a) = &addr
+                && a.1 == crate::phone_keys::PHONE_DEVICE
+                && let Some(acct) = st.accounts.get_mut(&a.0)
+            {
+                crate::phone_keys::replenish(acct);
+            }
             let dev = addr.and_then(|a| st.accounts.device_mut(&a));
             match dev {
                 Some(dev) => {

@@ -57,6 +57,8 @@ mod pair_code;
 mod pairing;
 mod persist;
 mod phone;
+mod phone_inbox;
+mod phone_keys;
 mod profile;
 mod relay;
 mod root_key;

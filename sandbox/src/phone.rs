@@ -5,8 +5,8 @@
 //! waits 10 s before its first `Connected`. The sandbox's phone does the same,
 //! encrypting with the account key as its Signal identity (the same key that
 //! signs ADV identities, as on a real phone) over a one-off session built from
-//! the companion's published bundle. The phone still has no device 0 of its
-//! own: it receives nothing, and it is not listed in device lists.
+//! the companion's published bundle, kept among the phone's sessions (device 0
+//! decrypts what comes back on it: `phone_inbox.rs`).
 
 use std::collections::HashMap;
 
@@ -28,9 +28,9 @@ use crate::accounts::DeviceAddr;
 use crate::hub::Hub;
 use crate::nodes::{now, random_id};
 
-/// In-memory session store for one encryption.
+/// In-memory session store (the phone's, see `phone_inbox.rs`).
 #[derive(Default)]
-struct Sessions(HashMap<String, SessionRecord>);
+pub(crate) struct Sessions(HashMap<String, SessionRecord>);
 
 #[async_trait]
 impl SessionStore for Sessions {
@@ -49,10 +49,16 @@ impl SessionStore for Sessions {
 }
 
 /// The phone's identity; it trusts whatever it is shown (the server vouches).
-struct Identity {
+pub(crate) struct Identity {
     pair: IdentityKeyPair,
     registration_id: u32,
     known: HashMap<String, IdentityKey>,
+}
+
+impl Identity {
+    pub fn new(pair: IdentityKeyPair, registration_id: u32) -> Self {
+        Self { pair, registration_id, known: HashMap::new() }
+    }
 }
 
 #[async_trait]
@@ -141,11 +147,14 @@ pub(crate) async fn share_app_state_key(hub: &Hub, addr: &DeviceAddr) -> Result<
     let plaintext = MessageUtils::pad_message_v2(share.encode_to_vec());
 
     let remote = ProtocolAddress::new(&addr.0, u32::from(addr.1).into());
-    let mut sessions = Sessions::default();
-    let mut identity = Identity { pair, registration_id, known: HashMap::new() };
+    let mut identity = Identity::new(pair, registration_id);
+    // The phone's own sessions: what the companion later encrypts back to device 0 on
+    // the session this message starts is decrypted with it (`phone_inbox.rs`).
+    let mut signal = hub.phone_signal.lock().await;
+    let sessions = &mut signal.account(&addr.0).sessions;
     process_prekey_bundle(
         &remote,
-        &mut sessions,
+        sessions,
         &mut identity,
         &bundle,
         // A `Send` RNG: this runs inside a spawned task.
@@ -153,7 +162,8 @@ pub(crate) async fn share_app_state_key(hub: &Hub, addr: &DeviceAddr) -> Result<
         UsePQRatchet::No,
     )
     .await?;
-    let sealed = message_encrypt(&plaintext, &remote, &mut sessions, &mut identity).await?;
+    let sealed = message_encrypt(&plaintext, &remote, sessions, &mut identity).await?;
+    drop(signal);
     let CiphertextMessage::PreKeySignalMessage(pkmsg) = sealed else {
         return Err(anyhow!("a fresh session must produce a pkmsg"));
     };
