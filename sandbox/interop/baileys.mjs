@@ -22,6 +22,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import pino from 'pino'
 
+// libsignal prints session notes with console.log; stdout is for JSON lines only.
+console.log = (...args) => console.error(...args)
+console.info = console.log
+
 const [major, wsUrl, rootKey, authDirArg] = process.argv.slice(2)
 if (!['6', '7'].includes(major) || !wsUrl || !/^[0-9a-f]{64}$/i.test(rootKey ?? '')) {
 	console.error('usage: node baileys.mjs <6|7> <ws-url> <root-key-hex> [auth-dir]')
@@ -100,8 +104,9 @@ function connect() {
 				continue
 			}
 			const msg = m.message.ephemeralMessage?.message ?? m.message
-			const text = msg.conversation ?? msg.extendedTextMessage?.text
-			if (text !== undefined) {
+			// Baileys 6 decodes absent strings as '' (protobufjs defaults).
+			const text = msg.conversation || msg.extendedTextMessage?.text
+			if (text) {
 				out({ ...base, text })
 			}
 			if (msg.imageMessage) {

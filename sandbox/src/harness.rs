@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use wacore::types::events::Event;
@@ -37,6 +37,7 @@ pub struct Sandbox {
     pub(crate) contacts: Mutex<HashMap<String, Arc<Contact>>>,
     pub(crate) persist: Option<Arc<Persister>>,
     saver: Option<JoinHandle<()>>,
+    media_ca_pem: String,
 }
 
 /// How to start a sandbox; `Default` is what `Sandbox::start` does.
@@ -48,9 +49,9 @@ pub struct SandboxOptions {
     /// Keep the network's state under this directory (created if missing) and load
     /// what a previous run left there; see `persist.rs`. Default: memory only.
     pub data_dir: Option<PathBuf>,
-    /// Connections whose request line asks for `/api/...` are sent here untouched,
-    /// for the embedder's own HTTP server; without it they are treated as WebSocket.
-    pub other_http: Option<mpsc::Sender<TcpStream>>,
+    /// Requests for `/api/...` are handed here one by one (each on its own pipe, with
+    /// `Connection: close`), for the embedder's own HTTP server; without it they get 404.
+    pub other_http: Option<mpsc::Sender<crate::server::http::HandedRequest>>,
 }
 
 impl Sandbox {
@@ -90,9 +91,11 @@ impl Sandbox {
         };
         let listen = opts.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        let (addr, task) = crate::server::listen(hub.clone(), listener, opts.other_http)?;
+        let tls = Arc::new(crate::server::tls::MediaTls::new(opts.data_dir.as_deref())?);
+        let media_ca_pem = tls.ca_pem.clone();
+        let (addr, task) = crate::server::listen(hub.clone(), listener, opts.other_http, tls)?;
         let saver = persist.as_ref().map(|p| p.spawn_saver());
-        let sandbox = Self { hub, addr, task, contacts: Mutex::new(HashMap::new()), persist, saver };
+        let sandbox = Self { hub, addr, task, contacts: Mutex::new(HashMap::new()), persist, saver, media_ca_pem };
         for saved in saved_contacts {
             if let Some(old) = saved.device {
                 crate::pairing::remove_from_phone(&sandbox.hub, &saved.phone, old);
@@ -153,6 +156,12 @@ impl Sandbox {
     /// The URL to give `TokioWebSocketTransportFactory::with_url`.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws/chat", self.addr)
+    }
+
+    /// The media host's CA certificate (PEM): what an HTTPS client of the media host
+    /// trusts (`server/tls.rs`; also `media-ca.pem` in the data directory).
+    pub fn media_ca_pem(&self) -> &str {
+        &self.media_ca_pem
     }
 
     /// The sandbox's root public key (64 hex digits): what a client puts in place of

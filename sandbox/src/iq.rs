@@ -38,7 +38,7 @@ pub(crate) fn handle(session: &mut Session, iq: &Node) {
         "privacy" => crate::profile::privacy(session, iq, &id, &typ),
         "w:biz" if iq.get_optional_child("business_profile").is_some() => crate::profile::business(session, iq, &id),
         "blocklist" => crate::blocklist::handle(session, iq, &id, &typ),
-        "w:m" if iq.get_optional_child("media_conn").is_some() => crate::media::media_conn(&id),
+        "w:m" if iq.get_optional_child("media_conn").is_some() => crate::media::media_conn(&session.hub.media, &id),
         "w:sync:app:state" => crate::appstate::handle(session, iq, &id),
         "md" => {
             if crate::pair_code::handle_iq(session, iq, &id) {

@@ -62,7 +62,7 @@ mod phone_keys;
 mod profile;
 mod relay;
 mod root_key;
-mod server;
+pub(crate) mod server;
 mod usync;
 
 pub use client::{CLIENT_VERSION, ClientSetup, EventLog, TestClient, bot_builder, is_app_state_event, texts_of};
@@ -72,4 +72,5 @@ pub use events::SandboxEvent;
 pub use faults::{Fault, TEMP_BAN_CODE};
 pub use harness::{Sandbox, SandboxOptions};
 pub use media::{MEDIA_HOST, SandboxHttp};
+pub use server::http::HandedRequest;
 pub use profile::{BusinessProfile, ProfileView};

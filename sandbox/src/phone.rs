@@ -162,24 +162,72 @@ pub(crate) async fn share_app_state_key(hub: &Hub, addr: &DeviceAddr) -> Result<
         UsePQRatchet::No,
     )
     .await?;
-    let sealed = message_encrypt(&plaintext, &remote, sessions, &mut identity).await?;
+    let history = MessageUtils::pad_message_v2(history_notification(hub)?.encode_to_vec());
+    let mut nodes = Vec::new();
+    for plain in [plaintext, history] {
+        // Until the companion answers, every message on the new session is a pkmsg.
+        let sealed = message_encrypt(&plain, &remote, sessions, &mut identity).await?;
+        let CiphertextMessage::PreKeySignalMessage(pkmsg) = sealed else {
+            return Err(anyhow!("a fresh session must produce a pkmsg"));
+        };
+        nodes.push(
+            NodeBuilder::new("message")
+                .attr("from", Jid::pn(addr.0.as_str()))
+                .attr("id", random_id())
+                .attr("t", now().to_string())
+                .attr("type", "text")
+                .attr("category", "peer")
+                .children([NodeBuilder::new("enc")
+                    .attr("v", "2")
+                    .attr("type", "pkmsg")
+                    .bytes(pkmsg.serialized().to_vec())
+                    .build()])
+                .build(),
+        );
+    }
     drop(signal);
-    let CiphertextMessage::PreKeySignalMessage(pkmsg) = sealed else {
-        return Err(anyhow!("a fresh session must produce a pkmsg"));
-    };
-
-    let node = NodeBuilder::new("message")
-        .attr("from", Jid::pn(addr.0.as_str()))
-        .attr("id", random_id())
-        .attr("t", now().to_string())
-        .attr("type", "text")
-        .attr("category", "peer")
-        .children([NodeBuilder::new("enc")
-            .attr("v", "2")
-            .attr("type", "pkmsg")
-            .bytes(pkmsg.serialized().to_vec())
-            .build()])
-        .build();
-    hub.state().deliver(addr, node);
+    let mut st = hub.state();
+    for node in nodes {
+        st.deliver(addr, node);
+    }
     Ok(())
+}
+
+/// The history a phone hands a new companion, here an empty initial bootstrap: a
+/// `historySyncNotification` naming an encrypted, zlib-compressed `HistorySync` blob
+/// on the media host. Clients wait for one after pairing (Baileys 6 holds back every
+/// event until it arrives; Baileys 7 waits 20 s for it).
+fn history_notification(hub: &Hub) -> Result<wa::Message> {
+    use std::io::Write as _;
+    let sync = wa::HistorySync {
+        sync_type: wa::history_sync::HistorySyncType::INITIAL_BOOTSTRAP,
+        progress: Some(100),
+        chunk_order: Some(0),
+        ..Default::default()
+    };
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&sync.encode_to_vec())?;
+    let compressed = z.finish()?;
+    let enc = wacore::upload::encrypt_media(&compressed, wacore::download::MediaType::History)
+        .map_err(|e| anyhow!("history blob: {e}"))?;
+    let direct_path = format!("/v/t62.sandbox/history-{}", random_id());
+    hub.media.put(direct_path.clone(), enc.data_to_upload.clone());
+    Ok(wa::Message {
+        protocol_message: buffa::MessageField::some(wa::message::ProtocolMessage {
+            r#type: Some(ProtocolType::HISTORY_SYNC_NOTIFICATION),
+            history_sync_notification: buffa::MessageField::some(wa::message::HistorySyncNotification {
+                file_sha256: Some(enc.file_sha256.to_vec()),
+                file_length: Some(compressed.len() as u64),
+                media_key: Some(enc.media_key.to_vec()),
+                file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+                direct_path: Some(direct_path),
+                sync_type: Some(wa::message::HistorySyncType::INITIAL_BOOTSTRAP),
+                chunk_order: Some(0),
+                progress: Some(100),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
 }

@@ -41,7 +41,7 @@ pub(crate) fn load_or_create(dir: &Path) -> Result<KeyPair> {
     Ok(pair)
 }
 
-fn write_private(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::io::Write as _;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
