@@ -206,7 +206,8 @@ async fn run_version(api: &Api, node: &Path, major: &str, ws: &str, root_key: &s
 async fn baileys_6_and_7_pair_chat_and_share_media_and_groups_with_the_sandbox() {
     let Some(node) = common::require::tool("node") else { return };
     if !interop_dir().join("node_modules/baileys6").is_dir() || !interop_dir().join("node_modules/baileys7").is_dir() {
-        return common::require::missing("Baileys (sandbox/interop/node_modules)", "run `npm ci` in sandbox/interop");
+        let _: Option<()> = common::require::missing("Baileys (sandbox/interop/node_modules)", "run `npm ci` in sandbox/interop");
+        return;
     }
     let dir = temp_dir("interop");
     let port = free_port();
