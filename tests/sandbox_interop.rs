@@ -125,9 +125,12 @@ impl Api {
         let deadline = Instant::now() + WAIT;
         let mut last = Value::Null;
         while Instant::now() < deadline {
-            let (status, body) = self.call(reqwest::Method::GET, &format!("/api/v1/sandbox/contacts/{CONTACT}/inbox"), None).await;
+            let (status, body) =
+                self.call(reqwest::Method::GET, &format!("/api/v1/sandbox/contacts/{CONTACT}/inbox"), None).await;
             if status == 200 {
-                if let Some(hit) = body["results"][0]["items"].as_array().and_then(|items| items.iter().find(|i| pred(i)).cloned()) {
+                if let Some(hit) =
+                    body["results"][0]["items"].as_array().and_then(|items| items.iter().find(|i| pred(i)).cloned())
+                {
                     return hit;
                 }
                 last = body;
@@ -157,7 +160,9 @@ async fn run_version(api: &Api, node: &Path, major: &str, ws: &str, root_key: &s
     assert_eq!(sent["event"], "done", "{sent}");
     api.wait_inbox("Baileys' text", |i| i["text"] == text.as_str() && i["from"] == phone.as_str()).await;
     let jpeg = base64::engine::general_purpose::STANDARD.decode(JPEG_B64).unwrap();
-    let sent = baileys.command(json!({ "cmd": "send_image", "to": contact_jid, "base64": JPEG_B64, "caption": format!("pic {major}") }));
+    let sent = baileys.command(
+        json!({ "cmd": "send_image", "to": contact_jid, "base64": JPEG_B64, "caption": format!("pic {major}") }),
+    );
     assert_eq!(sent["event"], "done", "{sent}");
     let got = api.wait_inbox("Baileys' image", |i| i["media"]["caption"] == format!("pic {major}").as_str()).await;
     assert_eq!(got["media"]["size"], jpeg.len(), "{got}");
@@ -166,7 +171,11 @@ async fn run_version(api: &Api, node: &Path, major: &str, ws: &str, root_key: &s
     // Contact -> Baileys: text and an image, decrypted by Baileys.
     let reply = format!("hi Baileys {major}");
     let (status, body) = api
-        .call(reqwest::Method::POST, &format!("/api/v1/sandbox/contacts/{CONTACT}/send"), Some(json!({ "to": phone, "text": reply })))
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/sandbox/contacts/{CONTACT}/send"),
+            Some(json!({ "to": phone, "text": reply })),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let got = baileys.wait("the contact's text", |v| v["event"] == "message" && v["text"] == reply.as_str());
@@ -183,7 +192,9 @@ async fn run_version(api: &Api, node: &Path, major: &str, ws: &str, root_key: &s
     assert_eq!(got["image"]["caption"], "from the contact", "{got}");
     assert_eq!(got["image"]["size"], jpeg.len(), "{got}");
     // A group: Baileys creates it with the contact and writes; the contact answers.
-    let group = baileys.command(json!({ "cmd": "create_group", "subject": format!("interop {major}"), "participants": [contact_jid] }));
+    let group = baileys.command(
+        json!({ "cmd": "create_group", "subject": format!("interop {major}"), "participants": [contact_jid] }),
+    );
     let gid = group["jid"].as_str().unwrap_or_else(|| panic!("no group: {group}")).to_string();
     let hello = format!("hello group {major}");
     let sent = baileys.command(json!({ "cmd": "send_text", "to": gid, "text": hello }));
@@ -192,7 +203,11 @@ async fn run_version(api: &Api, node: &Path, major: &str, ws: &str, root_key: &s
     assert_eq!(got["chat"], gid.as_str(), "{got}");
     let answer = format!("group answer {major}");
     let (status, body) = api
-        .call(reqwest::Method::POST, &format!("/api/v1/sandbox/contacts/{CONTACT}/send"), Some(json!({ "to": gid, "text": answer })))
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/sandbox/contacts/{CONTACT}/send"),
+            Some(json!({ "to": gid, "text": answer })),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let got = baileys.wait("the contact's group message", |v| v["event"] == "message" && v["text"] == answer.as_str());
@@ -206,7 +221,8 @@ async fn run_version(api: &Api, node: &Path, major: &str, ws: &str, root_key: &s
 async fn baileys_6_and_7_pair_chat_and_share_media_and_groups_with_the_sandbox() {
     let Some(node) = common::require::tool("node") else { return };
     if !interop_dir().join("node_modules/baileys6").is_dir() || !interop_dir().join("node_modules/baileys7").is_dir() {
-        let _: Option<()> = common::require::missing("Baileys (sandbox/interop/node_modules)", "run `npm ci` in sandbox/interop");
+        let _: Option<()> =
+            common::require::missing("Baileys (sandbox/interop/node_modules)", "run `npm ci` in sandbox/interop");
         return;
     }
     let dir = temp_dir("interop");
@@ -231,12 +247,23 @@ async fn baileys_6_and_7_pair_chat_and_share_media_and_groups_with_the_sandbox()
     );
     let api = Api { http: reqwest::Client::builder().timeout(WAIT).build().unwrap(), base: format!("http://{listen}") };
     let deadline = Instant::now() + WAIT;
-    while api.http.get(format!("{}/api/v1/sandbox/contacts", api.base)).header("X-WAREST-API-Key", KEY).send().await.is_err() {
+    while api
+        .http
+        .get(format!("{}/api/v1/sandbox/contacts", api.base))
+        .header("X-WAREST-API-Key", KEY)
+        .send()
+        .await
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "the network did not come up; see {}", dir.display());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (status, body) = api
-        .call(reqwest::Method::POST, "/api/v1/sandbox/contacts", Some(json!({ "phone": CONTACT, "behaviour": "silent" })))
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/sandbox/contacts",
+            Some(json!({ "phone": CONTACT, "behaviour": "silent" })),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
 

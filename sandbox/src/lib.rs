@@ -72,5 +72,5 @@ pub use events::SandboxEvent;
 pub use faults::{Fault, TEMP_BAN_CODE};
 pub use harness::{Sandbox, SandboxOptions};
 pub use media::{MEDIA_HOST, SandboxHttp};
-pub use server::http::HandedRequest;
 pub use profile::{BusinessProfile, ProfileView};
+pub use server::http::HandedRequest;

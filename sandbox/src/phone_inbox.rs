@@ -236,8 +236,7 @@ async fn receive(hub: &Hub, phone: &str, node: &Node) -> Result<Option<InboxEntr
         }
         msg = dsm.message.as_option().cloned().unwrap_or_default();
     }
-    let text =
-        msg.conversation.clone().or_else(|| msg.extended_text_message.as_option().and_then(|t| t.text.clone()));
+    let text = msg.conversation.clone().or_else(|| msg.extended_text_message.as_option().and_then(|t| t.text.clone()));
     if text.is_none() && msg.image_message.as_option().is_none() {
         return Ok(None); // sender-key-only, protocol and other non-content messages
     }

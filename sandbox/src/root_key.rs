@@ -77,7 +77,8 @@ mod tests {
 
     #[test]
     fn a_kept_key_comes_back_the_same() {
-        let dir = std::env::temp_dir().join(format!("sandbox-root-key-{}-{}", std::process::id(), rand::random::<u32>()));
+        let dir =
+            std::env::temp_dir().join(format!("sandbox-root-key-{}-{}", std::process::id(), rand::random::<u32>()));
         let first = load_or_create(&dir).unwrap();
         let second = load_or_create(&dir).unwrap();
         assert_eq!(first.public_key.public_key_bytes(), second.public_key.public_key_bytes());

@@ -99,7 +99,11 @@ fn devices(acct: &Account) -> Node {
     let list = acct.devices.values().map(|d| {
         let b = NodeBuilder::new("device").attr("id", d.id.to_string());
         // The phone (device 0) has no key index, as on the real service.
-        if d.id == crate::phone_keys::PHONE_DEVICE { b.build() } else { b.attr("key-index", d.key_index.to_string()).build() }
+        if d.id == crate::phone_keys::PHONE_DEVICE {
+            b.build()
+        } else {
+            b.attr("key-index", d.key_index.to_string()).build()
+        }
     });
     NodeBuilder::new("devices")
         .children([NodeBuilder::new("device-list").children(list).build(), key_index_list(acct)])

@@ -289,9 +289,10 @@ async fn contact_send(
     if !host.has_contact(&phone) {
         return Err(ApiError::not_found("contact"));
     }
-    let group = req.to.strip_suffix("@g.us").is_some_and(|id| {
-        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-')
-    });
+    let group = req
+        .to
+        .strip_suffix("@g.us")
+        .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
     let to = if group {
         if req.text.is_none() {
             return Err(ApiError::field("to", "a group takes text only"));

@@ -321,7 +321,11 @@ mod tests {
                 NodeBuilder::new("participants")
                     .children([NodeBuilder::new("to")
                         .attr("jid", Jid::lid_device("100000000000001", 2))
-                        .children([NodeBuilder::new("enc").attr("v", "2").attr("type", "pkmsg").bytes(vec![1, 2, 3]).build()])
+                        .children([NodeBuilder::new("enc")
+                            .attr("v", "2")
+                            .attr("type", "pkmsg")
+                            .bytes(vec![1, 2, 3])
+                            .build()])
                         .build()])
                     .build(),
                 NodeBuilder::new("device-identity").bytes(vec![9; 300]).build(),

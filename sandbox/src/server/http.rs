@@ -237,7 +237,11 @@ async fn read_request<S: AsyncRead + Unpin>(io: &mut S, buf: &mut Vec<u8>) -> Re
             Ok(r) => r?,
         };
         if !more {
-            return if buf.is_empty() { Ok(None) } else { Err(RequestError::Io(anyhow::anyhow!("closed mid-request"))) };
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(RequestError::Io(anyhow::anyhow!("closed mid-request")))
+            };
         }
     };
     let mut headers = [httparse::EMPTY_HEADER; 64];

@@ -165,6 +165,8 @@ mod tests {
         assert!(inter_pub.verify_signature(leaf.details.as_deref().unwrap(), leaf.signature.as_deref().unwrap()));
         // Another root does not vouch for it.
         let other = KeyPair::generate(&mut rand::rng());
-        assert!(!other.public_key.verify_signature(inter.details.as_deref().unwrap(), inter.signature.as_deref().unwrap()));
+        assert!(
+            !other.public_key.verify_signature(inter.details.as_deref().unwrap(), inter.signature.as_deref().unwrap())
+        );
     }
 }

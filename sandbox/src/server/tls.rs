@@ -32,7 +32,8 @@ impl MediaTls {
             Some(dir) => {
                 let path = dir.join(CA_KEY_FILE);
                 if path.exists() {
-                    let pem = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    let pem =
+                        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
                     KeyPair::from_pem(&pem).with_context(|| format!("{} is no key", path.display()))?
                 } else {
                     let key = KeyPair::generate()?;
