@@ -245,7 +245,7 @@ impl Transcoder<'_> {
                 let Some(s) = self.from.double(tag - token::DICTIONARY_0, i) else {
                     bail!("unknown double-byte token {tag}/{i}");
                 };
-                self.write_str(&s.to_string());
+                self.write_str(s);
             }
             token::BINARY_8 | token::BINARY_20 | token::BINARY_32 => self.binary(tag)?,
             token::JID_PAIR => {
@@ -277,7 +277,7 @@ impl Transcoder<'_> {
             }
             t => {
                 let Some(s) = self.from.single(t) else { bail!("unknown token {t}") };
-                self.write_str(&s.to_string());
+                self.write_str(s);
             }
         }
         Ok(())
