@@ -6,8 +6,8 @@
 //! over plain HTTP, and `/api/v1/sandbox/*` (API keys as in the gateway, checked
 //! against this process's own database). The network hands each `/api/...` request to
 //! the axum server below through a channel, on an in-process pipe of its own (so media
-//! and API requests may share one kept-alive client connection). No gateway sessions run here; a sandbox
-//! build started with `WAREST_WA_URL=ws://<this address>/ws/chat` is the gateway.
+//! and API requests may share one kept-alive client connection). No gateway sessions
+//! run here; a sandbox build started with `WAREST_WA_URL=ws://<this address>/ws/chat` is the gateway.
 
 use std::net::SocketAddr;
 
@@ -88,8 +88,11 @@ pub async fn run(config: Config, listen: SocketAddr, shutdown: CancellationToken
     println!("warest sandbox: network only, on ws://{addr}/ws/chat (media and /api/v1/sandbox/* on the same port)");
     // What a WhatsApp Web client replaces WhatsApp's root key with, and the media CA
     // it trusts (both also in the data dir; see sandbox/CLIENTS.md).
-    println!("warest sandbox: root key {}", net_root_key);
+    println!("warest sandbox: root key {net_root_key}");
     println!("warest sandbox: media CA {}", data_dir.join("media-ca.pem").display());
+    // The same stable line as the gateway's (`main.rs`): with `--listen 127.0.0.1:0` the
+    // kernel picks the port, and whoever started us reads it here.
+    eprintln!("warest: listening on {addr}");
     tracing::info!(%addr, "sandbox network listening");
     let stop = shutdown.clone();
     axum::serve(Handed { rx, addr }, app.into_make_service_with_connect_info::<Peer>())
