@@ -62,8 +62,8 @@ mod e2e_sandbox_api;
 #[cfg(feature = "sandbox")]
 mod e2e_sandbox_process;
 #[cfg(feature = "sandbox")]
-mod sandbox_interop;
-#[cfg(feature = "sandbox")]
 mod inbound_crash;
 #[cfg(feature = "sandbox")]
 mod outbound_crash;
+#[cfg(feature = "sandbox")]
+mod sandbox_interop;
