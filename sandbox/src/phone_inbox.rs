@@ -124,13 +124,17 @@ pub(crate) fn spawn(hub: &Arc<Hub>) {
             let id = attr(&node, "id").unwrap_or_default();
             match receive(&hub, &phone, &node).await {
                 Ok(Some(entry)) => {
-                    hub.emit(SandboxEvent::PhoneReceived { phone: phone.clone(), id: entry.id.clone() });
-                    let mut st = hub.state();
-                    let inbox = st.phone_inbox.entry(phone).or_default();
-                    inbox.push(entry);
-                    if inbox.len() > INBOX_CAP {
-                        inbox.remove(0);
+                    // Filed before it is announced, so a waiter finds it in the inbox.
+                    let event = SandboxEvent::PhoneReceived { phone: phone.clone(), id: entry.id.clone() };
+                    {
+                        let mut st = hub.state();
+                        let inbox = st.phone_inbox.entry(phone).or_default();
+                        inbox.push(entry);
+                        if inbox.len() > INBOX_CAP {
+                            inbox.remove(0);
+                        }
                     }
+                    hub.emit(event);
                 }
                 Ok(None) => {}
                 Err(e) => {
