@@ -202,7 +202,7 @@ async fn link_qr(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContactSendRequest {
-    /// The other party's phone number.
+    /// The other party's phone number, or (for text) a group the contact is in (`<id>@g.us`).
     to: String,
     /// Exactly one of the following. Text to send:
     text: Option<String>,
@@ -291,7 +291,18 @@ async fn contact_send(
     if !host.has_contact(&phone) {
         return Err(ApiError::not_found("contact"));
     }
-    let to = normalize_phone(&req.to).map_err(|_| ApiError::field("to", "must be a phone number"))?;
+    let group = req
+        .to
+        .strip_suffix("@g.us")
+        .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+    let to = if group {
+        if req.text.is_none() {
+            return Err(ApiError::field("to", "a group takes text only"));
+        }
+        req.to.clone()
+    } else {
+        normalize_phone(&req.to).map_err(|_| ApiError::field("to", "must be a phone number or <id>@g.us"))?
+    };
     let given = [
         req.text.is_some(),
         req.reaction.is_some(),
