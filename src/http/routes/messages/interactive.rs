@@ -14,10 +14,9 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::http::auth::Tenant;
 use crate::http::envelope::Envelope;
-use crate::http::error::ApiResult;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiJson;
 use crate::http::routes::messages::kinds::{advanced, load};
-use crate::http::routes::messages::media::media_fail;
 use crate::http::routes::messages::{Destination, SendErrors, SendResult, common, invalid, prepare, submit};
 use crate::outbound::build_interactive::{self as bi, ButtonInput, ListInput, SectionInput};
 use crate::outbound::build_media as bm;
@@ -30,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn header_image(state: &AppState, image: Option<&str>) -> ApiResult<Option<Media>> {
     let Some(src) = image.filter(|s| !s.trim().is_empty()) else { return Ok(None) };
     let loaded = load(state, "image", src).await?;
-    bm::plain_image(&loaded).map(Some).map_err(|e| media_fail("image", e))
+    bm::plain_image(&loaded).map(Some).map_err(|e| ApiError::media_fail("image", e))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

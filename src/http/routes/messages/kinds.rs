@@ -15,12 +15,12 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::http::auth::Tenant;
 use crate::http::envelope::Envelope;
-use crate::http::error::{ApiError, ApiResult, Code};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiJson;
 use crate::http::routes::messages::media::RAW_BODY;
 use crate::http::routes::messages::send_body::{FileRequest, RawFile, SendBody, file_or_load};
 use crate::http::routes::messages::{Destination, SendErrors, SendResult, common, invalid, prepare, submit};
-use crate::media::fetch::{Loaded, MediaError};
+use crate::media::fetch::Loaded;
 use crate::outbound::build::{self, CardInput, Place};
 use crate::outbound::content::{Card, Content, Media};
 
@@ -32,30 +32,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(send_poll))
 }
 
-pub(super) fn media_error(field: &str, e: MediaError) -> ApiError {
-    let code = match &e {
-        MediaError::Invalid(_) => Code::Validation,
-        MediaError::Forbidden(_) => Code::MediaUrlForbidden,
-        MediaError::TooLarge(_) => Code::MediaTooLarge,
-        MediaError::Fetch(_) => Code::MediaFetchFailed,
-    };
-    ApiError { code, message: format!("{field}: {e}"), field: Some(field.to_string()), retry_after: None }
-}
-
 pub(crate) async fn load(state: &AppState, field: &str, source: &str) -> ApiResult<Loaded> {
     if source.trim().is_empty() {
         return Err(ApiError::field(field, "must not be empty"));
     }
-    crate::media::fetch::load(source, &state.config.outbound.media).await.map_err(|e| media_error(field, e))
-}
-
-pub(super) fn unsupported(field: &str, mimetype: Option<&str>, allowed: &str) -> ApiError {
-    ApiError {
-        code: Code::MediaUnsupported,
-        message: format!("{field}: unsupported mimetype {} (allowed: {allowed})", mimetype.unwrap_or("unknown")),
-        field: Some(field.to_string()),
-        retry_after: None,
-    }
+    crate::media::fetch::load(source, &state.config.outbound.media).await.map_err(|e| ApiError::media(field, e))
 }
 
 pub(super) fn caption(c: &Option<String>) -> ApiResult<Option<String>> {
@@ -131,7 +112,7 @@ async fn send_document(
         .unwrap_or_else(|| "application/octet-stream".into());
     let allowed = &state.config.outbound.file_mimetypes;
     if !allowed.contains(&mime) {
-        return Err(unsupported(
+        return Err(ApiError::unsupported_media(
             if b.mimetype.is_some() { "mimetype" } else { "document" },
             Some(&mime),
             "WAREST_MIMETYPE_FILES_ALLOWLIST",

@@ -16,12 +16,11 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::http::auth::Tenant;
 use crate::http::envelope::Envelope;
-use crate::http::error::{ApiError, ApiResult, Code};
-use crate::http::routes::messages::kinds::{advanced, caption, unsupported};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::routes::messages::kinds::{advanced, caption};
 use crate::http::routes::messages::send_body::{FileRequest, RawFile, SendBody, file_or_load};
 use crate::http::routes::messages::{Destination, SendErrors, SendResult, common, prepare, submit};
-use crate::media::ffmpeg::FfmpegError;
-use crate::outbound::build_media::{self as bm, IMAGE_TYPES, MediaFail, VIDEO_TYPES};
+use crate::outbound::build_media::{self as bm, IMAGE_TYPES, VIDEO_TYPES};
 use crate::outbound::content::{Content, Media};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -38,29 +37,6 @@ pub(super) const RAW_BODY: &str = "JSON carries the file as a URL or base64 in i
     (or the file's own image/, video/ or audio/ type) carries the raw bytes, with sessionId, to and the other \
     fields in the query string. Booleans are true/false; `to` is comma-separated or repeated. An upload larger \
     than WAREST_MEDIA_MAX_MB is refused with 413 (code 3011); another Content-Type with 415.";
-
-pub(crate) fn ffmpeg_error(field: &str, e: FfmpegError) -> ApiError {
-    let code = match &e {
-        FfmpegError::Missing(_) => Code::MediaConverterMissing,
-        FfmpegError::Failed(_) => Code::MediaConversionFailed,
-        FfmpegError::Timeout(_) => Code::MediaConversionTimeout,
-    };
-    ApiError { code, message: format!("{field}: {e}"), field: Some(field.to_string()), retry_after: None }
-}
-
-/// The answer for a file that cannot be sent as `field`'s kind.
-pub(super) fn media_fail(field: &str, e: MediaFail) -> ApiError {
-    match e {
-        MediaFail::Unsupported { mimetype, allowed } => unsupported(field, Some(&mimetype), &allowed),
-        MediaFail::Ffmpeg(e) => ffmpeg_error(field, e),
-        MediaFail::Imaging(e) => ApiError {
-            code: Code::MediaConversionFailed,
-            message: format!("{field}: {e}"),
-            field: Some(field.to_string()),
-            retry_after: None,
-        },
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -130,7 +106,7 @@ async fn send_media(
         )
     } else {
         let allowed = [IMAGE_TYPES, VIDEO_TYPES].concat().join(", ");
-        return Err(unsupported("media", loaded.mimetype.as_deref(), &allowed));
+        return Err(ApiError::unsupported_media("media", loaded.mimetype.as_deref(), &allowed));
     };
     let adv = advanced(
         &b.dest,
@@ -187,7 +163,9 @@ async fn send_audio(
     SendBody { req: b, upload }: SendBody<SendAudioBody>,
 ) -> ApiResult<Response> {
     let loaded = file_or_load(&state, "audio", &b.audio, upload).await?;
-    let a = bm::audio(&state.config.outbound.ffmpeg, loaded, b.is_vn).await.map_err(|e| media_fail("audio", e))?;
+    let a = bm::audio(&state.config.outbound.ffmpeg, loaded, b.is_vn)
+        .await
+        .map_err(|e| ApiError::media_fail("audio", e))?;
     let (bytes, mime, seconds, converted) = (a.bytes, a.mimetype, a.seconds, a.converted);
     let adv = advanced(
         &b.dest,
@@ -242,7 +220,7 @@ async fn send_sticker(
     SendBody { req: b, upload }: SendBody<SendStickerBody>,
 ) -> ApiResult<Response> {
     let loaded = file_or_load(&state, "sticker", &b.sticker, upload).await?;
-    let s = bm::sticker(loaded).await.map_err(|e| media_fail("sticker", e))?;
+    let s = bm::sticker(loaded).await.map_err(|e| ApiError::media_fail("sticker", e))?;
     let adv = advanced(
         &b.dest,
         serde_json::json!({ "compression": { "enable": s.compressed }, "width": s.width, "height": s.height, "size": s.bytes.len() }),
@@ -303,7 +281,8 @@ async fn send_gif(
 ) -> ApiResult<Response> {
     let caption = caption(&b.caption)?;
     let loaded = file_or_load(&state, "gif", &b.gif, upload).await?;
-    let (bytes, converted) = bm::gif(&state.config.outbound.ffmpeg, loaded).await.map_err(|e| media_fail("gif", e))?;
+    let (bytes, converted) =
+        bm::gif(&state.config.outbound.ffmpeg, loaded).await.map_err(|e| ApiError::media_fail("gif", e))?;
     let adv = advanced(
         &b.dest,
         serde_json::json!({ "caption": caption, "size": bytes.len(), "compression": { "enable": converted } }),

@@ -30,10 +30,9 @@ use crate::http::routes::sessions::flags::SessionFlags;
 use crate::http::routes::sessions::views::SessionQuery;
 use crate::http::session;
 use crate::outbound::content::{Common, Content};
-use crate::outbound::guard::Rejection;
 use crate::outbound::recipient::normalize_all;
 use crate::outbound::store::MessageRecord;
-use crate::outbound::{EnqueueError, Enqueued, SendRequest};
+use crate::outbound::{Enqueued, SendRequest};
 use crate::sessions::live::Session;
 use crate::store::StoreError;
 use crate::store::sessions::Scope;
@@ -219,7 +218,7 @@ impl Prepared {
 
 /// Queues one prepared send (routes that render their own answer).
 pub(super) async fn enqueue(state: &AppState, prepared: Prepared) -> ApiResult<Enqueued> {
-    state.outbound.enqueue(prepared.request).await.map_err(enqueue_error)
+    state.outbound.enqueue(prepared.request).await.map_err(ApiError::from)
 }
 
 fn idempotency_key(headers: &HeaderMap, body: Option<&str>) -> ApiResult<Option<String>> {
@@ -262,7 +261,7 @@ pub(super) async fn submit(
     advanced: serde_json::Value,
 ) -> ApiResult<Response> {
     let Prepared { request, phone } = prepared;
-    let Enqueued { messages, replayed } = state.outbound.enqueue(request).await.map_err(enqueue_error)?;
+    let Enqueued { messages, replayed } = state.outbound.enqueue(request).await.map_err(ApiError::from)?;
     let results = messages
         .into_iter()
         .map(|m| SendResult {
@@ -279,45 +278,6 @@ pub(super) async fn submit(
         .collect();
     let body = Envelope { status: true, code: Code::Ok.number(), message: done.to_string(), results: Some(results) };
     Ok((Code::Ok.status(), axum::Json(body)).into_response())
-}
-
-fn enqueue_error(e: EnqueueError) -> ApiError {
-    match e {
-        EnqueueError::QueueFull { depth, max } => {
-            let mut err = ApiError::new(
-                Code::OutboundQueueFull,
-                format!("the session's send queue is full ({depth} waiting, limit {max}); retry later"),
-            );
-            err.retry_after = Some(5);
-            err
-        }
-        EnqueueError::Guarded(Rejection::Cooldown { recipient, retry_after_ms }) => {
-            let secs = (retry_after_ms.max(0) as u64).div_ceil(1000).max(1);
-            let mut err = ApiError::new(
-                Code::SpamCooldown,
-                format!("the same message was just sent to {recipient}; retry in {secs} s (SPAM_COOLDOWN_MS)"),
-            );
-            err.retry_after = Some(secs);
-            err
-        }
-        EnqueueError::Guarded(Rejection::Quota { max, retry_after_ms }) => {
-            let secs = (retry_after_ms.max(0) as u64).div_ceil(1000).max(1);
-            let mut err = ApiError::new(
-                Code::QuotaExceeded,
-                format!(
-                    "the session's send quota of {max} per window is used up; retry in {secs} s (QUOTA_MAX, QUOTA_WINDOW_MS)"
-                ),
-            );
-            err.retry_after = Some(secs);
-            err
-        }
-        EnqueueError::KeyReused => ApiError::new(
-            Code::IdempotencyKeyReused,
-            "this Idempotency-Key was already used with a different request within 24 hours",
-        ),
-        EnqueueError::Store(StoreError::Conflict(_)) => ApiError::new(Code::Conflict, "message id collision; retry"),
-        EnqueueError::Store(e) => e.into(),
-    }
 }
 
 #[utoipa::path(post, path = "/api/v1/messages/send/text", tag = "Messages", operation_id = "postMessagesSendText",

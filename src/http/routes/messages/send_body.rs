@@ -118,7 +118,7 @@ fn loaded(bytes: Vec<u8>, declared: Option<String>) -> Loaded {
 
 /// A raw body, refused once it passes `max` bytes (by its Content-Length, or as it streams).
 async fn read_raw(req: Request, field: &str, max: usize) -> ApiResult<Vec<u8>> {
-    let too_large = || crate::http::routes::messages::upload::too_large(field.to_string(), "the file", max);
+    let too_large = || ApiError::too_large(field.to_string(), "the file", max);
     let declared_len =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared_len.is_some_and(|n| n > max as u64) {

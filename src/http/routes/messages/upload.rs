@@ -38,15 +38,6 @@ pub(super) fn multipart_error(field: &str, e: MultipartError) -> ApiError {
     ApiError::field("body", format!("malformed multipart body ({})", e.body_text()))
 }
 
-pub(super) fn too_large(field: String, what: &str, limit: usize) -> ApiError {
-    ApiError {
-        code: Code::MediaTooLarge,
-        message: format!("{field}: {what} is larger than the {limit} byte limit"),
-        field: Some(field),
-        retry_after: None,
-    }
-}
-
 /// A boolean given as form or query text.
 pub(super) fn flag(field: &str, v: &str) -> ApiResult<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
@@ -92,10 +83,10 @@ pub(super) async fn read_file(
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(budget_field, e))? {
         if bytes.len() + chunk.len() > per_file {
-            return Err(too_large(label.to_string(), "the file", per_file));
+            return Err(ApiError::too_large(label.to_string(), "the file", per_file));
         }
         if budget.used + chunk.len() > budget.max {
-            return Err(too_large(budget_field.to_string(), "the upload", budget.max));
+            return Err(ApiError::too_large(budget_field.to_string(), "the upload", budget.max));
         }
         budget.used += chunk.len();
         bytes.extend_from_slice(&chunk);

@@ -138,7 +138,7 @@ async fn thumbnail(
             .ffmpeg
             .stills(&loaded.bytes, count, seconds)
             .await
-            .map_err(|e| crate::http::routes::messages::media::ffmpeg_error("file", e))?
+            .map_err(|e| ApiError::ffmpeg("file", e))?
     } else {
         vec![loaded.bytes]
     };
