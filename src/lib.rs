@@ -12,12 +12,14 @@ pub mod app;
 pub mod auth;
 pub mod chats;
 pub mod config;
+pub mod contacts;
+pub mod groups;
 pub mod http;
 pub mod inbound;
 pub mod media;
 pub mod message_ops;
+pub mod messages;
 pub mod misc;
-pub mod misc_image;
 pub mod outbound;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_api;

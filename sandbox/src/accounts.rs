@@ -1,8 +1,8 @@
 //! The account registry: who exists, which devices they have, and their keys.
 //!
 //! An account is a phone number with a LID and a "virtual phone" signing key (the
-//! ADV account key a real primary phone would hold). Devices are companions
-//! linked through `pairing.rs`; each carries the Signal keys it uploaded and the
+//! ADV account key a real primary phone would hold). Device 0 is that phone
+//! (`phone_keys.rs`); the others are companions linked through `pairing.rs`; each carries the Signal keys it uploaded and the
 //! ADV identity it countersigned. This module only stores; the stanzas that
 //! read or change it live in `pairing.rs`, `keys.rs`, `usync.rs` and `relay.rs`.
 
@@ -70,6 +70,9 @@ pub struct Account {
     /// The account's app-state collections (`appstate.rs`).
     #[serde(default)]
     pub app_state: crate::appstate::Collections,
+    /// Private halves of the phone's (device 0's) prekeys (`phone_keys.rs`).
+    #[serde(default)]
+    pub phone_keys: Option<crate::phone_keys::PhoneKeys>,
 }
 
 impl Account {
@@ -88,6 +91,7 @@ impl Account {
             profile: Default::default(),
             withhold_app_state_key: false,
             app_state: Default::default(),
+            phone_keys: None,
         }
     }
 
@@ -117,7 +121,9 @@ impl Accounts {
             // them recognisable in test logs.
             let lid = format!("{}", 100_000_000_000_000u64 + self.next_lid);
             self.lid_to_phone.insert(lid.clone(), phone.to_string());
-            self.by_phone.insert(phone.to_string(), Account::new(phone, lid));
+            let mut acct = Account::new(phone, lid);
+            crate::phone_keys::ensure(&mut acct);
+            self.by_phone.insert(phone.to_string(), acct);
         }
         self.by_phone.get_mut(phone).expect("inserted above")
     }
@@ -152,6 +158,13 @@ impl Accounts {
 
     pub fn device_mut(&mut self, addr: &DeviceAddr) -> Option<&mut Device> {
         self.by_phone.get_mut(&addr.0)?.devices.get_mut(&addr.1)
+    }
+
+    /// Gives every account its phone device (after loading a saved state).
+    pub fn ensure_phone_devices(&mut self) {
+        for acct in self.by_phone.values_mut() {
+            crate::phone_keys::ensure(acct);
+        }
     }
 
     /// Every device address of one account.

@@ -302,11 +302,12 @@ impl Sandbox {
         Ok(Jid::pn(phone))
     }
 
-    /// The contact sends `text` to the account `to` (a phone number); returns the
-    /// message id.
+    /// The contact sends `text` to the account `to` (a phone number) or to a group it
+    /// is in (`<id>@g.us`); returns the message id.
     pub async fn contact_send(&self, phone: &str, to: &str, text: &str) -> Result<String> {
         let c = self.contact(phone)?;
-        Ok(c.client.client.send_text(Jid::pn(to), text).await?.message_id)
+        let jid = if to.ends_with("@g.us") { to.parse::<Jid>()? } else { Jid::pn(to) };
+        Ok(c.client.client.send_text(jid, text).await?.message_id)
     }
 
     /// The contact sends an image (uploaded to the sandbox's media host, encrypted like

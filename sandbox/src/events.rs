@@ -37,4 +37,8 @@ pub enum SandboxEvent {
     CallRelayed { from: String, to: String, action: String, call_id: String },
     /// An injected fault swallowed the `<ack>` for stanza `id`.
     AckDropped { id: String, class: String, phone: String, device: u16 },
+    /// The virtual phone of `phone` (device 0) decrypted message `id` into its inbox.
+    PhoneReceived { phone: String, id: String },
+    /// The virtual phone of `phone` could not decrypt message `id`.
+    PhoneUndecryptable { phone: String, id: String, error: String },
 }

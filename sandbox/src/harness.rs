@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use wacore::types::events::Event;
@@ -37,6 +37,7 @@ pub struct Sandbox {
     pub(crate) contacts: Mutex<HashMap<String, Arc<Contact>>>,
     pub(crate) persist: Option<Arc<Persister>>,
     saver: Option<JoinHandle<()>>,
+    media_ca_pem: String,
 }
 
 /// How to start a sandbox; `Default` is what `Sandbox::start` does.
@@ -48,9 +49,9 @@ pub struct SandboxOptions {
     /// Keep the network's state under this directory (created if missing) and load
     /// what a previous run left there; see `persist.rs`. Default: memory only.
     pub data_dir: Option<PathBuf>,
-    /// Connections whose request line asks for `/api/...` are sent here untouched,
-    /// for the embedder's own HTTP server; without it they are treated as WebSocket.
-    pub other_http: Option<mpsc::Sender<TcpStream>>,
+    /// Requests for `/api/...` are handed here one by one (each on its own pipe, with
+    /// `Connection: close`), for the embedder's own HTTP server; without it they get 404.
+    pub other_http: Option<mpsc::Sender<crate::server::http::HandedRequest>>,
 }
 
 impl Sandbox {
@@ -71,11 +72,16 @@ impl Sandbox {
     /// saved) and a new client is linked in its place, as when someone reinstalls
     /// WhatsApp. Its inbox starts empty.
     pub async fn start_with(opts: SandboxOptions) -> Result<Self> {
-        let mut hub = Hub::new();
+        let root = match &opts.data_dir {
+            Some(dir) => crate::root_key::load_or_create(dir)?,
+            None => crate::root_key::generate(),
+        };
+        let mut hub = Hub::new(&root);
         if let Some(dir) = &opts.data_dir {
             hub.media = Arc::new(MediaStore::persistent(Persister::media_dir(dir)));
         }
         let hub = Arc::new(hub);
+        crate::phone_inbox::spawn(&hub);
         let (persist, saved_contacts) = match &opts.data_dir {
             Some(dir) => {
                 let (p, contacts) = Persister::open(dir, hub.clone())?;
@@ -85,9 +91,11 @@ impl Sandbox {
         };
         let listen = opts.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        let (addr, task) = crate::server::listen(hub.clone(), listener, opts.other_http)?;
+        let tls = Arc::new(crate::server::tls::MediaTls::new(opts.data_dir.as_deref())?);
+        let media_ca_pem = tls.ca_pem.clone();
+        let (addr, task) = crate::server::listen(hub.clone(), listener, opts.other_http, tls)?;
         let saver = persist.as_ref().map(|p| p.spawn_saver());
-        let sandbox = Self { hub, addr, task, contacts: Mutex::new(HashMap::new()), persist, saver };
+        let sandbox = Self { hub, addr, task, contacts: Mutex::new(HashMap::new()), persist, saver, media_ca_pem };
         for saved in saved_contacts {
             if let Some(old) = saved.device {
                 crate::pairing::remove_from_phone(&sandbox.hub, &saved.phone, old);
@@ -150,6 +158,18 @@ impl Sandbox {
         format!("ws://{}/ws/chat", self.addr)
     }
 
+    /// The media host's CA certificate (PEM): what an HTTPS client of the media host
+    /// trusts (`server/tls.rs`; also `media-ca.pem` in the data directory).
+    pub fn media_ca_pem(&self) -> &str {
+        &self.media_ca_pem
+    }
+
+    /// The sandbox's root public key (64 hex digits): what a client puts in place of
+    /// WhatsApp's root key to verify this server's certificate chain (`root_key.rs`).
+    pub fn root_key(&self) -> String {
+        crate::root_key::hex(&self.hub.identity.root_public())
+    }
+
     /// Plays the phone of `phone` scanning `qr`; see `pairing::link`.
     pub fn link(&self, qr: &str, phone: &str) -> Result<Jid> {
         crate::pairing::link(&self.hub, qr, phone)
@@ -198,7 +218,9 @@ impl Sandbox {
 
     /// The device ids currently linked to `phone` (empty if unknown).
     pub fn devices(&self, phone: &str) -> Vec<u16> {
-        self.hub.state().accounts.devices_of(phone).into_iter().map(|(_, d)| d).collect()
+        let devices = self.hub.state().accounts.devices_of(phone);
+        // Device 0 is the virtual phone itself, never a linked companion.
+        devices.into_iter().map(|(_, d)| d).filter(|d| *d != crate::phone_keys::PHONE_DEVICE).collect()
     }
 
     /// Ids of the `<message>` stanzas the server still holds for `phone`'s devices:
@@ -210,6 +232,11 @@ impl Sandbox {
         let queued = queued.filter(|n| n.tag == "message").filter_map(|n| crate::nodes::attr(n, "id"));
         let inflight = st.inflight.values().filter(|(addr, _)| addr.0 == phone).flat_map(|(_, l)| l.iter());
         queued.chain(inflight.map(|(id, _)| id.clone())).collect()
+    }
+
+    /// What the virtual phone of `phone` (device 0) decrypted, oldest first.
+    pub fn phone_inbox(&self, phone: &str) -> Vec<crate::contacts::InboxEntry> {
+        self.hub.state().phone_inbox.get(phone).cloned().unwrap_or_default()
     }
 
     /// The LID user assigned to `phone`, if the account exists.

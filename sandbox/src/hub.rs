@@ -54,6 +54,11 @@ pub(crate) struct State {
     pub pair_codes: crate::pair_code::PairCodes,
     /// Injected faults per device (`faults.rs`).
     pub faults: crate::faults::Faults,
+    /// Where stanzas for device 0 (the virtual phone) go: `phone_inbox.rs`'s task.
+    /// Without it (unit tests) they are dropped.
+    pub phone_tx: Option<tokio::sync::mpsc::UnboundedSender<(String, Node)>>,
+    /// What each account's phone decrypted (`phone_inbox.rs`).
+    pub phone_inbox: HashMap<String, Vec<crate::contacts::InboxEntry>>,
 }
 
 pub struct Hub {
@@ -65,18 +70,22 @@ pub struct Hub {
     pub(crate) events: broadcast::Sender<SandboxEvent>,
     pub(crate) identity: ServerIdentity,
     next_conn: AtomicU64,
+    /// The virtual phones' Signal sessions and sender keys (`phone_inbox.rs`), held
+    /// across the awaits of a decryption or encryption.
+    pub(crate) phone_signal: tokio::sync::Mutex<crate::phone_inbox::PhoneSignal>,
 }
 
 impl Hub {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(root: &wacore::libsignal::protocol::KeyPair) -> Self {
         let (events, _) = broadcast::channel(1024);
         Self {
             state: Mutex::new(State::default()),
             media: Default::default(),
             stop: tokio::sync::watch::Sender::new(false),
             events,
-            identity: ServerIdentity::generate(),
+            identity: ServerIdentity::new(root),
             next_conn: AtomicU64::new(1),
+            phone_signal: Default::default(),
         }
     }
 
@@ -119,6 +128,13 @@ impl State {
     /// tracked until acked so a socket that dies mid-flight loses nothing.
     /// Returns whether it went out live.
     pub fn deliver(&mut self, addr: &DeviceAddr, mut node: Node) -> bool {
+        if addr.1 == crate::phone_keys::PHONE_DEVICE {
+            // The virtual phone is always online and reads everything itself.
+            if let Some(tx) = &self.phone_tx {
+                let _ = tx.send((addr.0.clone(), node));
+            }
+            return true;
+        }
         if let Some(conn) = self.conns.get(addr) {
             let tracked = track_id(&node);
             if conn.send(node.clone()) {

@@ -1,8 +1,8 @@
 //! `<iq>` routing: answers the queries the sandbox models and gives every other
 //! query a well-formed "not implemented" error, which the client only logs.
 //!
-//! Modelled here directly: keepalive ping, passive/active, logout
-//! (remove-companion-device). Keys, usync, groups, profile data, the blocklist and
+//! Modelled here directly: keepalive ping, passive/active, (empty) props and
+//! abprops, tc-token sets, logout (remove-companion-device). Keys, usync, groups, profile data, the blocklist and
 //! app-state sync (`appstate.rs`) have their own modules.
 
 use log::debug;
@@ -28,6 +28,15 @@ pub(crate) fn handle(session: &mut Session, iq: &Node) {
     let xmlns = attr(iq, "xmlns").unwrap_or_default();
     let reply = match xmlns.as_str() {
         "w:p" | "passive" => iq_result(&id, vec![]),
+        // Server props (`w`) and A/B props (`abt`): none set, as an empty list.
+        "w" | "abt" if iq.get_optional_child("props").is_some() => {
+            let protocol = iq.get_optional_child("props").and_then(|p| attr(p, "protocol")).unwrap_or_default();
+            let props = wacore_binary::builder::NodeBuilder::new("props").attr("protocol", protocol);
+            let props = if xmlns == "w" { props.attr("hash", "sandbox") } else { props };
+            iq_result(&id, vec![props.build()])
+        }
+        // Trusted-contact privacy tokens: accepted (the sandbox issues and checks none).
+        "privacy" if typ == "set" && iq.get_optional_child("tokens").is_some() => iq_result(&id, vec![]),
         "encrypt" => crate::keys::handle(session, iq, &id, &typ),
         "usync" => crate::usync::handle(session, iq, &id),
         "w:g2" => crate::groups::handle(session, iq, &id),
@@ -38,7 +47,7 @@ pub(crate) fn handle(session: &mut Session, iq: &Node) {
         "privacy" => crate::profile::privacy(session, iq, &id, &typ),
         "w:biz" if iq.get_optional_child("business_profile").is_some() => crate::profile::business(session, iq, &id),
         "blocklist" => crate::blocklist::handle(session, iq, &id, &typ),
-        "w:m" if iq.get_optional_child("media_conn").is_some() => crate::media::media_conn(&id),
+        "w:m" if iq.get_optional_child("media_conn").is_some() => crate::media::media_conn(&session.hub.media, &id),
         "w:sync:app:state" => crate::appstate::handle(session, iq, &id),
         "md" => {
             if crate::pair_code::handle_iq(session, iq, &id) {

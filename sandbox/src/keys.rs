@@ -2,8 +2,9 @@
 //! prekey rotation, and bundle fetch.
 //!
 //! A bundle is the device's identity, signed prekey, one one-time prekey (popped,
-//! so each is handed out once) and its ADV `device-identity`. The digest check
-//! is not modelled (answered with 404, which the client tolerates).
+//! so each is handed out once) and its ADV `device-identity`; a fetch with
+//! `reason="identity"` is answered the same way. The digest check gets what the
+//! server holds and its SHA-1, as WhatsApp answers it.
 
 use std::collections::VecDeque;
 
@@ -42,7 +43,49 @@ pub(crate) fn handle(session: &Session, iq: &Node, id: &str, typ: &str) -> Node 
     if let Some(key) = iq.get_optional_child("key") {
         return fetch(session, key, id);
     }
+    if iq.get_optional_child("digest").is_some() {
+        return digest(session, id);
+    }
     iq_error(id, 404, "item-not-found")
+}
+
+/// What the server holds of the asking device's keys, with the SHA-1 over them that
+/// the client recomputes (WhatsApp Web's digest check): registration id, identity,
+/// signed prekey, the ids of the unused one-time prekeys, and the hash.
+fn digest(session: &Session, id: &str) -> Node {
+    use sha1::Digest as _;
+    let st = session.hub.state();
+    let Some(dev) = session.device().and_then(|a| st.accounts.device(a)) else {
+        return iq_error(id, 404, "item-not-found");
+    };
+    let k = &dev.keys;
+    let mut hash = sha1::Sha1::new();
+    hash.update(&k.identity);
+    hash.update(&k.signed_prekey.public);
+    hash.update(&k.signed_prekey.signature);
+    for (_, public) in &k.one_time {
+        hash.update(public);
+    }
+    let id3 = |v: u32| v.to_be_bytes()[1..].to_vec();
+    let node = NodeBuilder::new("digest")
+        .children([
+            NodeBuilder::new("registration").bytes(k.registration_id.to_be_bytes().to_vec()).build(),
+            NodeBuilder::new("type").bytes(vec![5]).build(),
+            NodeBuilder::new("identity").bytes(k.identity.clone()).build(),
+            NodeBuilder::new("skey")
+                .children([
+                    NodeBuilder::new("id").bytes(id3(k.signed_prekey.id)).build(),
+                    NodeBuilder::new("value").bytes(k.signed_prekey.public.clone()).build(),
+                    NodeBuilder::new("signature").bytes(k.signed_prekey.signature.clone()).build(),
+                ])
+                .build(),
+            NodeBuilder::new("list")
+                .children(k.one_time.iter().map(|(i, _)| NodeBuilder::new("id").bytes(id3(*i)).build()))
+                .build(),
+            NodeBuilder::new("hash").bytes(hash.finalize().to_vec()).build(),
+        ])
+        .build();
+    iq_result(id, vec![node])
 }
 
 fn parse_skey(skey: &Node) -> Option<SignedPreKey> {
@@ -95,6 +138,12 @@ fn fetch(session: &Session, key: &Node, id: &str) -> Node {
         .filter_map(|u| jid_attr(u, "jid"))
         .map(|jid| {
             let addr = st.accounts.device_of(&jid);
+            if let Some(a) = &addr
+                && a.1 == crate::phone_keys::PHONE_DEVICE
+                && let Some(acct) = st.accounts.get_mut(&a.0)
+            {
+                crate::phone_keys::replenish(acct);
+            }
             let dev = addr.and_then(|a| st.accounts.device_mut(&a));
             match dev {
                 Some(dev) => {

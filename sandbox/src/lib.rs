@@ -57,9 +57,12 @@ mod pair_code;
 mod pairing;
 mod persist;
 mod phone;
+mod phone_inbox;
+mod phone_keys;
 mod profile;
 mod relay;
-mod server;
+mod root_key;
+pub(crate) mod server;
 mod usync;
 
 pub use client::{CLIENT_VERSION, ClientSetup, EventLog, TestClient, bot_builder, is_app_state_event, texts_of};
@@ -70,3 +73,4 @@ pub use faults::{Fault, TEMP_BAN_CODE};
 pub use harness::{Sandbox, SandboxOptions};
 pub use media::{MEDIA_HOST, SandboxHttp};
 pub use profile::{BusinessProfile, ProfileView};
+pub use server::http::HandedRequest;

@@ -1,13 +1,14 @@
 //! Media: the `media_conn` IQ and an in-memory media host.
 //!
 //! Clients upload encrypted blobs over HTTP and send only their path and keys in
-//! the message. The sandbox answers `media_conn` with one fake host and gives
-//! every sandbox client an `HttpClient` (`SandboxHttp`) that serves that host
-//! from memory: uploads (`POST /mms/<type>/<token>`, resume probes answered
-//! "not found") and downloads (`GET <direct_path>`); any other URL is refused.
-//! The same routes are served over plain HTTP on the sandbox's own listener
-//! (`server/http.rs`), for clients in another process: they map
-//! `https://mmg.sandbox.invalid/...` to `http://<sandbox address>/...`. Blobs are
+//! the message. The sandbox answers `media_conn` with one host: its own address
+//! (`127.0.0.1:<port>`), where it serves the media routes over HTTPS and plain HTTP
+//! (`server/http.rs`, `server/tls.rs`) for clients in other processes; uploads answer
+//! with `https://<that address>/<direct path>` as the URL. Every sandbox client of
+//! its own gets an `HttpClient` (`SandboxHttp`) serving the same routes from memory
+//! for that host and for the older fake name `mmg.sandbox.invalid`: uploads
+//! (`POST /mms/<type>/<token>`, resume probes answered "not found") and downloads
+//! (`GET <direct_path>`); any other URL is refused. Blobs are
 //! stored as uploaded (still encrypted); they live as long as the sandbox, or on
 //! disk when it persists (`persist.rs`).
 
@@ -36,11 +37,23 @@ pub(crate) const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
 pub(crate) struct MediaStore {
     blobs: Mutex<HashMap<String, Vec<u8>>>,
     dir: Option<PathBuf>,
+    /// `127.0.0.1:<port>` once the listener is bound: the host named to clients.
+    host: std::sync::OnceLock<String>,
 }
 
 impl MediaStore {
     pub(crate) fn persistent(dir: PathBuf) -> Self {
-        Self { blobs: Mutex::default(), dir: Some(dir) }
+        Self { blobs: Mutex::default(), dir: Some(dir), host: Default::default() }
+    }
+
+    /// Names the listener's address as the media host.
+    pub(crate) fn set_host(&self, host: String) {
+        let _ = self.host.set(host);
+    }
+
+    /// The media host clients are told about.
+    pub(crate) fn host(&self) -> &str {
+        self.host.get().map(String::as_str).unwrap_or(MEDIA_HOST)
     }
 
     pub(crate) fn put(&self, path: String, body: Vec<u8>) {
@@ -75,7 +88,8 @@ impl MediaStore {
                 }
                 let direct_path = format!("/v/t62.sandbox/{token}");
                 self.put(direct_path.clone(), body.unwrap_or_default());
-                let json = format!(r#"{{"url":"https://{MEDIA_HOST}{direct_path}","direct_path":"{direct_path}"}}"#);
+                let host = self.host();
+                let json = format!(r#"{{"url":"https://{host}{direct_path}","direct_path":"{direct_path}"}}"#);
                 status(200, json.into_bytes())
             }
             "GET" => match self.get(path) {
@@ -95,7 +109,7 @@ fn blob_file(path: &str) -> String {
     format!("{hex}.bin")
 }
 
-pub(crate) fn media_conn(id: &str) -> Node {
+pub(crate) fn media_conn(store: &MediaStore, id: &str) -> Node {
     iq_result(
         id,
         vec![
@@ -104,7 +118,7 @@ pub(crate) fn media_conn(id: &str) -> Node {
                 .attr("ttl", "3600")
                 .attr("auth_ttl", "3600")
                 .attr("max_buckets", "12")
-                .children([NodeBuilder::new("host").attr("hostname", MEDIA_HOST).build()])
+                .children([NodeBuilder::new("host").attr("hostname", store.host()).build()])
                 .build(),
         ],
     )
@@ -129,7 +143,9 @@ fn status(code: u16, body: Vec<u8>) -> HttpResponse {
 #[async_trait]
 impl HttpClient for SandboxHttp {
     async fn execute(&self, request: HttpRequest) -> Result<HttpResponse> {
-        let Some(rest) = request.url.strip_prefix("https://").and_then(|r| r.strip_prefix(MEDIA_HOST)) else {
+        let rest = request.url.strip_prefix("https://");
+        let Some(rest) = rest.and_then(|r| r.strip_prefix(MEDIA_HOST).or_else(|| r.strip_prefix(self.store.host())))
+        else {
             bail!("sandbox clients have no HTTP access ({})", request.url);
         };
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));

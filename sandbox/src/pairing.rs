@@ -203,6 +203,10 @@ pub(crate) fn remove_from_phone(hub: &Hub, phone: &str, device: u16) {
 }
 
 fn unlink_with(hub: &Hub, phone: &str, device: u16, notice: Option<Node>) {
+    if device == crate::phone_keys::PHONE_DEVICE {
+        // The phone cannot be unlinked from its own account.
+        return;
+    }
     let mut st = hub.state();
     let removed = st.accounts.get_mut(phone).and_then(|a| a.devices.remove(&device));
     let addr = (phone.to_string(), device);

@@ -105,6 +105,7 @@ impl Persister {
                 }
                 let mut st = hub.state();
                 st.accounts = snap.accounts;
+                st.accounts.ensure_phone_devices();
                 st.groups = snap.groups;
                 st.offline = decode_queues(snap.queues)?;
                 (snap.contacts, bytes)

@@ -5,8 +5,8 @@
 //! waits 10 s before its first `Connected`. The sandbox's phone does the same,
 //! encrypting with the account key as its Signal identity (the same key that
 //! signs ADV identities, as on a real phone) over a one-off session built from
-//! the companion's published bundle. The phone still has no device 0 of its
-//! own: it receives nothing, and it is not listed in device lists.
+//! the companion's published bundle, kept among the phone's sessions (device 0
+//! decrypts what comes back on it: `phone_inbox.rs`).
 
 use std::collections::HashMap;
 
@@ -28,9 +28,9 @@ use crate::accounts::DeviceAddr;
 use crate::hub::Hub;
 use crate::nodes::{now, random_id};
 
-/// In-memory session store for one encryption.
+/// In-memory session store (the phone's, see `phone_inbox.rs`).
 #[derive(Default)]
-struct Sessions(HashMap<String, SessionRecord>);
+pub(crate) struct Sessions(HashMap<String, SessionRecord>);
 
 #[async_trait]
 impl SessionStore for Sessions {
@@ -49,10 +49,16 @@ impl SessionStore for Sessions {
 }
 
 /// The phone's identity; it trusts whatever it is shown (the server vouches).
-struct Identity {
+pub(crate) struct Identity {
     pair: IdentityKeyPair,
     registration_id: u32,
     known: HashMap<String, IdentityKey>,
+}
+
+impl Identity {
+    pub fn new(pair: IdentityKeyPair, registration_id: u32) -> Self {
+        Self { pair, registration_id, known: HashMap::new() }
+    }
 }
 
 #[async_trait]
@@ -141,11 +147,14 @@ pub(crate) async fn share_app_state_key(hub: &Hub, addr: &DeviceAddr) -> Result<
     let plaintext = MessageUtils::pad_message_v2(share.encode_to_vec());
 
     let remote = ProtocolAddress::new(&addr.0, u32::from(addr.1).into());
-    let mut sessions = Sessions::default();
-    let mut identity = Identity { pair, registration_id, known: HashMap::new() };
+    let mut identity = Identity::new(pair, registration_id);
+    // The phone's own sessions: what the companion later encrypts back to device 0 on
+    // the session this message starts is decrypted with it (`phone_inbox.rs`).
+    let mut signal = hub.phone_signal.lock().await;
+    let sessions = &mut signal.account(&addr.0).sessions;
     process_prekey_bundle(
         &remote,
-        &mut sessions,
+        sessions,
         &mut identity,
         &bundle,
         // A `Send` RNG: this runs inside a spawned task.
@@ -153,23 +162,72 @@ pub(crate) async fn share_app_state_key(hub: &Hub, addr: &DeviceAddr) -> Result<
         UsePQRatchet::No,
     )
     .await?;
-    let sealed = message_encrypt(&plaintext, &remote, &mut sessions, &mut identity).await?;
-    let CiphertextMessage::PreKeySignalMessage(pkmsg) = sealed else {
-        return Err(anyhow!("a fresh session must produce a pkmsg"));
-    };
-
-    let node = NodeBuilder::new("message")
-        .attr("from", Jid::pn(addr.0.as_str()))
-        .attr("id", random_id())
-        .attr("t", now().to_string())
-        .attr("type", "text")
-        .attr("category", "peer")
-        .children([NodeBuilder::new("enc")
-            .attr("v", "2")
-            .attr("type", "pkmsg")
-            .bytes(pkmsg.serialized().to_vec())
-            .build()])
-        .build();
-    hub.state().deliver(addr, node);
+    let history = MessageUtils::pad_message_v2(history_notification(hub)?.encode_to_vec());
+    let mut nodes = Vec::new();
+    for plain in [plaintext, history] {
+        // Until the companion answers, every message on the new session is a pkmsg.
+        let sealed = message_encrypt(&plain, &remote, sessions, &mut identity).await?;
+        let CiphertextMessage::PreKeySignalMessage(pkmsg) = sealed else {
+            return Err(anyhow!("a fresh session must produce a pkmsg"));
+        };
+        nodes.push(
+            NodeBuilder::new("message")
+                .attr("from", Jid::pn(addr.0.as_str()))
+                .attr("id", random_id())
+                .attr("t", now().to_string())
+                .attr("type", "text")
+                .attr("category", "peer")
+                .children([NodeBuilder::new("enc")
+                    .attr("v", "2")
+                    .attr("type", "pkmsg")
+                    .bytes(pkmsg.serialized().to_vec())
+                    .build()])
+                .build(),
+        );
+    }
+    drop(signal);
+    let mut st = hub.state();
+    for node in nodes {
+        st.deliver(addr, node);
+    }
     Ok(())
+}
+
+/// The history a phone hands a new companion, here an empty initial bootstrap: a
+/// `historySyncNotification` naming an encrypted, zlib-compressed `HistorySync` blob
+/// on the media host. Clients wait for one after pairing (Baileys 6 holds back every
+/// event until it arrives; Baileys 7 waits 20 s for it).
+fn history_notification(hub: &Hub) -> Result<wa::Message> {
+    use std::io::Write as _;
+    let sync = wa::HistorySync {
+        sync_type: wa::history_sync::HistorySyncType::INITIAL_BOOTSTRAP,
+        progress: Some(100),
+        chunk_order: Some(0),
+        ..Default::default()
+    };
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&sync.encode_to_vec())?;
+    let compressed = z.finish()?;
+    let enc = wacore::upload::encrypt_media(&compressed, wacore::download::MediaType::History)
+        .map_err(|e| anyhow!("history blob: {e}"))?;
+    let direct_path = format!("/v/t62.sandbox/history-{}", random_id());
+    hub.media.put(direct_path.clone(), enc.data_to_upload.clone());
+    Ok(wa::Message {
+        protocol_message: buffa::MessageField::some(wa::message::ProtocolMessage {
+            r#type: Some(ProtocolType::HISTORY_SYNC_NOTIFICATION),
+            history_sync_notification: buffa::MessageField::some(wa::message::HistorySyncNotification {
+                file_sha256: Some(enc.file_sha256.to_vec()),
+                file_length: Some(compressed.len() as u64),
+                media_key: Some(enc.media_key.to_vec()),
+                file_enc_sha256: Some(enc.file_enc_sha256.to_vec()),
+                direct_path: Some(direct_path),
+                sync_type: Some(wa::message::HistorySyncType::INITIAL_BOOTSTRAP),
+                chunk_order: Some(0),
+                progress: Some(100),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
 }

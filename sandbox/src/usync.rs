@@ -2,8 +2,8 @@
 //!
 //! Users may be named by PN or LID JID, or by `<contact>+number</contact>`. Each
 //! answered user carries only the protocols that were asked for. Device lists
-//! contain the linked companions (there is no device 0: the virtual phone has no
-//! Signal identity) plus an ADV key-index list naming their key indexes.
+//! contain the virtual phone (device 0, no key index) and the linked companions, plus an
+//! ADV key-index list naming the companions' key indexes.
 //! Status (about), picture and business protocols are answered from `profile.rs`.
 
 use buffa::Message as _;
@@ -97,7 +97,13 @@ fn answer_user(asked: Jid, acct: Option<&Account>, wanted: &[String]) -> Node {
 
 fn devices(acct: &Account) -> Node {
     let list = acct.devices.values().map(|d| {
-        NodeBuilder::new("device").attr("id", d.id.to_string()).attr("key-index", d.key_index.to_string()).build()
+        let b = NodeBuilder::new("device").attr("id", d.id.to_string());
+        // The phone (device 0) has no key index, as on the real service.
+        if d.id == crate::phone_keys::PHONE_DEVICE {
+            b.build()
+        } else {
+            b.attr("key-index", d.key_index.to_string()).build()
+        }
     });
     NodeBuilder::new("devices")
         .children([NodeBuilder::new("device-list").children(list).build(), key_index_list(acct)])
@@ -107,7 +113,8 @@ fn devices(acct: &Account) -> Node {
 /// `<key-index-list>`: the account's ADV key-index list naming the key indexes
 /// of its current devices. Clients drop companions that are missing from it.
 pub(crate) fn key_index_list(acct: &Account) -> Node {
-    let valid: Vec<u32> = acct.devices.values().map(|d| d.key_index).collect();
+    let valid: Vec<u32> =
+        acct.devices.values().filter(|d| d.id != crate::phone_keys::PHONE_DEVICE).map(|d| d.key_index).collect();
     let details = wa::ADVKeyIndexList {
         raw_id: Some(acct.adv_raw_id),
         timestamp: Some(now() as u64),

@@ -4,10 +4,11 @@
 use serde_json::{Map, Value};
 
 use super::send_rich;
+use crate::media::fetch;
+use crate::outbound::OutboundConfig;
 use crate::outbound::build::{self, CardInput, Place};
 use crate::outbound::content::{Common, Content, Media};
 use crate::outbound::recipient::{Recipient, normalize_all};
-use crate::outbound::{OutboundConfig, fetch};
 use crate::store::Db;
 
 fn s<'a>(o: &'a Map<String, Value>, names: &[&str]) -> Option<&'a str> {

@@ -6,12 +6,12 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::media::fetch::{self, Loaded};
 use crate::outbound::OutboundConfig;
 use crate::outbound::build::{self, IMAGE_TYPES};
 use crate::outbound::build_interactive::{self as bi, ButtonInput};
 use crate::outbound::build_media::{self as bm, MediaFail, VIDEO_TYPES};
 use crate::outbound::content::{Common, Content, Media};
-use crate::outbound::fetch::{self, Loaded};
 use crate::outbound::sources::forward_content;
 use crate::store::{Db, StoreError};
 

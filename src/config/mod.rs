@@ -430,12 +430,12 @@ fn outbound(s: &Source) -> Result<crate::outbound::OutboundConfig, ConfigError> 
             jitter,
         },
         default_country_code: Some(country).filter(|c| !c.is_empty()),
-        media: crate::outbound::fetch::MediaLimits {
+        media: crate::media::fetch::MediaLimits {
             max_bytes: s.range("WAREST_MEDIA_MAX_MB", 1, 2048)? as usize * 1024 * 1024,
             allow_private: s.bool("WAREST_ALLOW_PRIVATE_MEDIA_URLS")?,
             timeout: Duration::from_millis(s.range("WAREST_MEDIA_FETCH_TIMEOUT_MS", 100, 600_000)?),
         },
-        ffmpeg: crate::outbound::ffmpeg::FfmpegConfig {
+        ffmpeg: crate::media::ffmpeg::FfmpegConfig {
             path: Some(s.raw("WAREST_FFMPEG_PATH").trim().to_string()).filter(|p| !p.is_empty()).map(Into::into),
             timeout: Duration::from_millis(s.range("WAREST_FFMPEG_TIMEOUT_MS", 100, 3_600_000)?),
         },

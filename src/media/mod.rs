@@ -1,9 +1,18 @@
-//! Media the gateway keeps: received attachments downloaded off the event path
-//! (`received.rs`), stored under the data dir, and handed out through signed, expiring
-//! links (`signed.rs`). Owns the storage layout and the link format; fetching caller media
-//! for sends lives in `outbound::fetch`, serving is `http::routes::media`.
+//! Media: fetching what callers name (URLs behind the address guard, base64, data URLs:
+//! `fetch.rs`), probing and converting it (`probe.rs`, `imaging.rs`, `picture.rs`, ffmpeg
+//! in `ffmpeg.rs`), decrypting WhatsApp blobs (`decrypt.rs`), and the media the gateway
+//! keeps: received attachments downloaded off the event path (`received.rs`) and generated
+//! files (`generated.rs`), stored under the data dir and handed out through signed,
+//! expiring links (`signed.rs`). Owns the storage layout and the link format; sending is
+//! `outbound`'s, serving is `http::routes::media`.
 
+pub mod decrypt;
+pub mod fetch;
+pub mod ffmpeg;
 pub mod generated;
+pub mod imaging;
+pub mod picture;
+pub mod probe;
 pub mod received;
 pub mod signed;
 

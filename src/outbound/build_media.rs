@@ -6,10 +6,10 @@
 use base64::Engine;
 
 use super::content::{Dims, Media};
-use super::fetch::Loaded;
-use super::ffmpeg::{FfmpegConfig, FfmpegError};
-use super::imaging::{self, ImagingError, Still};
-use super::probe;
+use crate::media::fetch::Loaded;
+use crate::media::ffmpeg::{FfmpegConfig, FfmpegError};
+use crate::media::imaging::{self, ImagingError, Still};
+use crate::media::probe;
 
 pub use super::build::IMAGE_TYPES;
 pub const VIDEO_TYPES: &[&str] = &["video/mp4"];

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::build_media as bm;
 use super::content::{Common, Content, Media};
-use super::fetch::Loaded;
-use super::ffmpeg::FfmpegConfig;
+use crate::media::fetch::Loaded;
+use crate::media::ffmpeg::FfmpegConfig;
 use crate::store::Db;
 
 /// Kinds of received messages that carry a file.

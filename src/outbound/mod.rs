@@ -11,15 +11,11 @@ pub mod build;
 pub mod build_interactive;
 pub mod build_media;
 pub mod content;
-pub mod fetch;
-pub mod ffmpeg;
 pub mod forward_media;
 pub mod guard;
-pub mod imaging;
 pub mod interactive;
 pub mod pacing;
 pub mod preview;
-pub mod probe;
 pub mod receipts;
 pub mod recipient;
 pub mod retry;
@@ -50,11 +46,11 @@ pub struct OutboundConfig {
     pub timeout: Option<Duration>,
     pub retry: retry::RetryPolicy,
     pub default_country_code: Option<String>,
-    pub media: fetch::MediaLimits,
+    pub media: crate::media::fetch::MediaLimits,
     /// Mimetypes accepted for documents (`WAREST_MIMETYPE_FILES_ALLOWLIST`).
     pub file_mimetypes: Vec<String>,
     /// ffmpeg for voice notes and GIFs.
-    pub ffmpeg: ffmpeg::FfmpegConfig,
+    pub ffmpeg: crate::media::ffmpeg::FfmpegConfig,
     /// Limits of one `/messages/send/files` upload.
     pub files_max_count: usize,
     pub files_max_total_bytes: usize,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::fetch::{MediaLimits, load, sniff};
+use crate::media::fetch::{MediaLimits, load, sniff};
 
 /// Largest page read for its `<head>`.
 const MAX_PAGE_BYTES: usize = 512 * 1024;

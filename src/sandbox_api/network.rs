@@ -4,43 +4,38 @@
 //!
 //! One port serves everything: the WhatsApp WebSocket (`/ws/chat`), the media host
 //! over plain HTTP, and `/api/v1/sandbox/*` (API keys as in the gateway, checked
-//! against this process's own database). The network hands `/api/...` connections to
-//! the axum server below through a channel. No gateway sessions run here; a sandbox
-//! build started with `WAREST_WA_URL=ws://<this address>/ws/chat` is the gateway.
+//! against this process's own database). The network hands each `/api/...` request to
+//! the axum server below through a channel, on an in-process pipe of its own (so media
+//! and API requests may share one kept-alive client connection). No gateway sessions
+//! run here; a sandbox build started with `WAREST_WA_URL=ws://<this address>/ws/chat` is the gateway.
 
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
 use axum::middleware;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
-use warest_sandbox::{Sandbox, SandboxOptions};
+use warest_sandbox::{HandedRequest, Sandbox, SandboxOptions};
 
 use super::SandboxHost;
 use crate::config::Config;
 
-/// Connections the network handed over, as an axum listener.
+/// Requests the network handed over, as an axum listener.
 struct Handed {
-    rx: mpsc::Receiver<TcpStream>,
+    rx: mpsc::Receiver<HandedRequest>,
     addr: SocketAddr,
 }
 
 impl axum::serve::Listener for Handed {
-    type Io = TcpStream;
+    type Io = tokio::io::DuplexStream;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.rx.recv().await {
-                Some(tcp) => match tcp.peer_addr() {
-                    Ok(peer) => return (tcp, peer),
-                    Err(_) => continue,
-                },
-                // The network stopped; nothing will come any more.
-                None => std::future::pending::<()>().await,
-            }
+        match self.rx.recv().await {
+            Some(req) => (req.io, req.peer),
+            // The network stopped; nothing will come any more.
+            None => std::future::pending().await,
         }
     }
 
@@ -72,10 +67,11 @@ async fn with_peer(mut req: axum::extract::Request, next: middleware::Next) -> a
 /// `shutdown`; then saves the state.
 pub async fn run(config: Config, listen: SocketAddr, shutdown: CancellationToken) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel(256);
-    let opts =
-        SandboxOptions { listen: Some(listen), data_dir: Some(config.data_dir.join("sandbox")), other_http: Some(tx) };
+    let data_dir = config.data_dir.join("sandbox");
+    let opts = SandboxOptions { listen: Some(listen), data_dir: Some(data_dir.clone()), other_http: Some(tx) };
     let net = Sandbox::start_with(opts).await?;
     let addr = net.addr();
+    let net_root_key = net.root_key();
     let host = SandboxHost::new(net);
     let mut state = crate::app::prepare(config).await?;
     state.sandbox = Some(host.clone());
@@ -90,6 +86,10 @@ pub async fn run(config: Config, listen: SocketAddr, shutdown: CancellationToken
         .layer(middleware::from_fn(with_peer))
         .with_state(state.clone());
     println!("warest sandbox: network only, on ws://{addr}/ws/chat (media and /api/v1/sandbox/* on the same port)");
+    // What a WhatsApp Web client replaces WhatsApp's root key with, and the media CA
+    // it trusts (both also in the data dir; see sandbox/CLIENTS.md).
+    println!("warest sandbox: root key {net_root_key}");
+    println!("warest sandbox: media CA {}", data_dir.join("media-ca.pem").display());
     // The same stable line as the gateway's (`main.rs`): with `--listen 127.0.0.1:0` the
     // kernel picks the port, and whoever started us reads it here.
     eprintln!("warest: listening on {addr}");

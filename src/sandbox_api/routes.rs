@@ -15,8 +15,10 @@ use crate::http::docs::AdminErrors;
 use crate::http::envelope::{Envelope, Page, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::routes::session_views::{SessionView, load, wait_for};
 use crate::http::routes::sessions::normalize_phone;
+use crate::http::routes::sessions::views::{SessionView, wait_for};
+use crate::http::session;
+use crate::sessions::live::Session;
 use crate::sessions::status::Status;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -104,7 +106,7 @@ async fn link_session(
         "code" => true,
         _ => return Err(ApiError::field("method", "must be qr or code")),
     };
-    let (row, handle) = load(&state, &who, &id).await?;
+    let Session { row, handle } = session::find(&state, &who, &id).await?;
     if handle.snapshot().status == Status::Working {
         return Ok(Reply::with_code(
             Code::SessionAlreadyOpen,
@@ -200,7 +202,7 @@ async fn link_qr(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContactSendRequest {
-    /// The other party's phone number.
+    /// The other party's phone number, or (for text) a group the contact is in (`<id>@g.us`).
     to: String,
     /// Exactly one of the following. Text to send:
     text: Option<String>,
@@ -289,7 +291,18 @@ async fn contact_send(
     if !host.has_contact(&phone) {
         return Err(ApiError::not_found("contact"));
     }
-    let to = normalize_phone(&req.to).map_err(|_| ApiError::field("to", "must be a phone number"))?;
+    let group = req
+        .to
+        .strip_suffix("@g.us")
+        .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+    let to = if group {
+        if req.text.is_none() {
+            return Err(ApiError::field("to", "a group takes text only"));
+        }
+        req.to.clone()
+    } else {
+        normalize_phone(&req.to).map_err(|_| ApiError::field("to", "must be a phone number or <id>@g.us"))?
+    };
     let given = [
         req.text.is_some(),
         req.reaction.is_some(),

@@ -142,11 +142,17 @@ mod sandbox_media {
     #[whatsapp_rust::async_trait]
     impl HttpClient for Rewrite {
         async fn execute(&self, mut request: HttpRequest) -> whatsapp_rust::anyhow::Result<HttpResponse> {
-            let host = format!("https://{}", warest_sandbox::MEDIA_HOST);
-            if let Some(rest) = request.url.strip_prefix(&host)
-                && (rest.is_empty() || rest.starts_with(['/', '?']))
-            {
-                request.url = format!("{}{rest}", self.base);
+            // The media host is named by the sandbox's own address (HTTPS with the
+            // sandbox's CA, which this client does not trust) or, by older sandboxes,
+            // as `mmg.sandbox.invalid`: both go to its plain-HTTP side.
+            let authority = self.base.split_once("://").map(|(_, a)| a).unwrap_or_default();
+            for host in [warest_sandbox::MEDIA_HOST, authority] {
+                if let Some(rest) = request.url.strip_prefix(&format!("https://{host}"))
+                    && (rest.is_empty() || rest.starts_with(['/', '?']))
+                {
+                    request.url = format!("{}{rest}", self.base);
+                    break;
+                }
             }
             self.inner.execute(request).await
         }

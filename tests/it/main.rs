@@ -65,3 +65,5 @@ mod e2e_sandbox_process;
 mod inbound_crash;
 #[cfg(feature = "sandbox")]
 mod outbound_crash;
+#[cfg(feature = "sandbox")]
+mod sandbox_interop;

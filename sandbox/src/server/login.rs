@@ -47,7 +47,8 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
         fail(session, "401");
         return;
     };
-    if !acct.devices.contains_key(&device) {
+    // Device 0 is the virtual phone: no client logs in as it.
+    if device == crate::phone_keys::PHONE_DEVICE || !acct.devices.contains_key(&device) {
         drop(st);
         fail(session, "401");
         return;

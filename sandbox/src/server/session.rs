@@ -103,12 +103,15 @@ impl Session {
     }
 }
 
+/// The round trip `serve` waits before answering a finished handshake.
+const FIRST_FRAME_DELAY: std::time::Duration = std::time::Duration::from_millis(40);
+
 /// Serves one accepted TCP connection until either side closes it.
 pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
     let (_request, ws) = tokio_websockets::ServerBuilder::new().accept(tcp).await?;
     let mut io = FrameIo::new(ws);
     let established = hub.identity.respond(&mut io).await?;
-    let (mut reader, mut writer) = io.into_transport(established.read, established.write);
+    let (mut reader, mut writer) = io.into_transport(established.read, established.write)?;
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let kill = Arc::new(Notify::new());
@@ -130,6 +133,11 @@ pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
         }
     });
 
+    // A real server is a network round trip away, and some clients depend on it:
+    // Baileys 6 derives its transport keys asynchronously after sending ClientFinish,
+    // so a frame that arrives within that moment is read as plaintext and every later
+    // one fails to decrypt. One simulated round trip before the first frame.
+    tokio::time::sleep(FIRST_FRAME_DELAY).await;
     let mut session = Session { hub: hub.clone(), conn, who: Who::Anonymous };
     crate::server::login::start(&mut session, established.client_static, established.payload);
 

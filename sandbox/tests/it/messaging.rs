@@ -83,3 +83,33 @@ async fn undecryptable_message_is_retried_through_the_sandbox() {
     alice.shutdown().await;
     bob.shutdown().await;
 }
+
+/// Device 0 is the virtual phone: a client's message reaches the recipient's phone (and,
+/// as a `deviceSentMessage` copy, the sender's own phone), which decrypts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_phones_decrypt_what_is_sent_to_device_0() {
+    init_logging();
+    let sandbox = Sandbox::start().await.unwrap();
+    let mut server_events = sandbox.subscribe();
+    let (alice, bob) = tokio::join!(sandbox.paired_client(ALICE, WAIT), sandbox.paired_client(BOB, WAIT));
+    let (alice, _bob) = (alice.unwrap(), bob.unwrap());
+    let sent = alice.client.send_text(Jid::pn(BOB), "to every device").await.unwrap();
+    for phone in [BOB, ALICE] {
+        Sandbox::wait_for_event(
+            &mut server_events,
+            WAIT,
+            |e| matches!(e, SandboxEvent::PhoneReceived { phone: p, id } if p == phone && *id == sent.message_id),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the phone of {phone} did not decrypt it: {e:#}"));
+    }
+    let at_bob = sandbox.phone_inbox(BOB);
+    let entry = at_bob.iter().find(|m| m.id == sent.message_id).expect("in Bob's phone inbox");
+    assert_eq!(entry.text.as_deref(), Some("to every device"));
+    assert_eq!(entry.from, ALICE);
+    // Alice's phone files her own copy under the chat it went to.
+    let at_alice = sandbox.phone_inbox(ALICE);
+    let copy = at_alice.iter().find(|m| m.id == sent.message_id).expect("in Alice's phone inbox");
+    assert_eq!(copy.chat, Jid::pn(BOB));
+    assert_eq!(copy.text.as_deref(), Some("to every device"));
+}
