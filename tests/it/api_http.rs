@@ -132,7 +132,7 @@ async fn server_endpoints_answer_on_both_databases() {
 #[tokio::test]
 async fn the_cpu_sampler_fills_the_history() {
     let app = TestApp::spawn_with(Kind::Sqlite, &[("WAREST_CPU_SAMPLE_SEC", "1")]).await;
-    let body = eventually("a CPU sample", std::time::Duration::from_secs(10), async || {
+    let body = eventually("a CPU sample", std::time::Duration::from_secs(30), async || {
         let (_, body) = app.get("/api/v1/server/cpu-history?interval=1m", Some(ADMIN_KEY)).await;
         if body["results"][0]["data"].as_array().unwrap().is_empty() { Err(body) } else { Ok(body) }
     })

@@ -81,7 +81,7 @@ async fn react_runs(app: &TestApp, key: &str, session: &str) -> Vec<Vec<Value>> 
 
 /// Waits (bounded) until `n` runs of the answer are logged.
 async fn wait_runs(app: &TestApp, key: &str, session: &str, n: usize) -> Vec<Vec<Value>> {
-    eventually(format!("{n} runs logged for {session}"), Duration::from_secs(60), async || {
+    eventually(format!("{n} runs logged for {session}"), WAIT, async || {
         let runs = react_runs(app, key, session).await;
         if runs.len() >= n { Ok(runs) } else { Err(runs) }
     })
@@ -161,7 +161,7 @@ async fn run(kind: Kind) {
     sandbox.contact_send(CONTACT, PHONE, "raw").await.unwrap();
     let raw = sandbox.wait_inbox(CONTACT, WAIT, |e| e.text.as_deref() == Some("raw-hello")).await.unwrap();
     assert_eq!(raw.from, PHONE, "{kind:?}");
-    let list = eventually("the raw run to be logged", Duration::from_secs(60), async || {
+    let list = eventually("the raw run to be logged", WAIT, async || {
         let (_, body) = app.get("/api/v1/webhook/deliveries?sessionId=once1", Some(&key)).await;
         body["results"][0]["items"].as_array().and_then(|items| {
             items.iter().find_map(|i| i["actions"].as_array().filter(|l| l.iter().any(|e| e["type"] == "raw")).cloned())

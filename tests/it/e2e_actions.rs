@@ -155,7 +155,7 @@ async fn wait_open(rx: &mut broadcast::Receiver<SessionEvent>, session: &str) {
 
 /// Waits (bounded) until an attempt of `session` has action results matching `pred`.
 async fn wait_results(app: &TestApp, key: &str, session: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    eventually(format!("action results of {session} to match"), Duration::from_secs(60), async || {
+    eventually(format!("action results of {session} to match"), WAIT, async || {
         let (status, body) = app.get(&format!("/api/v1/webhook/deliveries?sessionId={session}"), Some(key)).await;
         assert_eq!(status, 200, "{body}");
         let items = body["results"][0]["items"].as_array().cloned().unwrap_or_default();

@@ -42,7 +42,7 @@ fn received(hits: &[Hit], id: &str) -> Option<Value> {
 /// GETs `path` (no key) until it stops answering 404: the download runs off the event
 /// path, so the link may be a moment ahead of the file. Bounded.
 async fn fetch_when_ready(app: &TestApp, path: &str) -> reqwest::Response {
-    eventually(format!("{path} to become available"), Duration::from_secs(30), async || {
+    eventually(format!("{path} to become available"), WAIT, async || {
         let res = app.http.get(app.url(path)).send().await.unwrap();
         if res.status() != 404 { Ok(res) } else { Err(res.status()) }
     })

@@ -37,7 +37,7 @@ async fn wait_open(rx: &mut broadcast::Receiver<SessionEvent>, session: &str) {
 
 /// Waits (bounded) until the message store holds `id`.
 async fn wait_stored(app: &TestApp, id: &str) {
-    eventually(format!("message {id} to be stored"), Duration::from_secs(30), async || {
+    eventually(format!("message {id} to be stored"), WAIT, async || {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE id = $1")
             .bind(id)
             .fetch_one(app.state.db.pool())
@@ -51,7 +51,7 @@ async fn wait_stored(app: &TestApp, id: &str) {
 
 /// Waits (bounded) until a sent message left the queue.
 async fn wait_sent(app: &TestApp, key: &str, id: &str) {
-    eventually(format!("message {id} to leave the queue"), Duration::from_secs(30), async || {
+    eventually(format!("message {id} to leave the queue"), WAIT, async || {
         let (_, body) = app.get(&format!("/api/v1/messages/{id}"), Some(key)).await;
         let status = body["results"][0]["status"].as_str().unwrap_or("").to_string();
         if matches!(status.as_str(), "" | "queued" | "sending") {

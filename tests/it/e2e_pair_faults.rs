@@ -62,7 +62,7 @@ async fn session(app: &TestApp, key: &str, id: &str) -> Value {
 /// Asks for a pairing code over HTTP, polling while the gateway reports it pending.
 async fn request_code(app: &TestApp, key: &str, id: &str, phone: &str) -> String {
     let url = format!("/api/v1/session/create/pair-code?sessionId={id}&phone={phone}");
-    eventually(format!("a pairing code for {id}"), Duration::from_secs(30), async || {
+    eventually(format!("a pairing code for {id}"), WAIT, async || {
         let (status, body) = app.get(&url, Some(key)).await;
         match (status, envelope_code(&body)) {
             (200, 1000) => Ok(body["results"][0]["pairCode"].as_str().expect("a code").to_string()),

@@ -248,7 +248,7 @@ async fn privacy_lookups_contacts_business_and_blocking() {
     )
     .await
     .unwrap();
-    let listed = eventually("a listed contact", Duration::from_secs(10), async || {
+    let listed = eventually("a listed contact", TIMEOUT, async || {
         let (status, body) = app.get("/api/v1/profile/list-contacts?sessionId=main", Some(&key)).await;
         assert_eq!(status, 200, "{body}");
         if body["results"][0]["data"].as_array().is_some_and(|d| !d.is_empty()) { Ok(body) } else { Err(body) }

@@ -3,7 +3,7 @@
 //! must reach the contact exactly once. Sandbox builds only (the binary must be able to
 //! point its sessions at the in-process sandbox).
 //!
-//! `cargo test --all-features --test outbound_crash -- --nocapture` prints the figures.
+//! `cargo test --all-features --test it -- outbound_crash --nocapture` prints the figures.
 
 use crate::common;
 

@@ -95,7 +95,7 @@ impl Setup {
 
     /// Polls (bounded) until `sql` counts `want`.
     async fn wait_count(&self, sql: &str, want: i64) {
-        eventually(format!("{sql} to count {want}"), Duration::from_secs(5), async || {
+        eventually(format!("{sql} to count {want}"), WAIT, async || {
             let n = self.count(sql).await;
             if n == want { Ok(()) } else { Err(n) }
         })
@@ -205,7 +205,7 @@ async fn gone_target_has_its_url_cleared_and_secret_kept() {
         s.rx.set_default(410);
         s.emit(1).await;
         s.rx.wait_until("one attempt", WAIT, |h| !h.is_empty()).await;
-        let row = eventually(format!("{kind:?}: the gone URL to be cleared"), Duration::from_secs(5), async || {
+        let row = eventually(format!("{kind:?}: the gone URL to be cleared"), WAIT, async || {
             let row = s.app.state.db.session(s.session).await.unwrap();
             if row.webhook_url.is_none() { Ok(row) } else { Err(row.webhook_url) }
         })
@@ -254,7 +254,7 @@ async fn unauthorized_answer_puts_the_target_in_cool_off() {
     s.emit(1).await;
     s.rx.wait_until("one attempt", WAIT, |h| !h.is_empty()).await;
     // The retry is scheduled at least the cool-off away, not the 20 ms backoff.
-    eventually("the retry to be scheduled after the cool-off", Duration::from_secs(5), async || {
+    eventually("the retry to be scheduled after the cool-off", WAIT, async || {
         let next_at = s.count("SELECT next_at FROM webhook_deliveries").await;
         if next_at > warest::store::now_ms() + 30_000 { Ok(()) } else { Err(format!("next attempt at {next_at}")) }
     })

@@ -52,7 +52,7 @@ async fn dead_letters_can_be_listed_replayed_and_deleted_by_their_tenant_only() 
         emit(&app, &registry, "presence_update", 2).await;
         rx.wait_until("two attempts", WAIT, |h| h.len() >= 2).await;
 
-        eventually(format!("{kind:?}: two dead letters"), Duration::from_secs(5), async || {
+        eventually(format!("{kind:?}: two dead letters"), WAIT, async || {
             let list = app.get("/api/v1/webhook/dlq?sessionId=ops-1", Some(&key)).await.1;
             if list["results"][0]["total"] == 2 { Ok(()) } else { Err(list) }
         })

@@ -24,7 +24,7 @@ fn rand_suffix() -> u128 {
 
 /// Starts on `dir` and `addr` again; the old listener may take a moment to go.
 async fn restart(dir: &Path, addr: std::net::SocketAddr) -> Sandbox {
-    eventually(format!("port {addr} to come free"), Duration::from_secs(5), async || {
+    eventually(format!("port {addr} to come free"), WAIT, async || {
         let opts = SandboxOptions { listen: Some(addr), data_dir: Some(dir.to_path_buf()), ..Default::default() };
         match Sandbox::start_with(opts).await {
             Ok(s) => Ok(s),

@@ -1,8 +1,6 @@
 //! Shared setup of the chat tests: a gateway pointed at a sandbox, a session linked to a
 //! virtual phone, and bounded polling of the API until the message store has caught up.
 
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use serde_json::Value;

@@ -1,7 +1,5 @@
 //! Starts the real gateway on 127.0.0.1:0 with a fresh database, for end-to-end tests.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -146,7 +144,7 @@ impl TestApp {
 
     /// Polls readiness (bounded): the server answers once migrations and seeding are done.
     async fn wait_ready(&self) {
-        eventually("the gateway to become ready", std::time::Duration::from_secs(10), async || {
+        eventually("the gateway to become ready", std::time::Duration::from_secs(60), async || {
             match self.http.get(self.url("/api/v1/server/ready")).send().await {
                 Ok(r) if r.status().is_success() => Ok(()),
                 Ok(r) => Err(r.status().to_string()),

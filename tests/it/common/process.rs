@@ -84,6 +84,8 @@ impl Proc {
     }
 
     /// The address the child bound.
+    // Used by the sandbox-only tests (the network's address for `WAREST_WA_URL`).
+    #[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -100,6 +102,7 @@ impl Proc {
     }
 
     /// SIGTERM, then wait (bounded) for a clean exit.
+    #[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
     pub async fn terminate(mut self) {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let status = self.wait_exit(Duration::from_secs(30)).await;

@@ -1,8 +1,6 @@
 //! Shared set-up of the group end-to-end tests: a gateway linked to the sandbox, one or
 //! more linked sessions, and small request helpers.
 
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use reqwest::Method;

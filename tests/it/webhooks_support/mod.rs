@@ -1,8 +1,6 @@
 //! A small webhook receiver on 127.0.0.1 for the webhook tests: records every request's
 //! headers and body, and answers with scripted statuses (then a default).
 
-#![allow(dead_code)]
-
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

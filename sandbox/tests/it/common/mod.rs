@@ -1,8 +1,6 @@
 //! Shared test setup: an opt-in stderr logger (`SANDBOX_LOG=debug`) that never
 //! prints whatsapp-rust's libsignal target, which logs key material.
 
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 /// The gateway tests' one bounded poll, shared rather than copied.
