@@ -11,6 +11,7 @@ pub mod actions;
 pub mod app;
 pub mod auth;
 pub mod chats;
+pub mod cli;
 pub mod config;
 pub mod contacts;
 pub mod groups;
