@@ -27,6 +27,7 @@ pub mod system;
 pub mod telemetry;
 #[doc(hidden)]
 pub mod testing;
+pub mod ui;
 pub mod webhooks;
 
 /// The gateway's version, sent as `X-WAREST-Version`.
