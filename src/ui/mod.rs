@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/static/{file}", get(assets::serve))
         .route("/ui/sessions", get(sessions::list).post(sessions::create))
         .route("/ui/sessions.json", get(sessions::statuses))
+        .route("/ui/messages/{id}", get(session::message_status))
         .route("/ui/sessions/{id}", get(session::page))
         .route("/ui/sessions/{id}/qr.png", get(session::qr_png))
         .route("/ui/sessions/{id}/chats/{chat}", get(session::chat))

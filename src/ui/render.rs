@@ -73,6 +73,9 @@ pub fn html(status: StatusCode, body: String) -> Response {
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The API's `no-referrer` would make the browser send `Origin: null` on the forms'
+    // posts, which the origin check refuses; `same-origin` still tells other sites nothing.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     res
 }
 

@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -88,6 +88,13 @@ pub async fn qr_png(State(ui): State<Shared>, viewer: Viewer, Path(id): Path<Str
     let mut res = ui.api.raw_as(&viewer.who, Method::GET, &uri, &[]).await;
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+/// A sent message's status record (`GET /api/v1/messages/{id}`), for the page script to
+/// catch up on receipts that came before its stream was open.
+pub async fn message_status(State(ui): State<Shared>, viewer: Viewer, Path(id): Path<String>) -> Response {
+    let ans = ui.api.get(&viewer.who, &format!("/api/v1/messages/{}", enc(&id))).await;
+    (ans.http, axum::Json(ans.body)).into_response()
 }
 
 /// One chat's recent messages.

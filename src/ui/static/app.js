@@ -181,6 +181,13 @@
         (env.results[0].items || []).forEach(function (s) { setStatus(s.sessionId, s.status, s.lastError || ''); });
       })
       .catch(function () {});
+    each('[data-message-status]', function (el) {
+      var id = el.getAttribute('data-message-status');
+      fetch('/ui/messages/' + encodeURIComponent(id), { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (env) { if (env && env.results) setMessageStatus(id, env.results[0].status); })
+        .catch(function () {});
+    });
   }
 
   var params = [];
