@@ -69,7 +69,14 @@ async fn sign_in(app: &TestApp, user: &str, password: &str) -> Signed {
 }
 
 async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let res = app.http.get(app.url(path)).header(header::COOKIE, cookie).header(header::ACCEPT, "text/html").send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url(path))
+        .header(header::COOKIE, cookie)
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
@@ -79,14 +86,14 @@ async fn act(app: &TestApp, who: &Signed, path: &str, token: Option<&str>, form:
     if let Some(t) = token {
         fields.push(("_csrf", t));
     }
-    let req = app.http.post(app.url(path)).header(header::COOKIE, &who.cookie).header(header::ACCEPT, "application/json");
+    let req =
+        app.http.post(app.url(path)).header(header::COOKIE, &who.cookie).header(header::ACCEPT, "application/json");
     common::call(req.form(&fields)).await
 }
 
 async fn user_with_password(app: &TestApp, name: &str) -> String {
-    let (status, body) = app
-        .post("/api/v1/admin/users", Some(ADMIN_KEY), json!({ "username": name, "password": PASSWORD }))
-        .await;
+    let (status, body) =
+        app.post("/api/v1/admin/users", Some(ADMIN_KEY), json!({ "username": name, "password": PASSWORD })).await;
     assert_eq!(status, 201, "{body}");
     body["results"][0]["apiKey"]["key"].as_str().unwrap().to_string()
 }
@@ -154,7 +161,13 @@ async fn the_dashboard_needs_a_sign_in_and_its_pages_carry_a_strict_csp() {
         assert_eq!(res.status(), 200);
         assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with(kind));
         let etag = res.headers()[header::ETAG].clone();
-        let again = app.http.get(app.url(&format!("/ui/static/{file}"))).header(header::IF_NONE_MATCH, etag).send().await.unwrap();
+        let again = app
+            .http
+            .get(app.url(&format!("/ui/static/{file}")))
+            .header(header::IF_NONE_MATCH, etag)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(again.status(), 304);
     }
 
@@ -165,7 +178,10 @@ async fn the_dashboard_needs_a_sign_in_and_its_pages_carry_a_strict_csp() {
     let (status, html) = page(&app, "", "/login?next=/docs/").await;
     assert!(status == 200 && html.replace("&#x2f;", "/").contains(r#"name="next" value="/docs/""#));
     let (status, html) = page(&app, "", "/login?next=https://evil.example/").await;
-    assert!(status == 200 && html.replace("&#x2f;", "/").contains(r#"name="next" value="/ui/sessions""#), "no open redirect");
+    assert!(
+        status == 200 && html.replace("&#x2f;", "/").contains(r#"name="next" value="/ui/sessions""#),
+        "no open redirect"
+    );
 
     // Signing out ends the session: the same cookie no longer opens a page.
     let res = app
@@ -194,7 +210,8 @@ async fn a_user_sees_only_its_own_sessions_and_changes_need_the_csrf_token() {
 
     // Created through the dashboard's form: the API's answer (a QR to scan), as the API gives it.
     for (who, id) in [(&alice, "alice-1"), (&bob, "bob-1")] {
-        let (status, body) = act(&app, who, "/ui/sessions", Some(&who.csrf), &[("sessionId", id), ("mode", "qr")]).await;
+        let (status, body) =
+            act(&app, who, "/ui/sessions", Some(&who.csrf), &[("sessionId", id), ("mode", "qr")]).await;
         assert_eq!((status, envelope_code(&body)), (200, 1107), "{body}");
         assert!(body["results"][0]["qr"].as_str().unwrap().starts_with("data:image/png;base64,"));
     }
@@ -242,12 +259,21 @@ async fn a_user_sees_only_its_own_sessions_and_changes_need_the_csrf_token() {
     let (api_status_code, api_body) =
         app.post("/api/v1/session/alice-1/config", Some(&alice_key), json!({ "label": long })).await;
     assert_eq!((ui_status, &ui_body), (api_status_code, &api_body));
-    assert_eq!((ui_status, ui_body["code"].as_u64(), ui_body["results"][0]["field"].as_str()), (400, Some(2001), Some("label")));
-    let (status, body) = act(&app, &alice, "/ui/sessions/alice-1/config", Some(&alice.csrf), &[("metadata", "[1]")]).await;
+    assert_eq!(
+        (ui_status, ui_body["code"].as_u64(), ui_body["results"][0]["field"].as_str()),
+        (400, Some(2001), Some("label"))
+    );
+    let (status, body) =
+        act(&app, &alice, "/ui/sessions/alice-1/config", Some(&alice.csrf), &[("metadata", "[1]")]).await;
     assert_eq!((status, body["results"][0]["field"].as_str()), (400, Some("metadata")), "{body}");
-    let (status, body) = act(&app, &alice, "/ui/sessions/alice-1/config", Some(&alice.csrf), &[("metadata", "{oops")]).await;
-    assert_eq!((status, body["code"].as_u64(), body["results"][0]["field"].as_str()), (400, Some(2001), Some("metadata")));
-    let (ui_status, ui_body) = act(&app, &alice, "/ui/sessions", Some(&alice.csrf), &[("sessionId", "has space")]).await;
+    let (status, body) =
+        act(&app, &alice, "/ui/sessions/alice-1/config", Some(&alice.csrf), &[("metadata", "{oops")]).await;
+    assert_eq!(
+        (status, body["code"].as_u64(), body["results"][0]["field"].as_str()),
+        (400, Some(2001), Some("metadata"))
+    );
+    let (ui_status, ui_body) =
+        act(&app, &alice, "/ui/sessions", Some(&alice.csrf), &[("sessionId", "has space")]).await;
     let (api_code, api_body) = app.get("/api/v1/session/create?sessionId=has%20space", Some(&alice_key)).await;
     assert_eq!((ui_status, ui_body), (api_code, api_body), "the create form too");
     let (status, body) = act(&app, &bob, "/ui/sessions", Some(&bob.csrf), &[("sessionId", "alice-1")]).await;
@@ -262,7 +288,10 @@ async fn a_user_sees_only_its_own_sessions_and_changes_need_the_csrf_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!((res.status().as_u16(), res.headers()[header::LOCATION].to_str().unwrap()), (303, "/ui/sessions/alice-1"));
+    assert_eq!(
+        (res.status().as_u16(), res.headers()[header::LOCATION].to_str().unwrap()),
+        (303, "/ui/sessions/alice-1")
+    );
     let flash = set_cookie(&res, "WAREST_UI_FLASH").expect("flash");
     let (_, html) = page(&app, &format!("{}; {flash}", alice.cookie), "/ui/sessions/alice-1").await;
     assert!(html.contains("Config updated") && html.contains("code 1000") && html.contains("Front desk"), "{html}");
@@ -288,7 +317,9 @@ fn browser_tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
 fn read_qr(png: &Path) -> String {
     let img = image::open(png).expect("the QR screenshot").to_luma8();
     let (w, h) = img.dimensions();
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| img.get_pixel(x as u32, y as u32).0[0]);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        img.get_pixel(x as u32, y as u32).0[0]
+    });
     let grids = prepared.detect_grids();
     assert!(!grids.is_empty(), "no QR code in the screenshot");
     grids[0].decode().expect("the QR decodes").1
@@ -299,12 +330,14 @@ async fn run_flow(flow: &str, env: &[(&str, String)], sandbox: Option<&Sandbox>)
     let Some((node, chromium, dir)) = browser_tools() else { return };
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
+    let qr_file = common::process::temp_dir("ui-qr").join("qr.png");
     let mut child = tokio::process::Command::new(node)
         .arg(dir.join("flow.js"))
         .current_dir(&dir)
         .env("FLOW", flow)
         .env("CHROMIUM", chromium)
         .env("SHOTS_DIR", &shots)
+        .env("QR_FILE", &qr_file)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)

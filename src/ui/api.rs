@@ -79,10 +79,8 @@ pub fn enc(s: &str) -> String {
 
 /// A query string from pairs; absent or empty values are left out.
 pub fn query(pairs: &[(&str, Option<&str>)]) -> String {
-    let parts: Vec<String> = pairs
-        .iter()
-        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", enc(v))))
-        .collect();
+    let parts: Vec<String> =
+        pairs.iter().filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", enc(v)))).collect();
     if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
 }
 
@@ -146,7 +144,9 @@ impl Api {
                 req.extensions_mut().insert(who.clone());
                 self.raw(req).await
             }
-            Err(_) => Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body(Body::empty()).unwrap_or_default(),
+            Err(_) => {
+                Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body(Body::empty()).unwrap_or_default()
+            }
         }
     }
 }

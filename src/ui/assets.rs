@@ -30,7 +30,11 @@ pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
     };
     let etag = format!("\"{VERSION:016x}\"");
     let fresh = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
-    let mut res = if fresh { StatusCode::NOT_MODIFIED.into_response() } else { ([(header::CONTENT_TYPE, kind)], body).into_response() };
+    let mut res = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, kind)], body).into_response()
+    };
     let h = res.headers_mut();
     // Revalidated on each load (a 304 is cheap), so a new binary's files are never stale.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -39,7 +39,8 @@ pub async fn page(State(ui): State<Shared>, viewer: Viewer, headers: HeaderMap, 
         ui.api.get(who, &dlq_uri),
     );
     // A bad filter is the API's 400; show it instead of empty tables.
-    let problem = [&deliveries, &dlq].into_iter().find(|a| !a.ok()).map(|a| json!({ "code": a.code(), "message": a.message() }));
+    let problem =
+        [&deliveries, &dlq].into_iter().find(|a| !a.ok()).map(|a| json!({ "code": a.code(), "message": a.message() }));
     let ctx = json!({
         "title": "Events", "filters": { "sessionId": f.session_id, "event": f.event },
         "sessions": sessions.items(), "events": crate::http::routes::webhooks::EVENTS,
@@ -51,7 +52,12 @@ pub async fn page(State(ui): State<Shared>, viewer: Viewer, headers: HeaderMap, 
 
 /// `GET /api/v1/events/stream` for the signed-in browser (`EventSource` sends no API
 /// key). `Last-Event-ID` is passed on, so a reconnect resumes where it stopped.
-pub async fn stream(State(ui): State<Shared>, viewer: Viewer, headers: HeaderMap, Query(f): Query<Filters>) -> Response {
+pub async fn stream(
+    State(ui): State<Shared>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Query(f): Query<Filters>,
+) -> Response {
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let mut pass: Vec<(&str, &str)> = vec![];
     if !last.is_empty() {
@@ -65,12 +71,14 @@ pub async fn stream(State(ui): State<Shared>, viewer: Viewer, headers: HeaderMap
     res
 }
 
-
 pub async fn preflight(State(ui): State<Shared>, posted: Posted) -> Response {
     let f = &posted.form;
     let body = json!({ "url": f.text("url"), "secret": f.text("secret"), "sessionId": f.text("sessionId") });
     // Absent fields are left out, so the API's defaults (the session's URL and secret) apply.
-    let body: Value = body.as_object().map(|m| m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+    let body: Value = body
+        .as_object()
+        .map(|m| m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
     let ans = ui.api.post(&posted.viewer.who, "/api/v1/webhook/preflight", &body).await;
     after(posted.json, &ans, "/ui/events", json!({ "preflight": ans.result() }))
 }

@@ -52,7 +52,8 @@ type Shared = Arc<Ui>;
 
 /// The dashboard's routes, merged into the gateway's router (`crate::http::router`).
 pub fn router(state: AppState) -> Router<AppState> {
-    let ui = Arc::new(Ui { api: api::Api::new(state.clone()), pages: render::Pages::new(state.config.timezone), state });
+    let ui =
+        Arc::new(Ui { api: api::Api::new(state.clone()), pages: render::Pages::new(state.config.timezone), state });
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/sessions") }))
         .route("/ui", get(|| async { Redirect::to("/ui/sessions") }))

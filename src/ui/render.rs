@@ -81,7 +81,14 @@ pub fn html(status: StatusCode, body: String) -> Response {
 
 /// Renders page `name` for `viewer`. `ctx` is merged over the layout's values (who, the
 /// CSRF token, the navigation, the flash the last action left, which is then cleared).
-pub fn page(ui: &Shared, viewer: &Viewer, headers: &axum::http::HeaderMap, name: &str, nav: &str, mut ctx: Value) -> Response {
+pub fn page(
+    ui: &Shared,
+    viewer: &Viewer,
+    headers: &axum::http::HeaderMap,
+    name: &str,
+    nav: &str,
+    mut ctx: Value,
+) -> Response {
     let flash = forms::take_flash(headers);
     if let Value::Object(map) = &mut ctx {
         map.insert(

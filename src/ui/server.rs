@@ -13,17 +13,26 @@ use super::viewer::{Posted, Viewer};
 use super::{Shared, chart, render, sessions};
 use crate::http::error::ApiError;
 
-const PERIODS: [(&str, i64, &str); 4] = [("1h", 3600, "1m"), ("6h", 21_600, "5m"), ("24h", 86_400, "15m"), ("7d", 604_800, "1h")];
+const PERIODS: [(&str, i64, &str); 4] =
+    [("1h", 3600, "1m"), ("6h", 21_600, "5m"), ("24h", 86_400, "15m"), ("7d", 604_800, "1h")];
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
     period: Option<String>,
 }
 
-async fn render_page(ui: &Shared, viewer: &Viewer, headers: &HeaderMap, period: Option<&str>, created: Value, status: StatusCode) -> Response {
+async fn render_page(
+    ui: &Shared,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    period: Option<&str>,
+    created: Value,
+    status: StatusCode,
+) -> Response {
     let who = &viewer.who;
     let (name, secs, interval) = PERIODS.iter().find(|p| Some(p.0) == period).copied().unwrap_or(PERIODS[0]);
-    let cpu_uri = format!("/api/v1/server/cpu-history{}", query(&[("period", Some(name)), ("interval", Some(interval))]));
+    let cpu_uri =
+        format!("/api/v1/server/cpu-history{}", query(&[("period", Some(name)), ("interval", Some(interval))]));
     let (health, list, keys, info, cpu, users) = tokio::join!(
         ui.api.get(who, "/api/v1/server/healthz"),
         ui.api.get(who, "/api/v1/session/list"),
@@ -48,14 +57,15 @@ async fn render_page(ui: &Shared, viewer: &Viewer, headers: &HeaderMap, period: 
 
 /// Admin reads: a non-admin's page simply has no such block (the API would say 403).
 async fn admin_only(ui: &Shared, viewer: &Viewer, uri: &str) -> Answer {
-    if viewer.who.is_admin {
-        ui.api.get(&viewer.who, uri).await
-    } else {
-        super::forms::refused(ApiError::forbidden())
-    }
+    if viewer.who.is_admin { ui.api.get(&viewer.who, uri).await } else { super::forms::refused(ApiError::forbidden()) }
 }
 
-pub async fn page(State(ui): State<Shared>, viewer: Viewer, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
+pub async fn page(
+    State(ui): State<Shared>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
     render_page(&ui, &viewer, &headers, q.period.as_deref(), Value::Null, StatusCode::OK).await
 }
 
@@ -90,11 +100,17 @@ pub async fn create_user(State(ui): State<Shared>, posted: Posted) -> Response {
     created_or_back(&ui, posted, ans, "user").await
 }
 
-pub async fn user_action(State(ui): State<Shared>, Path((id, action)): Path<(String, String)>, posted: Posted) -> Response {
+pub async fn user_action(
+    State(ui): State<Shared>,
+    Path((id, action)): Path<(String, String)>,
+    posted: Posted,
+) -> Response {
     let who = &posted.viewer.who;
     let uid = enc(&id);
     let ans = match action.as_str() {
-        "disable" | "enable" => ui.api.call(who, Method::POST, &format!("/api/v1/admin/users/{uid}/{action}"), None).await,
+        "disable" | "enable" => {
+            ui.api.call(who, Method::POST, &format!("/api/v1/admin/users/{uid}/{action}"), None).await
+        }
         "delete" if posted.form.get("confirm") == Some("yes") => {
             ui.api.call(who, Method::DELETE, &format!("/api/v1/admin/users/{uid}"), None).await
         }

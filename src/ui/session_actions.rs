@@ -45,28 +45,39 @@ pub async fn act(State(ui): State<Shared>, Path((id, action)): Path<(String, Str
         "start" | "stop" | "restart" => {
             (api.call(who, Method::POST, &format!("/api/v1/session/{path_id}/{action}"), None).await, page, Value::Null)
         }
-        "logout" => (api.get(who, &format!("/api/v1/session/logout{}", query(&[("sessionId", sid)]))).await, page, Value::Null),
+        "logout" => {
+            (api.get(who, &format!("/api/v1/session/logout{}", query(&[("sessionId", sid)]))).await, page, Value::Null)
+        }
         "delete" => {
-            let ans = api.call(who, Method::DELETE, &format!("/api/v1/session/delete{}", query(&[("sessionId", sid)])), None).await;
+            let ans = api
+                .call(who, Method::DELETE, &format!("/api/v1/session/delete{}", query(&[("sessionId", sid)])), None)
+                .await;
             let back = if ans.ok() { "/ui/sessions".to_string() } else { page };
             (ans, back, Value::Null)
         }
         "pair" => {
             let phone = f.text("phone");
-            let uri = format!("/api/v1/session/create/pair-code{}", query(&[("sessionId", sid), ("phone", phone.as_deref())]));
+            let uri = format!(
+                "/api/v1/session/create/pair-code{}",
+                query(&[("sessionId", sid), ("phone", phone.as_deref())])
+            );
             let ans = api.get(who, &uri).await;
             let extra = json!({ "pairCode": ans.result()["pairCode"] });
             (ans, page, extra)
         }
-        "qr" => (api.get(who, &format!("/api/v1/session/create{}", query(&[("sessionId", sid)]))).await, page, Value::Null),
+        "qr" => {
+            (api.get(who, &format!("/api/v1/session/create{}", query(&[("sessionId", sid)]))).await, page, Value::Null)
+        }
         "config" => match config_body(f) {
             Ok(body) => (api.post(who, &format!("/api/v1/session/{path_id}/config"), &body).await, page, Value::Null),
             Err(ans) => (ans, page, Value::Null),
         },
         "webhooks" => match webhooks_body(f) {
-            Ok(body) => {
-                (api.call(who, Method::PUT, &format!("/api/v1/session/{path_id}/webhooks"), Some(&body)).await, page, Value::Null)
-            }
+            Ok(body) => (
+                api.call(who, Method::PUT, &format!("/api/v1/session/{path_id}/webhooks"), Some(&body)).await,
+                page,
+                Value::Null,
+            ),
             Err(ans) => (ans, page, Value::Null),
         },
         "preflight" => {
@@ -85,7 +96,11 @@ pub async fn act(State(ui): State<Shared>, Path((id, action)): Path<(String, Str
         }
         "queue-pause" | "queue-resume" | "queue-clear" => {
             let what = action.trim_start_matches("queue-");
-            (api.call(who, Method::POST, &format!("/api/v1/session/{path_id}/queue/{what}"), None).await, page, Value::Null)
+            (
+                api.call(who, Method::POST, &format!("/api/v1/session/{path_id}/queue/{what}"), None).await,
+                page,
+                Value::Null,
+            )
         }
         _ => return render::error_page(&ui, StatusCode::NOT_FOUND, &ApiError::not_found("action")),
     };
@@ -175,7 +190,9 @@ mod tests {
 
     #[test]
     fn the_config_form_becomes_the_api_body() {
-        let f = Form::parse(b"label=Desk&autoStart=on&metadata=%7B%22a%22%3A1%7D&webhookUrl=&flags.ignoreGroups=on", 50).unwrap();
+        let f =
+            Form::parse(b"label=Desk&autoStart=on&metadata=%7B%22a%22%3A1%7D&webhookUrl=&flags.ignoreGroups=on", 50)
+                .unwrap();
         let b = config_body(&f).unwrap();
         assert_eq!(b["label"], "Desk");
         assert_eq!(b["autoStart"], true);

@@ -44,7 +44,12 @@ pub fn counts(sessions: &[Value]) -> Value {
     Value::Object(out)
 }
 
-pub async fn list(State(ui): State<Shared>, viewer: Viewer, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(
+    State(ui): State<Shared>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let ans = ui.api.get(&viewer.who, "/api/v1/session/list").await;
     if !ans.ok() {
         return render::answer_page(&ui, &ans);

@@ -76,9 +76,9 @@ impl FromRequest<Shared> for Posted {
         let (mut parts, body) = req.into_parts();
         let viewer = Viewer::from_request_parts(&mut parts, ui).await?;
         let json = wants_json(&parts.headers);
-        let bytes = axum::body::to_bytes(body, ui.state.config.body_limit_bytes).await.map_err(|_| {
-            ApiError::new(Code::PayloadTooLarge, "Request body is too large").into_response()
-        })?;
+        let bytes = axum::body::to_bytes(body, ui.state.config.body_limit_bytes)
+            .await
+            .map_err(|_| ApiError::new(Code::PayloadTooLarge, "Request body is too large").into_response())?;
         let form = Form::parse(&bytes, MAX_FIELDS)
             .map_err(|_| ApiError::field("body", format!("at most {MAX_FIELDS} form fields")).into_response())?;
         let presented = csrf::from_header(&parts.headers).or_else(|| form.get(csrf::FIELD));

@@ -85,7 +85,7 @@ async function linkFlow() {
     const img = document.getElementById('qr-img');
     return img && img.complete && img.naturalWidth > 0 && !document.getElementById('qr-box').classList.contains('hidden');
   });
-  const qr = path.join(SHOTS, '..', 'qr-scan.tmp.png');
+  const qr = env.QR_FILE;
   await page.locator('#qr-img').screenshot({ path: qr });
   await page.screenshot({ path: path.join(SHOTS, 'qr.png') });
   // From here on the page must not navigate until the status is WORKING.
@@ -109,12 +109,28 @@ async function linkFlow() {
   say('STEP delivered');
   await page.screenshot({ path: path.join(SHOTS, 'session.png'), fullPage: true });
 
+  // The event monitor, open in another tab, sees what follows live.
+  const monitor = await context.newPage();
+  const monitorProblems = watch(monitor);
+  await monitor.goto(BASE + '/ui/events');
+  await monitor.waitForSelector('body[data-stream="open"]');
+  current = page;
+
   // Stop (after the confirmation dialog) and start again: WORKING without a new QR.
   await Promise.all([page.waitForNavigation(), page.click('button[data-action="stop"]')]);
   await statusIs(page, 'STOPPED');
   await Promise.all([page.waitForNavigation(), page.click('button[data-action="start"]')]);
   await statusIs(page, 'WORKING');
   say('STEP stopped and started');
+
+  await monitor.waitForFunction(() => {
+    const rows = Array.from(document.querySelectorAll('#monitor tr')).map((tr) => tr.textContent);
+    return rows.some((t) => t.includes('session_status') && t.includes('STOPPED'))
+      && rows.some((t) => t.includes('session_status') && t.includes('WORKING'));
+  });
+  await monitor.screenshot({ path: path.join(SHOTS, 'events.png') });
+  await monitor.close();
+  say('STEP monitor');
 
   await page.goto(BASE + '/ui/sessions');
   await page.waitForSelector('[data-status-of="' + session + '"]');
@@ -134,7 +150,7 @@ async function linkFlow() {
   check(overflow <= 0, 'no horizontal scrolling on a phone (' + overflow + ' px too wide)');
   await small.screenshot({ path: path.join(SHOTS, 'session-phone.png') });
 
-  const all = clean(problems.concat(smallProblems));
+  const all = clean(problems.concat(smallProblems, monitorProblems));
   check(all.length === 0, 'no script error or CSP violation: ' + all.join(' | '));
   await browser.close();
 }
