@@ -302,6 +302,131 @@ async fn a_user_sees_only_its_own_sessions_and_changes_need_the_csrf_token() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn the_forms_drive_the_api_pairing_code_webhooks_queue_keys_and_users() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let app = wa::sandbox_gateway(Kind::Sqlite, &sandbox, &[]).await;
+    let admin = sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let t = Some(admin.csrf.as_str());
+
+    // The pairing-code flow: the form asks the API for a code, the phone types it in.
+    let mut events = app.state.events.subscribe();
+    let (status, body) =
+        act(&app, &admin, "/ui/sessions", t, &[("sessionId", "paired"), ("mode", "pair"), ("phone", PHONE)]).await;
+    assert_eq!((status, envelope_code(&body)), (200, 1000), "{body}");
+    let code = body["results"][0]["pairCode"].as_str().unwrap().to_string();
+    sandbox.link_with_code(PHONE, &code).await.expect("the phone enters the code");
+    tokio::time::timeout(wa::LINK_TIMEOUT, async {
+        loop {
+            if let Ok(ev) = events.recv().await
+                && ev.session_id == "paired"
+                && ev.tag() == Some("open")
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("linked by pairing code");
+    let (_, html) = page(&app, &admin.cookie, "/ui/sessions/paired").await;
+    assert!(html.contains("WORKING") && html.contains(PHONE), "the page shows the account");
+
+    // Webhook targets, flags and the queue, each read back from the API.
+    let (status, body) = act(
+        &app,
+        &admin,
+        "/ui/sessions/paired/webhooks",
+        t,
+        &[("primary.events", "message_received"), ("primary.events", "message_ack"), ("targets", "[]")],
+    )
+    .await;
+    assert_eq!((status, envelope_code(&body)), (200, 1000), "{body}");
+    let (_, hooks) = app.get("/api/v1/session/paired/webhooks", Some(ADMIN_KEY)).await;
+    assert_eq!(hooks["results"][0]["targets"][0]["events"], json!(["message_received", "message_ack"]));
+    let (status, body) =
+        act(&app, &admin, "/ui/sessions/paired/webhooks", t, &[("primary.events", "no_such_event")]).await;
+    assert_eq!((status, body["results"][0]["field"].as_str()), (400, Some("primary.events[0]")), "{body}");
+    let (status, _) = act(&app, &admin, "/ui/sessions/paired/config", t, &[("flags.ignoreGroups", "on")]).await;
+    assert_eq!(status, 200);
+    let (_, s) = app.get("/api/v1/session/paired", Some(ADMIN_KEY)).await;
+    assert_eq!(s["results"][0]["flags"]["ignoreGroups"], true);
+    let (status, body) = act(&app, &admin, "/ui/sessions/paired/queue-pause", t, &[]).await;
+    assert_eq!((status, body["results"][0]["paused"].as_bool()), (200, Some(true)), "{body}");
+    let (_, html) = page(&app, &admin.cookie, "/ui/sessions/paired").await;
+    assert!(html.contains("paused"), "the queue block shows it");
+    let (status, _) = act(&app, &admin, "/ui/sessions/paired/queue-resume", t, &[]).await;
+    assert_eq!(status, 200);
+
+    // A preflight to a receiver that is not there: the API's answer, failure included.
+    let url = format!("http://127.0.0.1:{}/hook", common::process::free_port());
+    let (status, body) = act(&app, &admin, "/ui/preflight", t, &[("url", &url), ("sessionId", "paired")]).await;
+    assert_eq!((status, body["results"][0]["ok"].as_bool()), (200, Some(false)), "{body}");
+    let (status, body) = act(&app, &admin, "/ui/dlq/dlq_nope/replay", t, &[]).await;
+    assert_eq!((status, envelope_code(&body)), (404, 2600), "{body}");
+
+    // Keys: a new one is shown once, on the answer page, and works; revoking ends it.
+    let res = app
+        .http
+        .post(app.url("/ui/keys"))
+        .header(header::COOKIE, &admin.cookie)
+        .form(&[("_csrf", admin.csrf.as_str()), ("name", "from-the-dashboard")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let html = res.text().await.unwrap();
+    let marker = r#"data-testid="new-key">"#;
+    let at = html.find(marker).expect("the new key is on the page") + marker.len();
+    let key = html[at..].split('<').next().unwrap().to_string();
+    assert!(key.starts_with("wrst_"), "{key}");
+    assert_eq!(app.get("/api/v1/server/ping", Some(&key)).await.0, 200);
+    let (_, keys) = app.get("/api/v1/keys", Some(&key)).await;
+    let id = keys["results"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "from-the-dashboard")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = act(&app, &admin, &format!("/ui/keys/{id}/revoke"), t, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.get("/api/v1/server/ping", Some(&key)).await.0, 401);
+
+    // Users (admin): created with the API's rules, then disabled.
+    let (status, body) = act(&app, &admin, "/ui/users", t, &[("username", "x")]).await;
+    assert_eq!((status, body["results"][0]["field"].as_str()), (400, Some("username")), "{body}");
+    let (status, body) = act(&app, &admin, "/ui/users", t, &[("username", "erin"), ("password", PASSWORD)]).await;
+    assert_eq!(status, 201, "{body}");
+    let erin = body["results"][0]["user"]["id"].as_str().unwrap().to_string();
+    let (status, _) = act(&app, &admin, &format!("/ui/users/{erin}/disable"), t, &[]).await;
+    assert_eq!(status, 200);
+    let (form_cookie, token) = login_form(&app).await;
+    let res = app
+        .http
+        .post(app.url("/ui/login"))
+        .header(header::COOKIE, form_cookie)
+        .form(&[("_csrf", token.as_str()), ("username", "erin"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "a disabled user cannot sign in");
+    let erin_signed = {
+        let (_, k) = app.post(&format!("/api/v1/admin/users/{erin}/enable"), Some(ADMIN_KEY), json!({})).await;
+        assert_eq!(k["status"], true);
+        sign_in(&app, "erin", PASSWORD).await
+    };
+    let (status, body) = act(&app, &erin_signed, "/ui/users", Some(&erin_signed.csrf), &[("username", "frank")]).await;
+    assert_eq!((status, envelope_code(&body)), (403, 2201), "a user is not an admin: {body}");
+    let (_, html) = page(&app, &erin_signed.cookie, "/ui/server").await;
+    assert!(
+        !html.contains("New user") && html.contains("All <strong>0</strong>"),
+        "a user's own figures, no admin blocks"
+    );
+    app.stop().await;
+}
+
 /// node, chromium and the npm packages of tests/ui_browser, or a SKIP line.
 fn browser_tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
     let node = require::tool("node")?;

@@ -58,7 +58,7 @@ pub fn refused(err: ApiError) -> Answer {
 }
 
 /// Parses a JSON textarea; a syntax error names the field, as the API would.
-pub fn json_field(form: &Form, name: &str) -> Result<Option<Value>, Answer> {
+pub fn json_field(form: &Form, name: &str) -> Result<Option<Value>, ApiError> {
     match form.text(name) {
         None => Ok(None),
         Some(t) => crate::http::extract::parse_json::<Value>(t.as_bytes()).map(Some).map_err(|e| {
@@ -67,7 +67,7 @@ pub fn json_field(form: &Form, name: &str) -> Result<Option<Value>, Answer> {
             let inner = e.field.clone().unwrap_or_else(|| "body".into());
             let problem = e.message.strip_prefix(&format!("{inner}: ")).unwrap_or(&e.message).to_string();
             let field = if inner == "body" { name.to_string() } else { format!("{name}.{inner}") };
-            refused(ApiError::field(field, problem))
+            ApiError::field(field, problem)
         }),
     }
 }
@@ -117,7 +117,7 @@ mod tests {
     #[test]
     fn a_bad_json_field_is_a_400_naming_it() {
         let f = Form::parse(b"metadata=%7Bnope", 10).unwrap();
-        let a = json_field(&f, "metadata").unwrap_err();
+        let a = refused(json_field(&f, "metadata").unwrap_err());
         assert_eq!((a.http.as_u16(), a.code(), a.field()), (400, 2001, Some("metadata")));
         assert!(a.message().starts_with("metadata: malformed JSON"), "{}", a.message());
     }

@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::api::{Answer, enc, query};
+use super::api::{enc, query};
 use super::forms::{Form, after, json_field, refused};
 use super::viewer::Posted;
 use super::{Shared, render};
@@ -70,7 +70,7 @@ pub async fn act(State(ui): State<Shared>, Path((id, action)): Path<(String, Str
         }
         "config" => match config_body(f) {
             Ok(body) => (api.post(who, &format!("/api/v1/session/{path_id}/config"), &body).await, page, Value::Null),
-            Err(ans) => (ans, page, Value::Null),
+            Err(err) => (refused(err), page, Value::Null),
         },
         "webhooks" => match webhooks_body(f) {
             Ok(body) => (
@@ -78,7 +78,7 @@ pub async fn act(State(ui): State<Shared>, Path((id, action)): Path<(String, Str
                 page,
                 Value::Null,
             ),
-            Err(ans) => (ans, page, Value::Null),
+            Err(err) => (refused(err), page, Value::Null),
         },
         "preflight" => {
             let ans = api.post(who, "/api/v1/webhook/preflight", &json!({ "sessionId": id })).await;
@@ -109,7 +109,7 @@ pub async fn act(State(ui): State<Shared>, Path((id, action)): Path<(String, Str
 
 /// `POST /session/{id}/config` from the config form. Inputs are named after the API's
 /// fields, so a 400 naming a field points at its input.
-fn config_body(f: &Form) -> Result<Value, Answer> {
+fn config_body(f: &Form) -> Result<Value, ApiError> {
     let mut body = Map::new();
     body.insert("label".into(), json!(f.get("label").unwrap_or_default()));
     body.insert("autoStart".into(), json!(f.checked("autoStart")));
@@ -136,7 +136,7 @@ fn config_body(f: &Form) -> Result<Value, Answer> {
 
 /// `PUT /session/{id}/webhooks` from the targets form: the primary target's event filter
 /// (checkboxes) and headers, and the extra targets as the API's JSON array.
-fn webhooks_body(f: &Form) -> Result<Value, Answer> {
+fn webhooks_body(f: &Form) -> Result<Value, ApiError> {
     let headers = json_field(f, "primary.headers")?.unwrap_or_else(|| json!({}));
     let targets = json_field(f, "targets")?.unwrap_or_else(|| json!([]));
     Ok(json!({ "primary": { "events": f.all("primary.events"), "headers": headers }, "targets": targets }))
@@ -203,6 +203,6 @@ mod tests {
         assert_eq!(b["flags"]["rejectCalls"], false);
         assert!(b["flags"].get("rejectCallMessage").is_none());
         let bad = Form::parse(b"metadata=nope", 5).unwrap();
-        assert_eq!(config_body(&bad).unwrap_err().field(), Some("metadata"));
+        assert_eq!(config_body(&bad).unwrap_err().field.as_deref(), Some("metadata"));
     }
 }
