@@ -126,7 +126,7 @@ async fn docs_gate(State(state): State<AppState>, req: Request, next: Next) -> R
         err.retry_after = Some(state.config.rate_limit_window.as_secs().max(1));
         return err.into_response();
     }
-    let allowed = match super::routes::auth::cookie_principal(&state, req.headers()).await {
+    let allowed = match super::routes::users::login::cookie_principal(&state, req.headers()).await {
         Some(_) => true,
         None => match super::auth::presented_key(req.headers()) {
             Some(key) => {

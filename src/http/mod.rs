@@ -36,60 +36,55 @@ use error::{ApiError, Code};
 #[derive(Clone, Copy, Debug)]
 pub struct RequestStart(pub Instant);
 
-/// Every documented route, grouped by the auth they need. No state is needed to build it,
-/// which is how `warest openapi` renders the document without a database.
+/// The route table, grouped by the auth each group needs. It is the one list: [`router`]
+/// serves it and [`api_router`] documents it, so the two cannot drift.
+struct Routes {
+    /// Behind an API key (or the login cookie).
+    key_required: OpenApiRouter<AppState>,
+    /// An API key is read when present: probes, and media answering signed links.
+    key_optional: OpenApiRouter<AppState>,
+    /// No key at all: the login.
+    public: OpenApiRouter<AppState>,
+}
+
+fn routes() -> Routes {
+    Routes {
+        key_required: OpenApiRouter::new()
+            .merge(routes::server::authed())
+            .merge(routes::users::admin::router())
+            .merge(routes::users::keys::router())
+            .merge(routes::sessions::router())
+            .merge(routes::sessions::control::router())
+            .merge(routes::messages::router())
+            .merge(routes::messages::actions::router())
+            .merge(routes::groups::router())
+            .merge(routes::chats::actions::router())
+            .merge(routes::chats::router())
+            .merge(routes::chats::ops::router())
+            .merge(routes::chats::presence::router())
+            .merge(routes::webhooks::router())
+            .merge(routes::webhooks::ops::router())
+            .merge(routes::profile::router())
+            .merge(routes::misc::router())
+            .merge(routes::misc::decrypt::router())
+            .merge(sandbox_routes()),
+        key_optional: routes::server::probes().merge(routes::media::router()),
+        public: routes::users::login::router(),
+    }
+}
+
+/// Every documented route. No state is needed to build it, which is how `warest openapi`
+/// renders the document without a database.
 pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
-        .merge(routes::server::authed())
-        .merge(routes::admin_users::router())
-        .merge(routes::keys::router())
-        .merge(routes::sessions::router())
-        .merge(routes::session_control::router())
-        .merge(routes::messages::router())
-        .merge(routes::message_actions::router())
-        .merge(routes::groups::router())
-        .merge(routes::chat_actions::router())
-        .merge(routes::chats::router())
-        .merge(routes::chat_ops::router())
-        .merge(routes::chat_presence::router())
-        .merge(routes::webhooks::router())
-        .merge(routes::webhook_ops::router())
-        .merge(routes::profile::router())
-        .merge(routes::misc::router())
-        .merge(routes::misc_decrypt::router())
-        .merge(sandbox_routes())
-        .merge(routes::server::probes())
-        .merge(routes::media::router())
-        .merge(routes::auth::router())
+    let r = routes();
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).merge(r.key_required).merge(r.key_optional).merge(r.public)
 }
 
 pub fn router(state: AppState) -> Router {
-    let key_required = OpenApiRouter::new()
-        .merge(routes::server::authed())
-        .merge(routes::admin_users::router())
-        .merge(routes::keys::router())
-        .merge(routes::sessions::router())
-        .merge(routes::session_control::router())
-        .merge(routes::messages::router())
-        .merge(routes::message_actions::router())
-        .merge(routes::groups::router())
-        .merge(routes::chat_actions::router())
-        .merge(routes::chats::router())
-        .merge(routes::chat_ops::router())
-        .merge(routes::chat_presence::router())
-        .merge(routes::webhooks::router())
-        .merge(routes::webhook_ops::router())
-        .merge(routes::profile::router())
-        .merge(routes::misc::router())
-        .merge(routes::misc_decrypt::router())
-        .merge(sandbox_routes())
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
-    // Media answers signed links without a key, and keys scoped to their tenant.
-    let key_optional = routes::server::probes()
-        .merge(routes::media::router())
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::optional_key));
-    let (api, _) =
-        OpenApiRouter::new().merge(key_required).merge(key_optional).merge(routes::auth::router()).split_for_parts();
+    let r = routes();
+    let key_required = r.key_required.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
+    let key_optional = r.key_optional.route_layer(middleware::from_fn_with_state(state.clone(), auth::optional_key));
+    let (api, _) = OpenApiRouter::new().merge(key_required).merge(key_optional).merge(r.public).split_for_parts();
     let (_, doc) = api_router().split_for_parts();
 
     let body_limit = state.config.body_limit_bytes;

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use whatsapp_rust::types::events::Event;
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
 
-use crate::http::routes::session_flags::SessionFlags;
+use crate::http::routes::sessions::flags::SessionFlags;
 use crate::media::received::ReceivedMedia;
 use crate::outbound::Outbound;
 use crate::sessions::hooks::{DurableBatch, InboundCommitter, WaEventCtx, WaEventSink};

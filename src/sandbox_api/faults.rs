@@ -16,7 +16,7 @@ use crate::http::docs::AdminErrors;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::routes::session_views::load;
+use crate::http::routes::sessions::views::load;
 
 /// Longest refusal or ban the route accepts (a day): tests want seconds, not weeks.
 const MAX_SECONDS: u64 = 86_400;

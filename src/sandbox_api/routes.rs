@@ -15,8 +15,8 @@ use crate::http::docs::AdminErrors;
 use crate::http::envelope::{Envelope, Page, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::routes::session_views::{SessionView, load, wait_for};
 use crate::http::routes::sessions::normalize_phone;
+use crate::http::routes::sessions::views::{SessionView, load, wait_for};
 use crate::sessions::status::Status;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -1,41 +1,13 @@
-//! One file per resource: its router, handlers and wire types together.
+//! One folder per resource: its router, handlers and wire types together. Routes parse,
+//! call one component function and answer.
 
-pub mod admin_users;
-pub mod auth;
-pub mod chat_actions;
-pub mod chat_ops;
-pub mod chat_presence;
 pub mod chats;
 pub mod groups;
-pub mod groups_members;
-pub mod groups_read;
-pub mod groups_settings;
-pub mod groups_write;
-pub mod keys;
 pub mod media;
-pub mod message_actions;
 pub mod messages;
-pub mod messages_files;
-pub mod messages_forward;
-pub mod messages_interactive;
-pub mod messages_kinds;
-pub mod messages_media;
 pub mod misc;
-pub mod misc_decrypt;
-pub mod misc_media;
-pub mod misc_output;
-pub mod misc_wa;
 pub mod profile;
-pub mod profile_contacts;
-pub mod profile_wa;
-pub mod queue;
-pub mod send_body;
 pub mod server;
-pub mod server_restart;
-pub mod session_control;
-pub mod session_flags;
-pub mod session_views;
 pub mod sessions;
-pub mod upload;
-pub mod webhook_ops;
+pub mod users;
 pub mod webhooks;
