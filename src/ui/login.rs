@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::forms::Form;
 use super::viewer::Posted;
 use super::{Shared, cookies, csrf, render};
-use crate::http::routes::auth::COOKIE;
+use crate::http::routes::users::login::COOKIE;
 
 /// The login form's own CSRF cookie (double submit: the form's hidden field must match).
 const LOGIN_CSRF: &str = "WAREST_UI_LOGIN";

@@ -11,7 +11,7 @@ use super::forms::Form;
 use super::{Shared, cookies, csrf, render};
 use crate::auth::Principal;
 use crate::http::error::{ApiError, Code};
-use crate::http::routes::auth::{COOKIE, cookie_principal};
+use crate::http::routes::users::login::{COOKIE, cookie_principal};
 
 /// The most fields a dashboard form may carry.
 const MAX_FIELDS: usize = 300;
