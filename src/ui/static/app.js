@@ -94,6 +94,8 @@
   function showLink(status) {
     var note = document.getElementById('linked-note');
     if (note) note.classList.toggle('hidden', status !== 'WORKING');
+    var actions = document.getElementById('link-actions');
+    if (actions) actions.classList.toggle('hidden', status === 'WORKING');
     if (!qrBox) return;
     if (status === 'SCAN_QR_CODE') { refreshQr(); } else { qrBox.classList.add('hidden'); }
     if (status === 'WORKING') {
@@ -209,8 +211,11 @@
     if (page !== 'events') catchUp();
   });
   source.addEventListener('error', function () {
-    say('Event stream interrupted; reconnecting…');
-    body.setAttribute('data-stream', 'reconnecting');
+    // A refused stream (signed out: 401) is closed for good; a dropped one comes back
+    // by itself and resumes after the last event it saw (Last-Event-ID).
+    var closed = source.readyState === EventSource.CLOSED;
+    say(closed ? 'Event stream closed; reload the page (signed out?).' : 'Event stream interrupted; reconnecting…');
+    body.setAttribute('data-stream', closed ? 'closed' : 'reconnecting');
   });
   NAMES.forEach(function (name) {
     source.addEventListener(name, function (e) { onEvent(name, e.data); });
