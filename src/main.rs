@@ -45,7 +45,8 @@ enum Command {
         #[arg(long)]
         network_only: bool,
         /// Where the network listens (default: 127.0.0.1 on a free port; required with
-        /// `--network-only`).
+        /// `--network-only`, where port 0 picks a free one, named on stderr as
+        /// `warest: listening on <address>`).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
@@ -104,10 +105,9 @@ fn report(e: anyhow::Error) -> ExitCode {
 
 async fn serve(config: Config) -> ExitCode {
     warest::telemetry::init(&config);
-    let addr = std::net::SocketAddr::new(config.host, config.port);
-    let listener = match tokio::net::TcpListener::bind(addr).await {
+    let listener = match bind(&config).await {
         Ok(l) => l,
-        Err(e) => return report(anyhow::anyhow!("cannot listen on {addr}: {e}")),
+        Err(e) => return report(e),
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
@@ -117,6 +117,16 @@ async fn serve(config: Config) -> ExitCode {
     };
     let restart = state.restart.clone();
     exit_code(warest::app::serve(state, listener, shutdown).await, &restart)
+}
+
+/// Binds `WAREST_HOST:PORT` and says where on stderr, in a stable line: with `PORT=0` the
+/// kernel picks the port, and whoever started us (the real-binary tests) reads it there.
+async fn bind(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {
+    let addr = std::net::SocketAddr::new(config.host, config.port);
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    eprintln!("warest: listening on {}", listener.local_addr()?);
+    Ok(listener)
 }
 
 /// 75 after a requested restart (for the supervisor to start us again), else 0 or 1.
@@ -158,10 +168,9 @@ async fn sandbox(mut config: Config, listen: Option<std::net::SocketAddr>) -> Ex
     config.wa_url = Some(net.ws_url());
     config.wa_version = Some(warest_sandbox::CLIENT_VERSION);
     let host = SandboxHost::new(net);
-    let addr = std::net::SocketAddr::new(config.host, config.port);
-    let listener = match tokio::net::TcpListener::bind(addr).await {
+    let listener = match bind(&config).await {
         Ok(l) => l,
-        Err(e) => return report(anyhow::anyhow!("cannot listen on {addr}: {e}")),
+        Err(e) => return report(e),
     };
     let mut state = match warest::app::prepare(config).await {
         Ok(s) => s,

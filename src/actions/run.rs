@@ -4,17 +4,18 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use whatsapp_rust::Client;
 
 use super::once::{self, Claim};
 use super::parse::{Action, Key, Plan, Step};
 use super::{Inner, failure, send};
-use crate::message_ops::{self, ChatState, MsgRef, lookup};
+use crate::message_ops::{self, ChatState, MsgRef};
+use crate::messages::lookup;
 use crate::outbound::SendRequest;
+use crate::sessions::live::{LiveSession, Session};
 use crate::store::sessions::{Scope, SessionRow};
 use crate::store::{StoreError, now_ms};
 use crate::webhooks::answers::Answer;
@@ -204,8 +205,10 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn client(&self, row: &SessionRow) -> Result<Arc<Client>, String> {
-        self.rt.sessions.handle(row).client().ok_or_else(|| message_ops::OpError::NotConnected.to_string())
+    /// The session linked and connected, for operations that need its socket.
+    fn live(&self, row: SessionRow) -> Result<LiveSession, String> {
+        let handle = self.rt.sessions.handle(&row);
+        Session { row, handle }.live().map_err(|e| e.to_string())
     }
 
     fn jid(&self, raw: &str) -> Result<String, String> {
@@ -236,8 +239,8 @@ impl<'a> Exec<'a> {
         }
     }
 
-    async fn chat_state(&self, client: &Client, to: &str, state: ChatState) -> Result<(), String> {
-        Box::pin(message_ops::chat_state(client, &self.jid(to)?, state)).await.map_err(|e| e.to_string())
+    async fn chat_state(&self, live: &LiveSession, to: &str, state: ChatState) -> Result<(), String> {
+        Box::pin(message_ops::chat_state(live, &self.jid(to)?, state)).await.map_err(|e| e.to_string())
     }
 
     /// `key`: the action's at-most-once key (`once`), empty for flow actions.
@@ -279,53 +282,51 @@ impl<'a> Exec<'a> {
             Action::Delay { ms, state, to } => {
                 let cue = match (state, to) {
                     (Some(st), Some(to)) => {
-                        let row = self.session(s).await?;
-                        let client = self.client(&row)?;
-                        self.chat_state(&client, to, *st).await?;
-                        Some((client, to))
+                        let live = self.live(self.session(s).await?)?;
+                        self.chat_state(&live, to, *st).await?;
+                        Some((live, to))
                     }
                     _ => None,
                 };
                 self.wait(*ms).await?;
-                if let Some((client, to)) = cue {
-                    self.chat_state(&client, to, ChatState::Paused).await?;
+                if let Some((live, to)) = cue {
+                    self.chat_state(&live, to, ChatState::Paused).await?;
                 }
                 Ok(Value::Null)
             }
             control => {
-                let row = self.session(s).await?;
-                let client = self.client(&row)?;
-                Box::pin(self.control(&row, &client, control)).await.map(|()| Value::Null)
+                let live = self.live(self.session(s).await?)?;
+                Box::pin(self.control(&live, control)).await.map(|()| Value::Null)
             }
         }
     }
 
-    async fn control(&self, row: &SessionRow, client: &Client, a: &Action) -> Result<(), String> {
+    async fn control(&self, live: &LiveSession, a: &Action) -> Result<(), String> {
         let e = |e: message_ops::OpError| e.to_string();
         match a {
-            Action::Presence { available: Some(on), .. } => message_ops::presence(client, *on).await.map_err(e),
-            Action::Presence { state: Some(st), to: Some(to), .. } => self.chat_state(client, to, *st).await,
+            Action::Presence { available: Some(on), .. } => message_ops::presence(live, *on).await.map_err(e),
+            Action::Presence { state: Some(st), to: Some(to), .. } => self.chat_state(live, to, *st).await,
             Action::React { key, emoji } => {
-                message_ops::react(client, &self.msg(&row.id, key).await?, emoji).await.map(|_| ()).map_err(e)
+                message_ops::react(live, &self.msg(live.id(), key).await?, emoji).await.map(|_| ()).map_err(e)
             }
-            Action::Star { key, on } => message_ops::star(client, &self.msg(&row.id, key).await?, *on).await.map_err(e),
+            Action::Star { key, on } => message_ops::star(live, &self.msg(live.id(), key).await?, *on).await.map_err(e),
             Action::Delete { key, media } => {
-                message_ops::delete_for_me(client, &self.msg(&row.id, key).await?, *media).await.map_err(e)
+                message_ops::delete_for_me(live, &self.msg(live.id(), key).await?, *media).await.map_err(e)
             }
             Action::Revoke { key, for_me } => {
-                let m = self.msg(&row.id, key).await?;
-                message_ops::revoke(client, &m).await.map_err(e)?;
+                let m = self.msg(live.id(), key).await?;
+                message_ops::revoke(live, &m).await.map_err(e)?;
                 if *for_me {
-                    message_ops::delete_for_me(client, &m, true).await.map_err(e)?;
+                    message_ops::delete_for_me(live, &m, true).await.map_err(e)?;
                 }
                 Ok(())
             }
             Action::Edit { key, text } => {
-                message_ops::edit(client, &self.msg(&row.id, key).await?, text, now_ms()).await.map(|_| ()).map_err(e)
+                message_ops::edit(live, &self.msg(live.id(), key).await?, text, now_ms()).await.map(|_| ()).map_err(e)
             }
             Action::Read { keys } => {
                 for k in keys {
-                    message_ops::mark_read(client, &self.msg(&row.id, k).await?).await.map_err(e)?;
+                    message_ops::mark_read(live, &self.msg(live.id(), k).await?).await.map_err(e)?;
                 }
                 Ok(())
             }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use whatsapp_rust::types::events::Event;
 
-use super::store::{ChatChange, apply_change};
+use crate::messages::chats::{ChatChange, apply_change};
 use crate::sessions::hooks::{WaEventCtx, WaEventSink};
 use crate::store::Db;
 

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, Code};
 use super::rate_limit::Decision;
-use super::session_label;
+use super::session;
 use crate::app::AppState;
 use crate::auth::{self, Principal};
 
@@ -116,8 +116,8 @@ async fn authenticate(state: AppState, mut req: Request, next: Next, required: b
     }
     state.note_key_use(&key_id);
     req.extensions_mut().insert(principal.clone());
-    let (mut res, label) = session_label::scope(next.run(req)).await;
-    session_label::stamp(res.headers_mut(), label);
+    let (mut res, label) = session::scope(next.run(req)).await;
+    session::stamp(res.headers_mut(), label);
     stamp_rate_headers(res.headers_mut(), decision);
     stamp_identity(res.headers_mut(), &principal);
     res

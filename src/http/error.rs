@@ -8,6 +8,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::chats::actions::ActionError;
+use crate::contacts::ContactError;
+use crate::groups::GroupError;
+use crate::inbound::vote::VoteError;
+use crate::media::decrypt::DecryptError;
+use crate::message_ops::OpError;
+use crate::sessions::live::SessionError;
 use crate::store::StoreError;
 
 /// Stable numeric response codes. The numbers never change once published.
@@ -222,6 +229,100 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %other, "store error");
                 ApiError::internal()
             }
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(err: SessionError) -> Self {
+        let msg = err.to_string();
+        match err {
+            SessionError::NotFound => ApiError::new(Code::SessionNotFound, msg),
+            SessionError::NotLinked => ApiError::new(Code::SessionNotLinked, msg),
+            SessionError::NotConnected => ApiError::new(Code::SessionNotConnected, msg),
+            SessionError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<GroupError> for ApiError {
+    fn from(err: GroupError) -> Self {
+        let msg = err.to_string();
+        match err {
+            GroupError::Invalid { field, why } => ApiError::field(field, why),
+            GroupError::NotFound => ApiError::new(Code::GroupNotFound, msg),
+            GroupError::Forbidden(_) => ApiError::new(Code::GroupForbidden, msg),
+            GroupError::InviteInvalid => ApiError::new(Code::GroupInviteInvalid, msg),
+            GroupError::Conflict(_) => ApiError::new(Code::GroupConflict, msg),
+            GroupError::Refused(_) => ApiError::new(Code::Validation, msg),
+            GroupError::NotConnected => SessionError::NotConnected.into(),
+            GroupError::Failed(_) => ApiError::new(Code::GroupRequestFailed, msg),
+            GroupError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ContactError> for ApiError {
+    fn from(err: ContactError) -> Self {
+        match err {
+            ContactError::Invalid { field, why } => ApiError::field(field, why),
+            // The cause was logged where it happened.
+            ContactError::Failed(_) => ApiError::new(Code::WaRequestFailed, err.to_string()),
+            ContactError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ActionError> for ApiError {
+    fn from(err: ActionError) -> Self {
+        let msg = err.to_string();
+        match err {
+            ActionError::Invalid { field, why } => ApiError::field(field, why),
+            ActionError::NoKeys => ApiError::new(Code::AppStateKeysMissing, msg),
+            ActionError::MessageNotFound => ApiError::new(Code::MessageNotFound, msg),
+            ActionError::Failed(_) => ApiError::new(Code::ChatActionFailed, msg),
+            ActionError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
+        let msg = e.to_string();
+        match e {
+            OpError::NotFound => ApiError::new(Code::MessageNotFound, msg),
+            OpError::NotYours(_) => ApiError::new(Code::MessageNotYours, msg),
+            OpError::EditWindow => ApiError::new(Code::EditWindowExpired, msg),
+            OpError::AppStateKeys => {
+                let mut err = ApiError::new(Code::AppStateKeysMissing, msg);
+                err.retry_after = Some(30);
+                err
+            }
+            OpError::NotConnected => ApiError::new(Code::SessionNotConnected, msg),
+            OpError::Invalid { field, why } => ApiError::field(field, why),
+            OpError::Failed(_) => ApiError::new(Code::MessageActionFailed, msg),
+            OpError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<DecryptError> for ApiError {
+    fn from(err: DecryptError) -> Self {
+        match err {
+            DecryptError::Invalid { field, why } => ApiError::field(field, why),
+            DecryptError::Failed(why) => ApiError::new(Code::MediaDecryptFailed, why),
+        }
+    }
+}
+
+impl From<VoteError> for ApiError {
+    fn from(err: VoteError) -> Self {
+        let msg = err.to_string();
+        match err {
+            VoteError::Invalid { field, why } => ApiError::field(field, why),
+            VoteError::UnknownPoll => ApiError::new(Code::NotFound, msg),
+            VoteError::NotOpened => ApiError::new(Code::PollVoteDecryptFailed, msg),
+            VoteError::Store(e) => e.into(),
         }
     }
 }

@@ -11,7 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod rate_limit;
 pub mod routes;
-pub mod session_label;
+pub mod session;
 
 use std::time::{Duration, Instant};
 

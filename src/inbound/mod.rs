@@ -1,7 +1,7 @@
 //! Inbound: turns a session's raw whatsapp-rust events into WAREST catalog events and
 //! stores them — message store rows and outbox rows in one transaction — honouring the
 //! session's DIGIGO flags (skip groups, newsletters, broadcasts, own messages, calls;
-//! auto-reject calls). Owns normalization and the message store; delivery is `webhooks`.
+//! auto-reject calls). Owns normalization; the rows are `messages`'s, delivery is `webhooks`.
 //!
 //! The sink hands each event to one worker per gateway through an unbounded channel (sinks
 //! must not block the client); the worker handles events one at a time, so per-session
@@ -16,7 +16,7 @@ mod durable;
 pub mod groups;
 pub mod normalize;
 pub mod poll;
-pub mod store;
+pub mod vote;
 
 use std::sync::Arc;
 
@@ -347,13 +347,14 @@ async fn store_items(
 ) -> StoreResult<()> {
     for n in items {
         if let Some(op) = &n.store {
-            store::apply(tx, &ctx.session_id, op).await?;
+            crate::messages::inbound::apply(tx, &ctx.session_id, op).await?;
         }
         if n.event == "message_ack"
             && let (Some(chat), Some(ids)) = (n.data["chatId"].as_str(), n.data["messageIds"].as_array())
         {
             let ids: Vec<String> = ids.iter().filter_map(|i| i.as_str().map(String::from)).collect();
-            store::ack(tx, &ctx.session_id, chat, &ids, n.data["ack"].as_str().unwrap_or_default()).await?;
+            crate::messages::inbound::ack(tx, &ctx.session_id, chat, &ids, n.data["ack"].as_str().unwrap_or_default())
+                .await?;
         }
         let ts = n.data["timestamp"].as_i64().unwrap_or_else(crate::store::now_ms);
         let new = NewEvent { session_id: &ctx.session_id, registry: &ctx.registry, event: n.event, data: n.data, ts };

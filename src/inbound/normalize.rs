@@ -20,32 +20,7 @@ pub struct Normalized {
     pub store: Option<StoreOp>,
 }
 
-#[derive(Debug, Clone)]
-pub enum StoreOp {
-    /// A new message (inbound or sent from another device of this account).
-    Message {
-        chat: String,
-        id: String,
-        sender: Option<String>,
-        sender_lid: Option<String>,
-        from_me: bool,
-        content_type: String,
-        content: Value,
-        ts: i64,
-        push_name: Option<String>,
-    },
-    Edited {
-        chat: String,
-        id: String,
-        content: Value,
-        ts: i64,
-    },
-    Revoked {
-        chat: String,
-        id: String,
-        ts: i64,
-    },
-}
+pub use crate::messages::inbound::StoreOp;
 
 /// Phone JID and LID of an address, using the alternate one the stanza carried.
 pub fn pn_and_lid(primary: &Jid, alt: Option<&Jid>) -> (Option<String>, Option<String>) {

@@ -3,6 +3,7 @@
 //! links (`signed.rs`). Owns the storage layout and the link format; fetching caller media
 //! for sends lives in `outbound::fetch`, serving is `http::routes::media`.
 
+pub mod decrypt;
 pub mod generated;
 pub mod received;
 pub mod signed;

@@ -8,10 +8,9 @@
 //! can be edited or revoked, the edit window) and the mapping of whatsapp-rust's errors to
 //! [`OpError`]; does not parse HTTP and does not queue sends.
 
-pub mod lookup;
 mod ops;
 
-pub use lookup::MsgRef;
+pub use crate::messages::MsgRef;
 pub use ops::{ChatState, chat_state, delete_for_me, edit, mark_read, presence, react, revoke, star};
 
 use whatsapp_rust::AppStateError;

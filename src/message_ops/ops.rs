@@ -3,9 +3,10 @@
 //! them (the action runner's recursive steps) would overflow the compiler's layout depth.
 
 use whatsapp_rust::waproto::whatsapp as wa;
-use whatsapp_rust::{ChatStateType, Client, Jid, RevokeType, message_key};
+use whatsapp_rust::{ChatStateType, Jid, RevokeType, message_key};
 
 use super::{EDIT_WINDOW_MS, MsgRef, OpError};
+use crate::sessions::live::LiveSession;
 
 /// Longest reaction accepted (an emoji with modifiers is a few code points).
 const MAX_EMOJI_CHARS: usize = 32;
@@ -27,31 +28,31 @@ fn sent(m: &MsgRef) -> Result<(), OpError> {
 
 /// Reacts with `emoji`; an empty one removes this account's reaction. Returns the id of
 /// the reaction message.
-pub async fn react(client: &Client, m: &MsgRef, emoji: &str) -> Result<String, OpError> {
+pub async fn react(live: &LiveSession, m: &MsgRef, emoji: &str) -> Result<String, OpError> {
     if emoji.chars().count() > MAX_EMOJI_CHARS {
         return Err(OpError::invalid("emoji", format!("at most {MAX_EMOJI_CHARS} characters")));
     }
     sent(m)?;
     let chat = jid("to", &m.chat)?;
     let key = message_key(m.id.clone(), &chat, m.from_me, participant(m)?.as_ref());
-    Ok(Box::pin(client.send_reaction(chat, key, emoji)).await?.message_id)
+    Ok(Box::pin(live.client.send_reaction(chat, key, emoji)).await?.message_id)
 }
 
 /// Deletes the message for everyone; only the sender may (group admin revoke is not
 /// offered here).
-pub async fn revoke(client: &Client, m: &MsgRef) -> Result<(), OpError> {
+pub async fn revoke(live: &LiveSession, m: &MsgRef) -> Result<(), OpError> {
     if !m.from_me {
         return Err(OpError::NotYours("revoked"));
     }
     sent(m)?;
     let chat = jid("to", &m.chat)?;
-    Box::pin(client.revoke_message(chat, m.id.clone(), RevokeType::Sender)).await?;
+    Box::pin(live.client.revoke_message(chat, m.id.clone(), RevokeType::Sender)).await?;
     Ok(())
 }
 
 /// Replaces the text of a message this account sent, within the edit window. Returns the
 /// id of the edit message.
-pub async fn edit(client: &Client, m: &MsgRef, text: &str, now_ms: i64) -> Result<String, OpError> {
+pub async fn edit(live: &LiveSession, m: &MsgRef, text: &str, now_ms: i64) -> Result<String, OpError> {
     if text.trim().is_empty() {
         return Err(OpError::invalid("message", "must not be empty"));
     }
@@ -67,24 +68,24 @@ pub async fn edit(client: &Client, m: &MsgRef, text: &str, now_ms: i64) -> Resul
     }
     let chat = jid("to", &m.chat)?;
     let content = wa::Message { conversation: Some(text.to_string()), ..Default::default() };
-    Ok(Box::pin(client.edit_message(chat, m.id.clone(), content)).await?)
+    Ok(Box::pin(live.client.edit_message(chat, m.id.clone(), content)).await?)
 }
 
 /// Deletes the message on this account's devices only (an app-state mutation).
-pub async fn delete_for_me(client: &Client, m: &MsgRef, delete_media: bool) -> Result<(), OpError> {
+pub async fn delete_for_me(live: &LiveSession, m: &MsgRef, delete_media: bool) -> Result<(), OpError> {
     let chat = jid("to", &m.chat)?;
     let who = participant(m)?;
-    let actions = client.chat_actions();
+    let actions = live.client.chat_actions();
     Box::pin(actions.delete_message_for_me(&chat, who.as_ref(), &m.id, m.from_me, delete_media, Some(m.ts_ms / 1000)))
         .await?;
     Ok(())
 }
 
 /// Stars (`on`) or unstars the message (an app-state mutation).
-pub async fn star(client: &Client, m: &MsgRef, on: bool) -> Result<(), OpError> {
+pub async fn star(live: &LiveSession, m: &MsgRef, on: bool) -> Result<(), OpError> {
     let chat = jid("to", &m.chat)?;
     let who = participant(m)?;
-    let actions = client.chat_actions();
+    let actions = live.client.chat_actions();
     if on {
         Box::pin(actions.star_message(&chat, who.as_ref(), &m.id, m.from_me)).await?;
     } else {
@@ -94,13 +95,13 @@ pub async fn star(client: &Client, m: &MsgRef, on: bool) -> Result<(), OpError> 
 }
 
 /// Sends a read receipt for a received message (the sender sees blue ticks).
-pub async fn mark_read(client: &Client, m: &MsgRef) -> Result<(), OpError> {
+pub async fn mark_read(live: &LiveSession, m: &MsgRef) -> Result<(), OpError> {
     if m.from_me {
         return Err(OpError::invalid("messageId", "was sent by this session; only received messages can be read"));
     }
     let chat = jid("to", &m.chat)?;
     let sender = if m.is_group() { m.sender.as_deref().map(|s| jid("sender", s)).transpose()? } else { None };
-    Box::pin(client.mark_as_read(&chat, sender.as_ref(), &[m.id.as_str()]))
+    Box::pin(live.client.mark_as_read(&chat, sender.as_ref(), &[m.id.as_str()]))
         .await
         .map_err(|e| OpError::Failed(e.to_string()))
 }
@@ -125,19 +126,19 @@ impl ChatState {
     }
 }
 
-pub async fn chat_state(client: &Client, to: &str, state: ChatState) -> Result<(), OpError> {
+pub async fn chat_state(live: &LiveSession, to: &str, state: ChatState) -> Result<(), OpError> {
     let to = jid("to", to)?;
     let t = match state {
         ChatState::Composing => ChatStateType::Composing,
         ChatState::Recording => ChatStateType::Recording,
         ChatState::Paused => ChatStateType::Paused,
     };
-    Box::pin(client.chatstate().send(&to, t)).await.map_err(|e| OpError::Failed(e.to_string()))
+    Box::pin(live.client.chatstate().send(&to, t)).await.map_err(|e| OpError::Failed(e.to_string()))
 }
 
 /// Sets this account's global presence (online or offline).
-pub async fn presence(client: &Client, available: bool) -> Result<(), OpError> {
-    let p = client.presence();
+pub async fn presence(live: &LiveSession, available: bool) -> Result<(), OpError> {
+    let p = live.client.presence();
     let r = if available { Box::pin(p.set_available()).await } else { Box::pin(p.set_unavailable()).await };
     r.map_err(|e| OpError::Failed(e.to_string()))
 }

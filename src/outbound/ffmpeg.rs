@@ -256,8 +256,8 @@ mod tests {
     #[tokio::test]
     async fn garbage_input_is_a_failed_conversion() {
         let cfg = FfmpegConfig { path: None, timeout: Duration::from_secs(30) };
-        if cfg.program().is_err() {
-            return; // covered by the e2e tests, which need ffmpeg
+        if crate::testing::require::ffmpeg().is_none() {
+            return;
         }
         let err = cfg.to_voice_note(b"definitely not audio").await.unwrap_err();
         assert!(matches!(err, FfmpegError::Failed(_)), "{err}");

@@ -16,7 +16,8 @@ use crate::http::docs::AdminErrors;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::routes::sessions::views::load;
+use crate::http::session;
+use crate::sessions::live::Session;
 
 /// Longest refusal or ban the route accepts (a day): tests want seconds, not weeks.
 const MAX_SECONDS: u64 = 86_400;
@@ -96,7 +97,7 @@ pub(super) async fn inject_fault(
 ) -> ApiResult<Reply<FaultApplied>> {
     let host = host(&state)?;
     let fault = parse(&req)?;
-    let (row, handle) = load(&state, &who, &id).await?;
+    let Session { row, handle } = session::find(&state, &who, &id).await?;
     // The running client knows its device id; a stopped session is found by its number
     // when that account has exactly one device.
     let device = match handle.client().and_then(|c| c.pn()) {

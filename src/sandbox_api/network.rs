@@ -90,6 +90,9 @@ pub async fn run(config: Config, listen: SocketAddr, shutdown: CancellationToken
         .layer(middleware::from_fn(with_peer))
         .with_state(state.clone());
     println!("warest sandbox: network only, on ws://{addr}/ws/chat (media and /api/v1/sandbox/* on the same port)");
+    // The same stable line as the gateway's (`main.rs`): with `--listen 127.0.0.1:0` the
+    // kernel picks the port, and whoever started us reads it here.
+    eprintln!("warest: listening on {addr}");
     tracing::info!(%addr, "sandbox network listening");
     let stop = shutdown.clone();
     axum::serve(Handed { rx, addr }, app.into_make_service_with_connect_info::<Peer>())

@@ -16,7 +16,9 @@ use crate::http::envelope::{Envelope, Page, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::routes::sessions::normalize_phone;
-use crate::http::routes::sessions::views::{SessionView, load, wait_for};
+use crate::http::routes::sessions::views::{SessionView, wait_for};
+use crate::http::session;
+use crate::sessions::live::Session;
 use crate::sessions::status::Status;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -104,7 +106,7 @@ async fn link_session(
         "code" => true,
         _ => return Err(ApiError::field("method", "must be qr or code")),
     };
-    let (row, handle) = load(&state, &who, &id).await?;
+    let Session { row, handle } = session::find(&state, &who, &id).await?;
     if handle.snapshot().status == Status::Working {
         return Ok(Reply::with_code(
             Code::SessionAlreadyOpen,

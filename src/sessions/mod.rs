@@ -6,6 +6,7 @@ pub mod actor;
 pub mod device_store;
 pub mod events;
 pub mod hooks;
+pub mod live;
 pub mod manager;
 pub mod qr;
 pub mod status;

@@ -1,10 +1,10 @@
 //! Where sessions keep their whatsapp-rust device state. Production uses the SQL device
-//! store (one shared pool, one store per session); tests may use memory.
+//! store (one shared pool, one store per session); tests may use memory
+//! (`testing::MemoryStores`, not in a production build).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use whatsapp_rust::wacore::store::InMemoryBackend;
 use whatsapp_rust::wacore::store::traits::Backend;
 
 use super::device_store::{SqlDeviceStore, WriteGate};
@@ -15,26 +15,6 @@ pub trait DeviceStores: Send + Sync {
     fn open(&self, session_id: &str) -> Arc<dyn Backend>;
     /// Deletes everything stored for the session.
     async fn wipe(&self, session_id: &str) -> anyhow::Result<()>;
-}
-
-/// Device state in memory: lost on restart, so only for tests and the sandbox's own
-/// virtual phones.
-#[derive(Default)]
-pub struct MemoryStores {
-    stores: Mutex<HashMap<String, Arc<InMemoryBackend>>>,
-}
-
-#[whatsapp_rust::async_trait]
-impl DeviceStores for MemoryStores {
-    fn open(&self, session_id: &str) -> Arc<dyn Backend> {
-        let mut s = self.stores.lock().unwrap_or_else(|e| e.into_inner());
-        s.entry(session_id.to_string()).or_insert_with(|| Arc::new(InMemoryBackend::new())).clone()
-    }
-
-    async fn wipe(&self, session_id: &str) -> anyhow::Result<()> {
-        self.stores.lock().unwrap_or_else(|e| e.into_inner()).remove(session_id);
-        Ok(())
-    }
 }
 
 /// The production store: every session's device state in the gateway's own database,

@@ -7,7 +7,6 @@
 //! callers map [`StoreError`] to status codes.
 
 pub mod api_keys;
-pub mod chats;
 pub mod docs_sessions;
 pub mod sessions;
 pub mod users;

@@ -1,5 +1,5 @@
 // Drives Debian's chromium (headless, through playwright-core) through the dashboard for
-// tests/ui_browser.rs. Talks to the Rust test over stdout, one line per message:
+// tests/it/ui_browser.rs. Talks to the Rust test over stdout, one line per message:
 //   QR <png>   the QR element as the browser shows it (the test decodes it and has a
 //              sandbox phone scan it)
 //   STEP <x>   progress, for the test's log

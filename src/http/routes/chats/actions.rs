@@ -3,26 +3,24 @@
 //! body), answered with one `MessageActionResult` per chat. The work is in
 //! `crate::chats::actions`; this file validates, resolves the live session and renders.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoResponses, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use whatsapp_rust::Jid;
-use whatsapp_rust::client::Client;
 
 use crate::app::AppState;
 use crate::auth::Principal;
-use crate::chats::actions::{ActionError, ChatVerb, MAX_MUTE_MINUTES, run};
+use crate::chats::actions::{ChatVerb, MAX_MUTE_MINUTES, run};
 use crate::http::auth::Tenant;
 use crate::http::envelope::{Envelope, ErrorEnvelope};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::ApiJson;
 use crate::http::routes::messages::Recipients;
-use crate::http::routes::sessions::views::{SessionQuery, load};
-use crate::outbound::recipient::{Recipient, normalize, normalize_all};
+use crate::http::routes::sessions::views::SessionQuery;
+use crate::http::session;
+use crate::outbound::recipient::{Recipient, normalize_all};
+use crate::sessions::live::LiveSession;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -89,49 +87,15 @@ pub struct ChatActionResult {
     pub status: String,
 }
 
-/// A linked session with a live client, and its owner's phone.
-pub(super) struct Live {
-    pub session_id: String,
-    pub phone: Option<String>,
-    pub client: Arc<Client>,
-}
-
-pub(super) async fn live(state: &AppState, who: &Principal, session_id: &str) -> ApiResult<Live> {
+/// The session named in a body, linked and connected.
+pub(super) async fn live(state: &AppState, who: &Principal, session_id: &str) -> ApiResult<LiveSession> {
     let session_id = SessionQuery { session_id: Some(session_id.to_string()), id: None, session: None }.required()?;
-    let (row, handle) = load(state, who, &session_id).await?;
-    let Some(me) = row.me.jid.clone() else {
-        return Err(ApiError::new(Code::SessionNotLinked, "the session is not linked to a WhatsApp account yet"));
-    };
-    let Some(client) = handle.client() else {
-        return Err(ApiError::new(Code::SessionNotLinked, "the session is not connected; start it first"));
-    };
-    let phone = me.split(['@', ':']).next().map(str::to_string);
-    Ok(Live { session_id, phone, client })
+    session::live(state, who, &session_id).await
 }
 
 /// A chat named in a path (`chatId`): a phone number, user JID, LID or group JID.
 pub(super) fn chat_id(state: &AppState, raw: &str) -> ApiResult<Recipient> {
-    if raw.len() > 128 {
-        return Err(ApiError::field("chatId", "must be at most 128 characters"));
-    }
-    normalize(raw, state.config.outbound.default_country_code.as_deref()).map_err(|why| ApiError::field("chatId", why))
-}
-
-pub(super) fn jid_of(r: &Recipient) -> ApiResult<Jid> {
-    r.jid.parse::<Jid>().map_err(|_| ApiError::field("chatId", "is not a valid JID"))
-}
-
-pub(super) fn action_error(e: ActionError) -> ApiError {
-    match e {
-        ActionError::NoKeys => ApiError::new(
-            Code::AppStateKeysMissing,
-            "the phone has not shared its app-state keys with this session yet; open WhatsApp on the phone and retry",
-        ),
-        ActionError::Failed(why) => {
-            ApiError::new(Code::ChatActionFailed, format!("WhatsApp refused the action: {why}"))
-        }
-        ActionError::Store(e) => e.into(),
-    }
+    Ok(crate::chats::actions::chat("chatId", raw, state.config.outbound.default_country_code.as_deref())?)
 }
 
 async fn act(
@@ -150,11 +114,10 @@ async fn act(
     let live = live(state, who, &t.session_id).await?;
     let mut out = Vec::with_capacity(chats.len());
     for (i, chat) in chats.iter().enumerate() {
-        let jid = chat.jid.parse::<Jid>().map_err(|_| ApiError::field(format!("to[{i}]"), "is not a valid JID"))?;
-        run(&state.db, &live.session_id, &live.client, &jid, verb).await.map_err(action_error)?;
+        run(&state.db, &live, &format!("to[{i}]"), chat, verb).await?;
         out.push(ChatActionResult {
-            session_id: live.session_id.clone(),
-            phone: live.phone.clone(),
+            session_id: live.id().to_string(),
+            phone: Some(live.phone.clone()),
             to: chat.user.clone(),
             to_jid: chat.jid.clone(),
             message_id: None,

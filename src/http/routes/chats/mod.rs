@@ -1,6 +1,7 @@
 //! `GET /api/v1/chats` and `GET /api/v1/chats/{chatId}/messages`: the chat list and a
 //! chat's messages, from the message store, so they need no live connection. Actions on a
 //! chat (read, pin, pin a message, presence) are in `chat_ops.rs` and `chat_presence.rs`.
+
 pub mod actions;
 pub mod ops;
 pub mod presence;
@@ -15,13 +16,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::chats::store::{self as cs, ChatFilter, ChatRow, ChatSort, Cursor, MessageFilter, MessageRow};
 use crate::http::auth::Tenant;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::routes::chats::actions::{ChatActionErrors, chat_id};
-use crate::http::routes::sessions::views::{SessionQuery, load};
+use crate::http::routes::sessions::views::SessionQuery;
+use crate::http::session;
+use crate::messages::chats::{self as cs, ChatFilter, ChatRow, ChatSort, Cursor, MessageFilter, MessageRow};
+use crate::sessions::live::Session;
 use crate::store::now_ms;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -198,7 +201,7 @@ async fn list_chats(
         has_media: q.has_media.unwrap_or(false),
         search: search_of(q.search)?,
     };
-    let (row, _) = load(&state, &who, &session_id).await?;
+    let Session { row, .. } = session::find(&state, &who, &session_id).await?;
     let (chats, total) = cs::list_chats(&state.db, &session_id, &filter, sort, asc, limit, offset).await?;
     Ok(Reply::ok(
         "Chats list fetched",
@@ -368,7 +371,7 @@ async fn chat_messages(
         before: q.end_time,
         search: search_of(q.search)?,
     };
-    let (row, _) = load(&state, &who, &session_id).await?;
+    let Session { row, .. } = session::find(&state, &who, &session_id).await?;
     let (msgs, total) =
         cs::list_messages(&state.db, &session_id, &chat.jid, &filter, cursor.as_ref(), limit, offset).await?;
     let next_cursor = (msgs.len() as i64 == limit).then(|| msgs.last().map(encode_cursor)).flatten();

@@ -10,15 +10,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::chats::actions::{ChatVerb, PinTarget, mark_read, pin_message, run};
-use crate::chats::store as cs;
+use crate::chats::actions::{self, ChatVerb, ReadSelection, pin_message, run};
 use crate::http::auth::Tenant;
 use crate::http::envelope::{Envelope, Reply};
-use crate::http::error::{ApiError, ApiResult, Code};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::routes::chats::actions::{ChatActionErrors, action_error, chat_id, jid_of, live};
+use crate::http::routes::chats::actions::{ChatActionErrors, chat_id, live};
+use crate::store::now_ms;
 use crate::store::sessions::Scope;
-use crate::store::{StoreError, now_ms};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(read_chat)).routes(routes!(pin_chat)).routes(routes!(pin_chat_message))
@@ -87,29 +86,21 @@ async fn read_chat(
         return Err(ApiError::field("days", format!("must be 0-{MAX_READ_DAYS}")));
     }
     let live = live(&state, &who, &body.session_id).await?;
-    let jid = jid_of(&chat)?;
     let (limit, since, mode) = match (body.messages, body.days) {
         (n, _) if n > 0 => (n, None, "by_count"),
         (_, d) if d > 0 => (MAX_READ, Some(now_ms() - d * 86_400_000), "by_days"),
         _ => (MAX_READ, None, "all"),
     };
-    let unread = cs::unread_inbound(&state.db, &live.session_id, &chat.jid, limit, since).await?;
-    let targets: Vec<_> = unread
-        .iter()
-        .map(|m| {
-            let sender = if chat.is_group() { m.sender_jid.as_deref().and_then(|s| s.parse().ok()) } else { None };
-            (m.id.clone(), sender)
-        })
-        .collect();
-    let synced = mark_read(&state.db, &live.session_id, &live.client, &jid, &targets).await.map_err(action_error)?;
+    let done = actions::read(&state.db, &live, &chat, ReadSelection { limit, since }).await?;
+    let (unread, synced) = (done.marked, done.synced);
     let marked: Vec<_> =
         unread.iter().map(|m| MarkedMessage { id: m.id.clone(), from_me: false, timestamp: m.ts / 1000 }).collect();
     let message = format!("Marked {} inbound message(s) as read", marked.len());
     Ok(Reply::ok(
         message,
         ChatReadResult {
-            session_id: live.session_id,
-            phone: live.phone,
+            session_id: live.id().into(),
+            phone: Some(live.phone),
             chat_id: chat.jid,
             total_marked: marked.len(),
             mode: mode.into(),
@@ -160,15 +151,14 @@ async fn pin_chat(
 ) -> ApiResult<Reply<ChatPinResult>> {
     let chat = chat_id(&state, &raw_chat)?;
     let live = live(&state, &who, &body.session_id).await?;
-    let jid = jid_of(&chat)?;
     let verb = if body.pin { ChatVerb::Pin } else { ChatVerb::Unpin };
-    run(&state.db, &live.session_id, &live.client, &jid, verb).await.map_err(action_error)?;
+    run(&state.db, &live, "chatId", &chat, verb).await?;
     let done = if body.pin { "Chat pinned" } else { "Chat unpinned" };
     Ok(Reply::ok(
         done,
         ChatPinResult {
-            session_id: live.session_id,
-            phone: live.phone,
+            session_id: live.id().into(),
+            phone: Some(live.phone),
             chat_id: chat.jid,
             message_id: None,
             pin_message_id: None,
@@ -195,32 +185,14 @@ async fn pin_chat_message(
     ApiJson(body): ApiJson<ChatPinBody>,
 ) -> ApiResult<Reply<ChatPinResult>> {
     let chat = chat_id(&state, &raw_chat)?;
-    if message_id.is_empty() || message_id.len() > 128 || !message_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(ApiError::field("messageId", "must be 1-128 letters or digits"));
-    }
     let live = live(&state, &who, &body.session_id).await?;
-    let jid = jid_of(&chat)?;
-    let target = match cs::get_message(&state.db, &live.session_id, &chat.jid, &message_id).await? {
-        Some(m) => PinTarget {
-            id: m.id,
-            from_me: m.from_me,
-            participant: if chat.is_group() && !m.from_me { m.sender_jid } else { None },
-        },
-        None => match state.db.outbound_message(Scope::of(&who), &message_id, Some(&live.session_id)).await {
-            Ok(r) if r.to_jid == chat.jid => PinTarget { id: r.message_id, from_me: true, participant: None },
-            Ok(_) | Err(StoreError::NotFound) => {
-                return Err(ApiError::new(Code::MessageNotFound, "no message with this id in this chat"));
-            }
-            Err(e) => return Err(e.into()),
-        },
-    };
-    let pin_id = pin_message(&live.client, &jid, &target, body.pin).await.map_err(action_error)?;
+    let pin_id = pin_message(&state.db, Scope::of(&who), &live, &chat, &message_id, body.pin).await?;
     let done = if body.pin { "Message pinned" } else { "Message unpinned" };
     Ok(Reply::ok(
         done,
         ChatPinResult {
-            session_id: live.session_id,
-            phone: live.phone,
+            session_id: live.id().into(),
+            phone: Some(live.phone),
             chat_id: chat.jid,
             message_id: Some(message_id),
             pin_message_id: Some(pin_id),

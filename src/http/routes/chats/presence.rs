@@ -8,14 +8,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use whatsapp_rust::features::ChatStateType;
 
 use crate::app::AppState;
+use crate::chats::actions::{Typing, chat_state};
 use crate::http::auth::Tenant;
 use crate::http::envelope::{Envelope, Reply};
-use crate::http::error::{ApiError, ApiResult, Code};
+use crate::http::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::routes::chats::actions::{ChatActionErrors, chat_id, jid_of, live};
+use crate::http::routes::chats::actions::{ChatActionErrors, chat_id, live};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(chat_presence))
@@ -52,19 +52,16 @@ async fn chat_presence(
     ApiJson(body): ApiJson<ChatPresenceBody>,
 ) -> ApiResult<Reply<ChatPresenceResult>> {
     let chat = chat_id(&state, &raw_chat)?;
-    let kind = match body.state.as_str() {
-        "composing" => ChatStateType::Composing,
-        "recording" => ChatStateType::Recording,
-        "paused" => ChatStateType::Paused,
-        _ => return Err(ApiError::field("state", "must be composing, recording or paused")),
-    };
+    let typing = Typing::parse("state", &body.state)?;
     let live = live(&state, &who, &body.session_id).await?;
-    let jid = jid_of(&chat)?;
-    Box::pin(live.client.chatstate().send(&jid, kind))
-        .await
-        .map_err(|e| ApiError::new(Code::ChatActionFailed, format!("could not send the chat state: {e}")))?;
+    chat_state(&live, &chat, typing).await?;
     Ok(Reply::ok(
         "Chat state sent",
-        ChatPresenceResult { session_id: live.session_id, phone: live.phone, chat_id: chat.jid, state: body.state },
+        ChatPresenceResult {
+            session_id: live.id().into(),
+            phone: Some(live.phone),
+            chat_id: chat.jid,
+            state: body.state,
+        },
     ))
 }

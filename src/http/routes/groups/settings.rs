@@ -9,19 +9,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use whatsapp_rust::features::{GroupDescription, PreviousDescription};
 
 use crate::app::AppState;
+use crate::groups::{self, MAX_PICTURE_BYTES, Subject};
 use crate::http::auth::Tenant;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::routes::groups::read::open;
-use crate::http::routes::groups::write::subject;
-use crate::http::routes::groups::{
-    GroupDefault, GroupErrors, GroupQuery, GroupSelector, Live, group_error, live, parse_group_id,
-};
-use crate::http::routes::sessions::views::SessionQuery;
+use crate::http::routes::groups::{GroupDefault, GroupErrors, GroupQuery, GroupSelector};
 use crate::outbound::fetch::{MediaError, MediaLimits, load};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -33,22 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_ephemeral))
         .routes(routes!(set_join_approval))
         .routes(routes!(get_picture, set_picture, delete_picture))
-}
-
-/// Timers WhatsApp offers (seconds): off, 24 hours, 7 days, 90 days.
-pub const EPHEMERAL_CHOICES: [u32; 4] = [0, 86_400, 604_800, 7_776_000];
-
-/// Largest group picture accepted (WhatsApp's are 640x640 JPEGs, far smaller).
-pub const MAX_PICTURE_BYTES: usize = 2 * 1024 * 1024;
-
-async fn open_body(
-    state: &AppState,
-    who: &crate::auth::Principal,
-    sel: &GroupSelector,
-) -> ApiResult<(Live, whatsapp_rust::Jid)> {
-    let session = SessionQuery { session_id: Some(sel.session_id.clone()), id: None, session: None }.required()?;
-    let group = parse_group_id(&sel.group_id)?;
-    Ok((live(state, who, &session).await?, group))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -80,13 +59,13 @@ async fn set_name(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<NameBody>,
 ) -> ApiResult<Reply<NameResult>> {
-    let name = subject(&body.group_name, "groupName")?;
-    let (live, group) = open_body(&state, &who, &body.group).await?;
+    let name = Subject::parse("groupName", &body.group_name)?;
+    let (live, group) = body.group.open(&state, &who).await?;
     let group_name = name.as_str().to_string();
-    live.client.groups().set_subject(group.clone(), name).await.map_err(group_error)?;
+    groups::set_subject(&live, &group, name).await?;
     let result = NameResult {
-        session_id: live.session_id,
-        phone: live.phone,
+        session_id: live.id().into(),
+        phone: Some(live.phone),
         group_id: group.to_string(),
         group_name,
         status: "success update group name".into(),
@@ -124,29 +103,12 @@ async fn set_description(
     ApiJson(body): ApiJson<DescriptionBody>,
 ) -> ApiResult<Reply<DescriptionResult>> {
     let text = body.group_description.trim().to_string();
-    let description = if text.is_empty() {
-        None
-    } else {
-        Some(GroupDescription::new(text.as_str()).map_err(|_| {
-            ApiError::field(
-                "groupDescription",
-                format!(
-                    "must be at most {} characters",
-                    whatsapp_rust::wacore::iq::groups::GROUP_DESCRIPTION_MAX_LENGTH
-                ),
-            )
-        })?)
-    };
-    let (live, group) = open_body(&state, &who, &body.group).await?;
-    live.client
-        .groups()
-        .set_description(group.clone(), description, PreviousDescription::Resolve)
-        .await
-        .map_err(group_error)?;
+    let (live, group) = body.group.open(&state, &who).await?;
+    groups::description(&live, &group, &text).await?;
     let status = if text.is_empty() { "success delete group description" } else { "success update group description" };
     let result = DescriptionResult {
-        session_id: live.session_id,
-        phone: live.phone,
+        session_id: live.id().into(),
+        phone: Some(live.phone),
         group_id: group.to_string(),
         group_description: text,
         status: status.into(),
@@ -172,8 +134,8 @@ async fn set_locked(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<LockedBody>,
 ) -> ApiResult<Reply<GroupDefault>> {
-    let (live, group) = open_body(&state, &who, &body.group).await?;
-    live.client.groups().set_locked(group.clone(), body.locked).await.map_err(group_error)?;
+    let (live, group) = body.group.open(&state, &who).await?;
+    groups::set_locked(&live, &group, body.locked).await?;
     let status = if body.locked { "success lock group" } else { "success unlock group" };
     Ok(Reply::ok("Group locked updated", GroupDefault::new(&live, &group, status)))
 }
@@ -196,8 +158,8 @@ async fn set_announcement(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<AnnouncementBody>,
 ) -> ApiResult<Reply<GroupDefault>> {
-    let (live, group) = open_body(&state, &who, &body.group).await?;
-    live.client.groups().set_announce(group.clone(), body.announcement).await.map_err(group_error)?;
+    let (live, group) = body.group.open(&state, &who).await?;
+    groups::set_announcement(&live, &group, body.announcement).await?;
     let status = if body.announcement { "success enable announcement" } else { "success disable announcement" };
     Ok(Reply::ok("Group announcement updated", GroupDefault::new(&live, &group, status)))
 }
@@ -222,11 +184,11 @@ async fn set_ephemeral(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<EphemeralBody>,
 ) -> ApiResult<Reply<GroupDefault>> {
-    if !EPHEMERAL_CHOICES.contains(&body.expiration) {
+    if !groups::EPHEMERAL_CHOICES.contains(&body.expiration) {
         return Err(ApiError::field("expiration", "must be 0, 86400, 604800 or 7776000 seconds"));
     }
-    let (live, group) = open_body(&state, &who, &body.group).await?;
-    live.client.groups().set_ephemeral(group.clone(), body.expiration).await.map_err(group_error)?;
+    let (live, group) = body.group.open(&state, &who).await?;
+    groups::set_ephemeral(&live, &group, body.expiration).await?;
     let status = if body.expiration == 0 { "success disable ephemeral" } else { "success enable ephemeral" };
     Ok(Reply::ok("Group ephemeral updated", GroupDefault::new(&live, &group, status)))
 }
@@ -250,10 +212,8 @@ async fn set_join_approval(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<JoinApprovalBody>,
 ) -> ApiResult<Reply<GroupDefault>> {
-    use whatsapp_rust::features::MembershipApprovalMode;
-    let (live, group) = open_body(&state, &who, &body.group).await?;
-    let mode = if body.join_approval_mode { MembershipApprovalMode::On } else { MembershipApprovalMode::Off };
-    live.client.groups().set_membership_approval(group.clone(), mode).await.map_err(group_error)?;
+    let (live, group) = body.group.open(&state, &who).await?;
+    groups::set_join_approval(&live, &group, body.join_approval_mode).await?;
     let status = if body.join_approval_mode { "success enable join approval" } else { "success disable join approval" };
     Ok(Reply::ok("Group join approval updated", GroupDefault::new(&live, &group, status)))
 }
@@ -280,16 +240,13 @@ async fn get_picture(
     Tenant(who): Tenant,
     ApiQuery(q): ApiQuery<GroupQuery>,
 ) -> ApiResult<Reply<PictureResult>> {
-    let (live, group) = open(&state, &who, &q).await?;
-    let picture = live.client.contacts().get_profile_picture(&group, false).await.map_err(|e| match e {
-        whatsapp_rust::features::ContactError::Iq(iq) => group_error(iq.into()),
-        other => group_error(whatsapp_rust::features::GroupError::InvalidRequest(other.to_string())),
-    })?;
+    let (live, group) = q.open(&state, &who).await?;
+    let picture = groups::picture(&live, &group).await?;
     let result = PictureResult {
-        session_id: live.session_id,
-        phone: live.phone,
+        session_id: live.id().into(),
+        phone: Some(live.phone),
         group_id: group.to_string(),
-        picture_url: picture.as_ref().map(|p| p.url.clone()),
+        picture_url: picture.as_ref().and_then(|p| p.url.clone()),
         picture_id: picture.map(|p| p.id),
         status: None,
     };
@@ -322,14 +279,11 @@ async fn set_picture(
         MediaError::Fetch(why) => ApiError::new(Code::MediaFetchFailed, format!("picture: {why}")),
         other => ApiError::field("picture", other),
     })?;
-    if crate::outbound::fetch::sniff(&loaded.bytes) != Some("image/jpeg") {
-        return Err(ApiError::field("picture", "must be a JPEG image"));
-    }
-    let (live, group) = open_body(&state, &who, &body.group).await?;
-    let set = live.client.groups().set_profile_picture(group.clone(), loaded.bytes).await.map_err(group_error)?;
+    let (live, group) = body.group.open(&state, &who).await?;
+    let set = groups::set_picture(&live, &group, loaded.bytes).await?;
     let result = PictureResult {
-        session_id: live.session_id,
-        phone: live.phone,
+        session_id: live.id().into(),
+        phone: Some(live.phone),
         group_id: group.to_string(),
         picture_url: None,
         picture_id: Some(set.id),
@@ -347,7 +301,7 @@ async fn delete_picture(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<GroupSelector>,
 ) -> ApiResult<Reply<GroupDefault>> {
-    let (live, group) = open_body(&state, &who, &body).await?;
-    live.client.groups().remove_profile_picture(group.clone()).await.map_err(group_error)?;
+    let (live, group) = body.open(&state, &who).await?;
+    groups::remove_picture(&live, &group).await?;
     Ok(Reply::ok("Group picture removed", GroupDefault::new(&live, &group, "success delete group picture")))
 }

@@ -9,20 +9,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use whatsapp_rust::Jid;
-use whatsapp_rust::features::{GroupCreateOptions, GroupParticipantOptions, GroupSubject, JoinGroupResult};
 
 use crate::app::AppState;
+use crate::groups::{self, InviteCode, Members, Subject};
 use crate::http::auth::Tenant;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::routes::groups::members::participant_jids;
-use crate::http::routes::groups::read::{InviteQuery, InviteResult, invite_code, invite_link_of};
-use crate::http::routes::groups::{
-    GroupDefault, GroupErrors, GroupSelector, MAX_PARTICIPANTS, group_error, live, parse_group_id,
-};
+use crate::http::routes::groups::read::{InviteQuery, InviteResult};
+use crate::http::routes::groups::{GroupDefault, GroupErrors, GroupSelector, session_id};
 use crate::http::routes::sessions::views::SessionQuery;
+use crate::http::session;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,24 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leave_group))
         .routes(routes!(revoke_invite))
         .routes(routes!(preview_invite, join_via_link))
-}
-
-fn session_of(raw: &str) -> ApiResult<String> {
-    SessionQuery { session_id: Some(raw.to_string()), id: None, session: None }.required()
-}
-
-/// The group subject: 1–100 characters (WhatsApp's limit).
-pub fn subject(raw: &str, field: &str) -> ApiResult<GroupSubject> {
-    let s = raw.trim();
-    if s.is_empty() {
-        return Err(ApiError::field(field, "must not be empty"));
-    }
-    GroupSubject::new(s).map_err(|_| {
-        ApiError::field(
-            field,
-            format!("must be at most {} characters", whatsapp_rust::wacore::iq::groups::GROUP_SUBJECT_MAX_LENGTH),
-        )
-    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -85,30 +64,17 @@ async fn create_group(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> ApiResult<Reply<Created>> {
-    let session = session_of(&body.session_id)?;
-    let name = subject(&body.group_name, "groupName")?;
-    if body.participants.len() > MAX_PARTICIPANTS {
-        return Err(ApiError::field("participants", format!("at most {MAX_PARTICIPANTS} participants")));
-    }
-    let country = state.config.outbound.default_country_code.clone();
-    let members = if body.participants.is_empty() {
-        Vec::new()
-    } else {
-        participant_jids(&body.participants, country.as_deref())?
-    };
-    let live = live(&state, &who, &session).await?;
-    let options = GroupCreateOptions::builder()
-        .subject(name.as_str())
-        .participants(members.into_iter().map(GroupParticipantOptions::from_phone).collect())
-        .build();
-    let made = live.client.groups().create_group(options).await.map_err(group_error)?;
-    let meta = made.metadata;
+    let id = session_id(&body.session_id)?;
+    let name = Subject::parse("groupName", &body.group_name)?;
+    let members = Members::parse_any(&body.participants, state.config.outbound.default_country_code.as_deref())?;
+    let live = session::live(&state, &who, &id).await?;
+    let made = groups::create(&live, name, members).await?;
     let result = Created {
-        session_id: live.session_id,
-        phone: live.phone,
-        group_id: meta.id.to_string(),
-        group_name: meta.subject,
-        participants: meta.participants.iter().map(|p| p.jid.user.to_string()).collect(),
+        session_id: live.id().into(),
+        phone: Some(live.phone),
+        group_id: made.group_id,
+        group_name: made.subject,
+        participants: made.participants,
     };
     Ok(Reply::ok("Group created", result))
 }
@@ -138,43 +104,18 @@ async fn delete_group(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<GroupSelector>,
 ) -> ApiResult<Reply<Deleted>> {
-    let session = session_of(&body.session_id)?;
-    let group = parse_group_id(&body.group_id)?;
-    let live = live(&state, &who, &session).await?;
-    let groups = live.client.groups();
-    let meta = groups.get_metadata(&group).await.map_err(group_error)?;
-    let me = live.phone.clone().unwrap_or_default();
-    let mine = meta.participants.iter().find(|p| participant_phone(p) == me);
-    if !mine.is_some_and(|p| p.is_admin()) {
-        return Err(ApiError::new(Code::GroupForbidden, "Only a group admin can delete the group"));
-    }
-    let others: Vec<Jid> =
-        meta.participants.iter().filter(|p| participant_phone(p) != me).map(|p| p.jid.to_non_ad()).collect();
-    let (mut removed, mut failed) = (Vec::new(), Vec::new());
-    if !others.is_empty() {
-        for r in groups.remove_participants(group.clone(), &others).await.map_err(group_error)? {
-            match r.error {
-                None => removed.push(r.jid.to_non_ad().to_string()),
-                Some(code) => failed.push(format!("{}: {code}", r.jid.to_non_ad())),
-            }
-        }
-    }
-    groups.leave(group.clone()).await.map_err(group_error)?;
-    let forgotten_messages = state.db.forget_chat(&live.session_id, &group.to_string()).await?;
+    let (live, group) = body.open(&state, &who).await?;
+    let done = groups::disband(&live, &state.db, &group).await?;
     let result = Deleted {
-        session_id: live.session_id,
-        phone: live.phone,
+        session_id: live.id().into(),
+        phone: Some(live.phone),
         group_id: group.to_string(),
-        removed_participants: removed,
-        failed_to_remove: failed,
-        forgotten_messages,
+        removed_participants: done.removed,
+        failed_to_remove: done.failed,
+        forgotten_messages: done.forgotten_messages,
         status: "success delete group".into(),
     };
     Ok(Reply::ok("Group disbanded", result))
-}
-
-fn participant_phone(p: &whatsapp_rust::features::GroupParticipant) -> String {
-    p.phone_number.as_ref().unwrap_or(&p.jid).user.to_string()
 }
 
 #[utoipa::path(post, path = "/api/v1/group/leave", tag = "Groups", operation_id = "postGroupLeave",
@@ -186,13 +127,8 @@ async fn leave_group(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<GroupSelector>,
 ) -> ApiResult<Reply<GroupDefault>> {
-    let session = session_of(&body.session_id)?;
-    let group = parse_group_id(&body.group_id)?;
-    let live = live(&state, &who, &session).await?;
-    // Leaving a group one is not in is answered as a success by WhatsApp; ask first so
-    // the caller learns the group id was wrong.
-    live.client.groups().get_metadata(&group).await.map_err(group_error)?;
-    live.client.groups().leave(group.clone()).await.map_err(group_error)?;
+    let (live, group) = body.open(&state, &who).await?;
+    groups::leave(&live, &group).await?;
     Ok(Reply::ok("Left group", GroupDefault::new(&live, &group, "success leave")))
 }
 
@@ -205,13 +141,11 @@ async fn revoke_invite(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<GroupSelector>,
 ) -> ApiResult<Reply<InviteResult>> {
-    let session = session_of(&body.session_id)?;
-    let group = parse_group_id(&body.group_id)?;
-    let live = live(&state, &who, &session).await?;
-    let link = live.client.groups().get_invite_link(group.clone(), true).await.map_err(group_error)?;
+    let (live, group) = body.open(&state, &who).await?;
+    let link = groups::invite_link(&live, &group, true).await?;
     let result = InviteResult {
-        session_id: live.session_id,
-        phone: live.phone,
+        session_id: live.id().into(),
+        phone: Some(live.phone),
         group_id: group.to_string(),
         invite_link: Some(link),
         status: Some("success revoke invite link".into()),
@@ -245,23 +179,24 @@ pub(super) async fn preview_invite(
     Tenant(who): Tenant,
     ApiQuery(q): ApiQuery<InviteQuery>,
 ) -> ApiResult<Reply<InvitePreview>> {
-    let session =
+    let id =
         SessionQuery { session_id: q.session_id.clone(), id: q.id.clone(), session: q.session.clone() }.required()?;
-    let code = invite_code(q.invite_link.as_deref().ok_or_else(|| ApiError::field("inviteLink", "is required"))?)?;
-    let live = live(&state, &who, &session).await?;
-    let meta = live.client.groups().get_invite_info(&code).await.map_err(group_error)?;
+    let link = q.invite_link.as_deref().ok_or_else(|| ApiError::field("inviteLink", "is required"))?;
+    let code = InviteCode::parse("inviteLink", link)?;
+    let live = session::live(&state, &who, &id).await?;
+    let p = groups::preview_invite(&live, &code).await?;
     let result = InvitePreview {
-        session_id: live.session_id,
-        phone: live.phone,
-        group_id: meta.id.to_string(),
-        group_name: meta.subject.clone(),
-        group_description: meta.description.clone(),
-        participants_count: meta.participants.len().max(meta.size.unwrap_or(0) as usize),
-        is_group_locked: meta.is_locked,
-        is_announcement: meta.is_announcement,
-        is_ephemeral: meta.ephemeral.as_ref().and_then(|e| e.expiration).unwrap_or(0) > 0,
-        join_approval_mode: meta.membership_approval,
-        invite_link: invite_link_of(&code),
+        session_id: live.id().into(),
+        phone: Some(live.phone),
+        group_id: p.group_id,
+        group_name: p.group_name,
+        group_description: p.group_description,
+        participants_count: p.participants_count,
+        is_group_locked: p.is_group_locked,
+        is_announcement: p.is_announcement,
+        is_ephemeral: p.is_ephemeral,
+        join_approval_mode: p.join_approval_mode,
+        invite_link: p.invite_link,
         group_picture: None,
     };
     Ok(Reply::ok("Invite preview", result))
@@ -297,18 +232,16 @@ pub(super) async fn join_via_link(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<JoinBody>,
 ) -> ApiResult<Response> {
-    let session = session_of(&body.session_id)?;
-    let code = invite_code(&body.invite_link)?;
-    let live = live(&state, &who, &session).await?;
-    let outcome = live.client.groups().join_with_invite_code(&code).await.map_err(group_error)?;
-    let (code, status) = match &outcome {
-        JoinGroupResult::Joined(_) => (Code::Ok, "success joined group"),
-        JoinGroupResult::PendingApproval(_) => (Code::Created, "pending approval to join"),
-    };
+    let id = session_id(&body.session_id)?;
+    let code = InviteCode::parse("inviteLink", &body.invite_link)?;
+    let live = session::live(&state, &who, &id).await?;
+    let joined = groups::join(&live, &code).await?;
+    let (code, status) =
+        if joined.pending { (Code::Created, "pending approval to join") } else { (Code::Ok, "success joined group") };
     let result = Joined {
-        session_id: live.session_id,
-        phone: live.phone,
-        group_id: outcome.group_jid().to_string(),
+        session_id: live.id().into(),
+        phone: Some(live.phone),
+        group_id: joined.group_id,
         status: status.into(),
     };
     // The reference answers a pending join with HTTP 200 and code 1001 (not 201).

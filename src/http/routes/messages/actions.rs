@@ -15,8 +15,10 @@ use crate::http::envelope::{Envelope, ErrorEnvelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::routes::messages::Recipients;
-use crate::http::routes::sessions::views::{SessionQuery, load};
-use crate::message_ops::{self, MsgRef, OpError};
+use crate::http::routes::sessions::views::SessionQuery;
+use crate::http::session;
+use crate::message_ops::{self, MsgRef};
+use crate::sessions::live::LiveSession;
 use crate::store::now_ms;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,26 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke))
         .routes(routes!(edit))
         .routes(routes!(mark_as_read))
-}
-
-impl From<OpError> for ApiError {
-    fn from(e: OpError) -> Self {
-        let msg = e.to_string();
-        match e {
-            OpError::NotFound => ApiError::new(Code::MessageNotFound, msg),
-            OpError::NotYours(_) => ApiError::new(Code::MessageNotYours, msg),
-            OpError::EditWindow => ApiError::new(Code::EditWindowExpired, msg),
-            OpError::AppStateKeys => {
-                let mut err = ApiError::new(Code::AppStateKeysMissing, msg);
-                err.retry_after = Some(30);
-                err
-            }
-            OpError::NotConnected => ApiError::new(Code::SessionNotConnected, msg),
-            OpError::Invalid { field, why } => ApiError::field(field, why),
-            OpError::Failed(_) => ApiError::new(Code::MessageActionFailed, msg),
-            OpError::Store(s) => s.into(),
-        }
-    }
 }
 
 /// Errors of the message action routes.
@@ -141,7 +123,7 @@ pub struct MessageActionResult {
 
 /// The session's live client and the message, or the error that stops the action.
 struct Resolved {
-    client: std::sync::Arc<whatsapp_rust::Client>,
+    live: LiveSession,
     msg: MsgRef,
     result: MessageActionResult,
 }
@@ -151,29 +133,25 @@ async fn resolve(state: &AppState, who: &crate::auth::Principal, message_id: &st
         return Err(ApiError::field("messageId", "must be 1-128 characters"));
     }
     let session_id = SessionQuery { session_id: Some(t.session_id.clone()), id: None, session: None }.required()?;
-    let (row, handle) = load(state, who, &session_id).await?;
+    let live = session::live(state, who, &session_id).await?;
     let first = match &t.to {
         Recipients::One(s) => s.split(',').next().unwrap_or_default().to_string(),
         Recipients::Many(v) => v.first().cloned().unwrap_or_default(),
     };
     let to = crate::outbound::recipient::normalize(&first, state.config.outbound.default_country_code.as_deref())
         .map_err(|why| ApiError::field("to", why))?;
-    let Some(me) = row.me.jid.clone() else {
-        return Err(ApiError::new(Code::SessionNotLinked, "the session is not linked to a WhatsApp account yet"));
-    };
-    let client = handle.client().ok_or_else(|| ApiError::from(OpError::NotConnected))?;
-    let msg = message_ops::lookup::find(&state.db, &session_id, message_id, Some(&to.jid))
+    let msg = crate::messages::lookup::find(&state.db, &session_id, message_id, Some(&to.jid))
         .await?
         .ok_or_else(|| ApiError::new(Code::MessageNotFound, "no message with this id in the session's chats"))?;
     let result = MessageActionResult {
         session_id,
-        phone: me.split(['@', ':']).next().map(str::to_string),
+        phone: Some(live.phone.clone()),
         to: to.user,
         to_jid: to.jid,
         message_id: message_id.to_string(),
         status: String::new(),
     };
-    Ok(Resolved { client, msg, result })
+    Ok(Resolved { live, msg, result })
 }
 
 fn done(mut r: MessageActionResult, status: &str, message: &str) -> Reply<MessageActionResult> {
@@ -193,7 +171,7 @@ async fn star(
     ApiJson(b): ApiJson<Target>,
 ) -> ApiResult<Reply<MessageActionResult>> {
     let r = resolve(&state, &who, &message_id, &b).await?;
-    message_ops::star(&r.client, &r.msg, true).await?;
+    message_ops::star(&r.live, &r.msg, true).await?;
     Ok(done(r.result, "message starred success", "Message starred"))
 }
 
@@ -209,7 +187,7 @@ async fn unstar(
     ApiJson(b): ApiJson<Target>,
 ) -> ApiResult<Reply<MessageActionResult>> {
     let r = resolve(&state, &who, &message_id, &b).await?;
-    message_ops::star(&r.client, &r.msg, false).await?;
+    message_ops::star(&r.live, &r.msg, false).await?;
     Ok(done(r.result, "message unstarred success", "Message unstarred"))
 }
 
@@ -227,7 +205,7 @@ async fn reaction(
         return Err(ApiError::field("emoji", "must not be empty (use /action/unreaction to remove)"));
     }
     let r = resolve(&state, &who, &message_id, &b.target).await?;
-    message_ops::react(&r.client, &r.msg, &b.emoji).await?;
+    message_ops::react(&r.live, &r.msg, &b.emoji).await?;
     Ok(done(r.result, "reaction applied success", "Reaction applied"))
 }
 
@@ -242,7 +220,7 @@ async fn unreaction(
     ApiJson(b): ApiJson<Target>,
 ) -> ApiResult<Reply<MessageActionResult>> {
     let r = resolve(&state, &who, &message_id, &b).await?;
-    message_ops::react(&r.client, &r.msg, "").await?;
+    message_ops::react(&r.live, &r.msg, "").await?;
     Ok(done(r.result, "reaction removed success", "Reaction removed"))
 }
 
@@ -258,7 +236,7 @@ async fn delete_for_me(
     ApiJson(b): ApiJson<DeleteBody>,
 ) -> ApiResult<Reply<MessageActionResult>> {
     let r = resolve(&state, &who, &message_id, &b.target).await?;
-    message_ops::delete_for_me(&r.client, &r.msg, b.with_media.unwrap_or(true)).await?;
+    message_ops::delete_for_me(&r.live, &r.msg, b.with_media.unwrap_or(true)).await?;
     Ok(done(r.result, "message deleted success", "Message deleted for me"))
 }
 
@@ -274,9 +252,9 @@ async fn revoke(
     ApiJson(b): ApiJson<RevokeBody>,
 ) -> ApiResult<Reply<MessageActionResult>> {
     let r = resolve(&state, &who, &message_id, &b.target).await?;
-    message_ops::revoke(&r.client, &r.msg).await?;
+    message_ops::revoke(&r.live, &r.msg).await?;
     if b.delete_for_me {
-        message_ops::delete_for_me(&r.client, &r.msg, true).await?;
+        message_ops::delete_for_me(&r.live, &r.msg, true).await?;
     }
     Ok(done(r.result, "message revoked success", "Message revoked"))
 }
@@ -293,7 +271,7 @@ async fn edit(
     ApiJson(b): ApiJson<EditBody>,
 ) -> ApiResult<Reply<MessageActionResult>> {
     let r = resolve(&state, &who, &message_id, &b.target).await?;
-    message_ops::edit(&r.client, &r.msg, &b.message, now_ms()).await?;
+    message_ops::edit(&r.live, &r.msg, &b.message, now_ms()).await?;
     Ok(done(r.result, "message edited success", "Message edited"))
 }
 
@@ -309,6 +287,6 @@ async fn mark_as_read(
     ApiJson(b): ApiJson<Target>,
 ) -> ApiResult<Reply<MessageActionResult>> {
     let r = resolve(&state, &who, &message_id, &b).await?;
-    message_ops::mark_read(&r.client, &r.msg).await?;
+    message_ops::mark_read(&r.live, &r.msg).await?;
     Ok(done(r.result, "message read success", "Message marked as read"))
 }

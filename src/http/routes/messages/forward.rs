@@ -19,7 +19,8 @@ use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::ApiJson;
 use crate::http::routes::messages::kinds::advanced;
 use crate::http::routes::messages::{Destination, SendErrors, SendResult, prepare, submit};
-use crate::http::routes::sessions::views::{SessionQuery, load};
+use crate::http::routes::sessions::views::SessionQuery;
+use crate::http::session;
 use crate::outbound::forward_media;
 use crate::outbound::sources::{Stored, forward_content, forwarded};
 use crate::store::StoreError;
@@ -58,7 +59,7 @@ async fn send_forward(
     let session_id =
         SessionQuery { session_id: Some(b.dest.session_id.clone()), id: None, session: None }.required()?;
     // Tenant check first: another tenant's session is a 404 before any message lookup.
-    load(&state, &who, &session_id).await?;
+    session::find(&state, &who, &session_id).await?;
     let stored = state.db.stored_message(&session_id, id).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::new(Code::MessageNotFound, "no message with this id in this session"),
         e => e.into(),

@@ -1,6 +1,7 @@
 //! `/api/v1/messages/send/*` (the reference spec's fields and envelope) and the status of
 //! a sent message. Handlers validate and normalize; the queue (crate::outbound) stores,
 //! paces and sends.
+
 pub mod actions;
 pub mod files;
 pub mod forward;
@@ -26,12 +27,14 @@ use crate::http::envelope::{Envelope, ErrorEnvelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::routes::sessions::flags::SessionFlags;
-use crate::http::routes::sessions::views::{SessionQuery, load};
+use crate::http::routes::sessions::views::SessionQuery;
+use crate::http::session;
 use crate::outbound::content::{Common, Content};
 use crate::outbound::guard::Rejection;
 use crate::outbound::recipient::normalize_all;
 use crate::outbound::store::MessageRecord;
 use crate::outbound::{EnqueueError, Enqueued, SendRequest};
+use crate::sessions::live::Session;
 use crate::store::StoreError;
 use crate::store::sessions::Scope;
 
@@ -173,7 +176,7 @@ pub(super) async fn prepare(
     mut content: Content,
 ) -> ApiResult<Prepared> {
     let session_id = SessionQuery { session_id: Some(dest.session_id.clone()), id: None, session: None }.required()?;
-    let (row, _) = load(state, who, &session_id).await?;
+    let Session { row, .. } = session::find(state, who, &session_id).await?;
     let flags: SessionFlags = serde_json::from_value(row.flags.clone()).unwrap_or_default();
     content.common_mut().pacing = dest.presence.unwrap_or(flags.human_pacing);
     let recipients = normalize_all(&dest.to.items(), state.config.outbound.default_country_code.as_deref())

@@ -13,8 +13,9 @@ use crate::http::docs::AdminErrors;
 use crate::http::envelope::{Envelope, Page, Reply};
 use crate::http::error::ApiResult;
 use crate::http::extract::ApiPath;
-use crate::http::routes::sessions::views::load;
+use crate::http::session;
 use crate::outbound::store::QueueStats;
+use crate::sessions::live::Session;
 use crate::store::sessions::Scope;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -74,7 +75,7 @@ async fn pause(
     Tenant(who): Tenant,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Reply<QueueControl>> {
-    let (row, _) = load(&state, &who, &id).await?;
+    let Session { row, .. } = session::find(&state, &who, &id).await?;
     state.outbound.set_paused(&row.id, true).await?;
     Ok(Reply::ok("Queue paused", QueueControl { session_id: row.id, paused: true, cleared: 0 }))
 }
@@ -87,7 +88,7 @@ async fn resume(
     Tenant(who): Tenant,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Reply<QueueControl>> {
-    let (row, _) = load(&state, &who, &id).await?;
+    let Session { row, .. } = session::find(&state, &who, &id).await?;
     state.outbound.set_paused(&row.id, false).await?;
     Ok(Reply::ok("Queue resumed", QueueControl { session_id: row.id, paused: false, cleared: 0 }))
 }
@@ -101,7 +102,7 @@ async fn clear(
     Tenant(who): Tenant,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Reply<QueueControl>> {
-    let (row, _) = load(&state, &who, &id).await?;
+    let Session { row, .. } = session::find(&state, &who, &id).await?;
     let cleared = state.db.outbound_clear(&row.id).await?;
     Ok(Reply::ok(
         "Queue cleared",

@@ -5,16 +5,11 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use whatsapp_rust::Jid;
-use whatsapp_rust::wacore::download::{DownloadUtils, MediaType};
 
 use crate::app::AppState;
 use crate::http::auth::Tenant;
@@ -23,12 +18,11 @@ use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::ApiJson;
 use crate::http::routes::misc::output::{self as misc_output, Output};
-use crate::http::routes::sessions::views::load;
-use crate::inbound::poll;
+use crate::http::session;
+use crate::inbound::vote::{self, VoteRequest};
+use crate::media::decrypt::Decryption;
 use crate::outbound::fetch::{self, MediaError};
-
-/// A vote's encrypted payload is 32 bytes per selected option plus a tag; this is plenty.
-const MAX_VOTE_B64: usize = 16 * 1024;
+use crate::sessions::live::Session;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(file_decrypt)).routes(routes!(poll_update_vote))
@@ -61,35 +55,6 @@ pub struct BinaryResult {
     pub meta: Value,
 }
 
-fn media_type(explicit: Option<&str>, mime: Option<&str>) -> ApiResult<MediaType> {
-    if let Some(t) = explicit {
-        return match t.trim().to_ascii_lowercase().as_str() {
-            "image" => Ok(MediaType::Image),
-            "video" | "gif" => Ok(MediaType::Video),
-            "audio" | "ptt" => Ok(MediaType::Audio),
-            "document" => Ok(MediaType::Document),
-            "sticker" => Ok(MediaType::Sticker),
-            "thumbnail-link" => Ok(MediaType::LinkThumbnail),
-            other => Err(ApiError::field("mediaType", format!("unknown media type {other:?}"))),
-        };
-    }
-    let m = crate::media::base_mimetype(mime.unwrap_or(""));
-    if m == "image/webp" {
-        return Ok(MediaType::Sticker);
-    }
-    match m.split('/').next().unwrap_or("") {
-        "image" => Ok(MediaType::Image),
-        "video" => Ok(MediaType::Video),
-        "audio" => Ok(MediaType::Audio),
-        "" => Err(ApiError::field("mediaType", "required when mimeType is absent")),
-        _ => Ok(MediaType::Document),
-    }
-}
-
-fn b64_field(field: &str, value: &str) -> ApiResult<Vec<u8>> {
-    B64.decode(value.trim().as_bytes()).map_err(|_| ApiError::field(field, "must be base64"))
-}
-
 #[utoipa::path(post, path = "/api/v1/misc/whatsapp/file-decrypt", tag = "Misc", operation_id = "postMiscWhatsappFileDecrypt",
     summary = "Decrypt WhatsApp media", description = "Decrypts a WhatsApp media blob (AES-256-CBC + HMAC, keys from the \
         mediaKey by HKDF with the media type's label). Size-capped like media sends (WAREST_MEDIA_MAX_MB). \
@@ -104,21 +69,12 @@ async fn file_decrypt(
     ApiJson(req): ApiJson<FileDecryptRequest>,
 ) -> ApiResult<Response> {
     let output = Output::parse(req.output.as_deref())?;
-    let key = b64_field("mediaKey", &req.media_key)?;
-    if key.len() != 32 {
-        return Err(ApiError::field("mediaKey", "must be 32 bytes"));
-    }
-    if let Some(m) = req.mime_type.as_deref() {
-        let base = crate::media::base_mimetype(m);
-        // It becomes a Content-Type and part of a data URL: a plain `type/subtype` only.
-        let token =
-            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
-        if base.len() > 127 || !base.split_once('/').is_some_and(|(t, s)| token(t) && token(s)) {
-            return Err(ApiError::field("mimeType", "must be a mimetype like image/jpeg"));
-        }
-    }
-    let kind = media_type(req.media_type.as_deref(), req.mime_type.as_deref())?;
-    let expected = req.file_sha256.as_deref().map(|s| b64_field("fileSha256", s)).transpose()?;
+    let d = Decryption::parse(
+        &req.media_key,
+        req.mime_type.as_deref(),
+        req.media_type.as_deref(),
+        req.file_sha256.as_deref(),
+    )?;
     let limits = &state.config.outbound.media;
     let file = req.file.trim();
     if file.is_empty() {
@@ -136,18 +92,10 @@ async fn file_decrypt(
         }
         MediaError::Fetch(why) => ApiError::new(Code::MediaFetchFailed, format!("file could not be fetched: {why}")),
     })?;
-    let plain = DownloadUtils::verify_and_decrypt(&blob.bytes, &key, kind)
-        .map_err(|e| ApiError::new(Code::MediaDecryptFailed, format!("The media did not decrypt: {e}")))?;
-    if let Some(want) = expected
-        && Sha256::digest(&plain).as_slice() != want.as_slice()
-    {
-        return Err(ApiError::new(Code::MediaDecryptFailed, "The plaintext does not match fileSha256"));
-    }
-    let mime = req
-        .mime_type
-        .as_deref()
-        .map(crate::media::base_mimetype)
-        .filter(|m| !m.is_empty())
+    let plain = d.open(&blob.bytes)?;
+    let mime = d
+        .mimetype
+        .clone()
         .or_else(|| fetch::sniff(&plain).map(str::to_string))
         .unwrap_or_else(|| "application/octet-stream".into());
     if output == Output::File {
@@ -156,7 +104,7 @@ async fn file_decrypt(
     }
     let r = misc_output::reference(&state, output, &plain, &mime).await?;
     let mut meta = json!({ "mimeType": mime, "size": plain.len(), "mode": output.mode(),
-                           "mediaType": format!("{kind:?}").to_lowercase() });
+                           "mediaType": d.kind() });
     if let Some(exp) = r.expires_at {
         meta["expiresAt"] = exp.into();
     }
@@ -202,16 +150,6 @@ pub struct PollVoteResult {
     pub timestamp_ms: Option<i64>,
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_str().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn jid_field(field: &str, raw: &str) -> ApiResult<String> {
-    raw.parse::<Jid>()
-        .map(|j| j.to_non_ad_string())
-        .map_err(|_| ApiError::field(field, format!("{raw:?} is not a JID")))
-}
-
 #[utoipa::path(post, path = "/api/v1/misc/whatsapp/poll-update-vote", tag = "Misc", operation_id = "postMiscWhatsappPollUpdateVote",
     summary = "Decrypt a poll vote", description = "Decrypts a poll vote (`pollUpdateVote`) with the poll's secret: the one this \
         session stored when it sent the poll, or `pollEncKey`. A vote that does not open answers 422 with code 3154; \
@@ -223,77 +161,29 @@ async fn poll_update_vote(
     Tenant(who): Tenant,
     ApiJson(req): ApiJson<PollVoteRequest>,
 ) -> ApiResult<Reply<PollVoteResult>> {
-    let (row, _) = load(&state, &who, req.session_id.trim()).await?;
-    let v = &req.poll_update_vote;
-    if !v.is_object() {
-        return Err(ApiError::field("pollUpdateVote", "must be an object"));
-    }
-    let poll_id = str_at(v, &["pollCreationMessageKey", "id"])
-        .or(req.poll_msg_id.as_deref().map(str::trim).filter(|s| !s.is_empty()))
-        .ok_or_else(|| ApiError::field("pollUpdateVote.pollCreationMessageKey.id", "is required (or pollMsgId)"))?
-        .to_string();
-    if poll_id.len() > 128 {
-        return Err(ApiError::field("pollUpdateVote.pollCreationMessageKey.id", "is too long"));
-    }
-    let b64_vote = |name: &str| -> ApiResult<Vec<u8>> {
-        let field = format!("pollUpdateVote.vote.{name}");
-        let raw = str_at(v, &["vote", name]).ok_or_else(|| ApiError::field(&field, "is required"))?;
-        if raw.len() > MAX_VOTE_B64 {
-            return Err(ApiError::field(&field, "is too long"));
-        }
-        b64_field(&field, raw)
+    let Session { row, .. } = session::find(&state, &who, req.session_id.trim()).await?;
+    let request = VoteRequest {
+        poll_update_vote: &req.poll_update_vote,
+        poll_enc_key: req.poll_enc_key.as_deref(),
+        poll_msg_id: req.poll_msg_id.as_deref(),
+        poll_creator_jid: req.poll_creator_jid.as_deref(),
+        voter_jid: req.voter_jid.as_deref(),
     };
-    let (payload, iv) = (b64_vote("encPayload")?, b64_vote("encIv")?);
-    let sent = poll::sent_poll(&state.db, &row.id, &poll_id).await?;
-    let secret = match (&req.poll_enc_key, &sent) {
-        (Some(k), _) => {
-            let k = b64_field("pollEncKey", k)?;
-            if k.len() != 32 {
-                return Err(ApiError::field("pollEncKey", "must be 32 bytes"));
-            }
-            k
-        }
-        (None, Some(p)) => p.secret.clone(),
-        (None, None) => return Err(ApiError::not_found("poll (this session did not send it; give pollEncKey)")),
-    };
-    let creator = match req.poll_creator_jid.as_deref().or(str_at(v, &["pollCreationMessageKey", "participant"])) {
-        Some(j) => jid_field("pollCreatorJid", j)?,
-        None => {
-            let own = row
-                .me
-                .jid
-                .as_deref()
-                .ok_or_else(|| ApiError::field("pollCreatorJid", "is required: the session has no account yet"))?;
-            jid_field("pollCreatorJid", own)?
-        }
-    };
-    let voter_raw = req
-        .voter_jid
-        .as_deref()
-        .or(str_at(v, &["key", "participant"]))
-        .or(str_at(v, &["key", "remoteJid"]))
-        .ok_or_else(|| ApiError::field("voterJid", "is required (or pollUpdateVote.key.participant)"))?;
-    let voter = jid_field("voterJid", voter_raw)?;
-    let hashes = poll::open_vote(&secret, &poll_id, &creator, &voter, &payload, &iv).map_err(|_| {
-        ApiError::new(Code::PollVoteDecryptFailed, "The vote did not decrypt with this poll's secret and addressing")
-    })?;
-    let options = sent.as_ref().map(|p| p.options.clone()).unwrap_or_default();
-    let chosen = poll::selected(&options, &hashes);
-    let mut key = v.get("pollCreationMessageKey").cloned().unwrap_or_else(|| json!({}));
-    key["id"] = json!(poll_id);
+    let vote = vote::open(&state.db, &row, request).await?;
+    let options = vote.poll.as_ref().map(|p| p.options.clone()).unwrap_or_default();
     Ok(Reply::ok(
         "Poll vote decrypted",
         PollVoteResult {
-            message_key: key,
-            poll_creator_jid: Some(creator),
-            voter_jid: Some(voter),
-            voted_option_indexes: chosen.iter().map(|(i, _)| *i).collect(),
-            voted_option_names: chosen.into_iter().map(|(_, n)| n).collect(),
-            voted_option_hashes: hashes.iter().map(hex::encode).collect(),
-            poll_title: sent.as_ref().map(|p| p.question.clone()),
-            selectable_options_count: sent.as_ref().map(|p| p.selectable),
+            message_key: vote.message_key,
+            poll_creator_jid: Some(vote.creator),
+            voter_jid: Some(vote.voter),
+            voted_option_indexes: vote.chosen.iter().map(|(i, _)| *i).collect(),
+            voted_option_names: vote.chosen.into_iter().map(|(_, n)| n).collect(),
+            voted_option_hashes: vote.hashes,
+            poll_title: vote.poll.as_ref().map(|p| p.question.clone()),
+            selectable_options_count: vote.poll.as_ref().map(|p| p.selectable),
             poll_options: options.iter().enumerate().map(|(i, n)| json!({ "index": i, "name": n })).collect(),
-            timestamp_ms: v.get("senderTimestampMs").and_then(Value::as_i64),
+            timestamp_ms: vote.timestamp_ms,
         },
     ))
 }

@@ -2,6 +2,7 @@
 //! The WhatsApp-facing checks are in `misc_wa.rs`, PNG helpers in `misc_media.rs`.
 //!
 //! Every input is size-capped: these routes do work per byte and need no session.
+
 pub mod decrypt;
 pub mod media;
 pub mod output;

@@ -7,21 +7,19 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use sqlx::Row;
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use whatsapp_rust::Jid;
-use whatsapp_rust::wacore::iq::business::BusinessProfile;
 
 use crate::app::AppState;
+use crate::contacts::{self, ListRequest, User};
 use crate::http::auth::Tenant;
 use crate::http::docs::CommonErrors;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::routes::profile::wa::{connected, numbers, phone_of, user_jid, wa_failed};
+use crate::http::session;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,158 +40,6 @@ fn session_of(session_id: &Option<String>, id: &Option<String>, session: &Option
         session: session.clone(),
     }
     .required()
-}
-
-/// `deep` lookups cost one or two WhatsApp requests per contact; keep them bounded.
-const MAX_DEEP: usize = 50;
-
-/// The spec's business profile shape.
-pub fn business_json(phone: &str, b: &BusinessProfile) -> Value {
-    let hours: Vec<Value> = b
-        .business_hours
-        .business_config
-        .iter()
-        .flatten()
-        .map(|c| {
-            let hhmm = |m: Option<u32>| m.map(|m| format!("{:02}:{:02}", m / 60, m % 60));
-            json!({
-                "day_of_week": c.day_of_week.as_str(),
-                "mode": c.mode.as_str(),
-                "open_time": hhmm(c.open_time),
-                "close_time": hhmm(c.close_time),
-            })
-        })
-        .collect();
-    json!({
-        "jid": b.wid.as_ref().map_or_else(|| format!("{phone}@s.whatsapp.net"), |w| w.to_string()),
-        "phone": phone,
-        "email": b.email,
-        "address": b.address,
-        "categories": b.categories.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
-        "businessHoursTimezone": b.business_hours.timezone,
-        "businessHours": hours,
-        "description": Some(b.description.clone()).filter(|d| !d.is_empty()),
-        "websites": b.website,
-        "wid": b.wid.as_ref().map(|w| w.user.to_string()),
-    })
-}
-
-/// Picture, about and business profile of one user, for `deep=true`.
-async fn enrich(
-    client: &whatsapp_rust::Client,
-    jid: &Jid,
-    entry: &mut serde_json::Map<String, Value>,
-) -> ApiResult<()> {
-    let c = client.contacts();
-    let full = c.get_profile_picture(jid, false).await.map_err(|e| wa_failed("profile picture", e))?;
-    let preview = c.get_profile_picture(jid, true).await.map_err(|e| wa_failed("profile picture", e))?;
-    let info = c.get_user_info(std::slice::from_ref(jid)).await.map_err(|e| wa_failed("user info", e))?;
-    let info = info.into_values().next();
-    let biz = client.get_business_profile(jid).await.map_err(|e| wa_failed("business profile", e))?;
-    let picture = full.map(|f| json!({ "full": f.url, "preview": preview.map(|p| p.url) }));
-    entry.insert("picture".into(), picture.unwrap_or(Value::Null));
-    entry.insert("about".into(), json!(info.as_ref().and_then(|i| i.status.clone())));
-    if let Some(v) = info.as_ref().and_then(|i| i.verified_name.as_ref()).and_then(|v| v.name.clone()) {
-        entry.insert("verifiedName".into(), json!(v));
-    }
-    entry.insert("businessProfile".into(), biz.map_or(Value::Null, |b| business_json(&jid.user, &b)));
-    Ok(())
-}
-
-type Entry = serde_json::Map<String, Value>;
-
-/// Who wrote to the session, newest first, from the gateway's message store.
-async fn stored_contacts(state: &AppState, session_id: &str, limit: i64) -> ApiResult<Vec<Entry>> {
-    let rows = sqlx::query(
-        "SELECT jid, lid, push_name FROM contacts WHERE session_id = $1 ORDER BY updated_at DESC, jid LIMIT $2",
-    )
-    .bind(session_id)
-    .bind(limit)
-    .fetch_all(state.db.pool())
-    .await
-    .map_err(crate::store::StoreError::from)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let get = |c: &str| r.try_get::<Option<String>, _>(c).map_err(crate::store::StoreError::from);
-        let jid = get("jid")?.unwrap_or_default();
-        let mut entry = Entry::new();
-        entry.insert("phone".into(), json!(phone_of(&jid)));
-        entry.insert("jid".into(), json!(jid));
-        entry.insert("lid".into(), json!(get("lid")?));
-        entry.insert("name".into(), json!(get("push_name")?));
-        out.push(entry);
-    }
-    Ok(out)
-}
-
-/// `groupIds`: comma separated group JIDs (or bare ids), at most 50.
-fn group_jids(csv: &str) -> ApiResult<Vec<Jid>> {
-    let parts: Vec<&str> = csv.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-    if parts.is_empty() || parts.len() > crate::http::routes::profile::wa::MAX_NUMBERS {
-        return Err(ApiError::field("groupIds", "give 1-50 group ids"));
-    }
-    parts
-        .iter()
-        .map(|p| {
-            let full = if p.contains('@') { p.to_string() } else { format!("{p}@g.us") };
-            let r =
-                crate::outbound::recipient::normalize(&full, None).map_err(|why| ApiError::field("groupIds", why))?;
-            if !r.is_group() {
-                return Err(ApiError::field("groupIds", format!("{p:?} is not a group id")));
-            }
-            r.jid.parse::<Jid>().map_err(|_| ApiError::field("groupIds", format!("{p:?} is not a group id")))
-        })
-        .collect()
-}
-
-/// Members of the given groups (or of every group the session is in), without the
-/// session itself, each once, with the groups it was found in.
-async fn group_members(client: &whatsapp_rust::Client, ids: Option<Vec<Jid>>, limit: usize) -> ApiResult<Vec<Entry>> {
-    let groups = match ids {
-        Some(ids) => {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                out.push(client.groups().get_metadata(&id).await.map_err(|e| wa_failed("group metadata", e))?);
-            }
-            out
-        }
-        None => {
-            let mut all: Vec<_> =
-                client.groups().get_participating().await.map_err(|e| wa_failed("groups", e))?.into_values().collect();
-            all.sort_by(|a, b| a.id.user.cmp(&b.id.user));
-            all
-        }
-    };
-    let me = client.pn().map(|j| j.user.to_string());
-    let mut out: Vec<Entry> = Vec::new();
-    for g in groups {
-        for p in &g.participants {
-            let pn = p.phone_number.clone().or_else(|| p.jid.is_pn().then(|| p.jid.clone()));
-            let lid = p.lid.clone().or_else(|| p.jid.is_lid().then(|| p.jid.clone()));
-            let jid = pn.clone().unwrap_or_else(|| p.jid.clone()).to_non_ad();
-            if me.as_deref() == Some(jid.user.as_str()) {
-                continue;
-            }
-            let key = jid.to_string();
-            if let Some(e) = out.iter_mut().find(|e| e.get("jid").and_then(Value::as_str) == Some(key.as_str())) {
-                if let Some(Value::Array(gs)) = e.get_mut("groups") {
-                    gs.push(json!(g.id.to_string()));
-                }
-                continue;
-            }
-            if out.len() == limit {
-                continue;
-            }
-            let mut entry = Entry::new();
-            entry.insert("jid".into(), json!(key));
-            entry.insert("phone".into(), json!(pn.map(|j| j.user.to_string())));
-            entry.insert("lid".into(), json!(lid.map(|l| l.to_non_ad().to_string())));
-            entry.insert("name".into(), json!(p.username.as_ref().map(|u| u.to_string())));
-            entry.insert("groups".into(), json!([g.id.to_string()]));
-            out.push(entry);
-        }
-    }
-    Ok(out)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -233,40 +79,11 @@ async fn list_contacts(
     Tenant(who): Tenant,
     ApiQuery(q): ApiQuery<ContactsQuery>,
 ) -> ApiResult<Reply<ContactList>> {
-    let groups = match q.kind.as_deref().unwrap_or("contacts") {
-        "contacts" => false,
-        "groups" => true,
-        other => return Err(ApiError::field("type", format!("{other:?} must be contacts or groups"))),
-    };
-    let group_ids = match (&q.group_ids, groups) {
-        (Some(_), false) => return Err(ApiError::field("groupIds", "only applies when type=groups")),
-        (Some(csv), true) => Some(group_jids(csv)?),
-        (None, _) => None,
-    };
-    let limit = q.limit.unwrap_or(15);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::field("limit", "must be between 1 and 1000"));
-    }
     let deep = q.deep.unwrap_or(false);
-    if deep && limit as usize > MAX_DEEP {
-        return Err(ApiError::field("limit", format!("at most {MAX_DEEP} with deep=true")));
-    }
-    let (row, client) = connected(&state, &who, &session_of(&q.session_id, &q.id, &q.session)?).await?;
-    let mut data = if groups {
-        group_members(&client, group_ids, limit as usize).await?
-    } else {
-        stored_contacts(&state, &row.id, limit).await?
-    };
-    if deep {
-        for entry in &mut data {
-            let jid = entry.get("jid").and_then(Value::as_str).and_then(|j| j.parse::<Jid>().ok());
-            if let Some(jid) = jid {
-                enrich(&client, &jid, entry).await?;
-            }
-        }
-    }
-    let data = data.into_iter().map(Value::Object).collect();
-    let phone = row.me.jid.as_deref().map(phone_of).unwrap_or_default();
+    let req = ListRequest::parse(q.kind.as_deref(), q.group_ids.as_deref(), q.limit, deep)?;
+    let live = session::live(&state, &who, &session_of(&q.session_id, &q.id, &q.session)?).await?;
+    let data = contacts::list(&live, &state.db, req).await?;
+    let phone = live.phone;
     Ok(Reply::ok(format!("Contacts (deep={deep})"), ContactList { phone, data }))
 }
 
@@ -293,6 +110,12 @@ pub struct ProfileLookup {
     data: Value,
 }
 
+/// `checkNumbers`, required.
+fn numbers(state: &AppState, raw: Option<&str>) -> ApiResult<Vec<User>> {
+    let raw = raw.ok_or_else(|| ApiError::field("checkNumbers", "is required"))?;
+    Ok(contacts::numbers(raw, state.config.outbound.default_country_code.as_deref())?)
+}
+
 fn one_or_many(mut v: Vec<Value>) -> Value {
     if v.len() == 1 { v.remove(0) } else { Value::Array(v) }
 }
@@ -306,34 +129,9 @@ async fn on_whatsapp(
     Tenant(who): Tenant,
     ApiQuery(q): ApiQuery<NumbersQuery>,
 ) -> ApiResult<Reply<ProfileLookup>> {
-    let jids =
-        numbers(&state, q.check_numbers.as_deref().ok_or_else(|| ApiError::field("checkNumbers", "is required"))?)?;
-    let deep = q.deep.unwrap_or(false);
-    let (_, client) = connected(&state, &who, &session_of(&q.session_id, &q.id, &q.session)?).await?;
-    let results = client.contacts().is_on_whatsapp(&jids).await.map_err(|e| wa_failed("on-whatsapp", e))?;
-    let mut out = Vec::with_capacity(jids.len());
-    for asked in &jids {
-        let hit = results.iter().find(|r| {
-            r.jid.user == asked.user
-                || r.pn_jid.as_ref().is_some_and(|p| p.user == asked.user)
-                || r.lid.as_ref().is_some_and(|l| l.user == asked.user)
-        });
-        let on = hit.is_some_and(|r| r.is_registered);
-        let pn =
-            hit.map(|r| if r.jid.is_lid() { r.pn_jid.clone().unwrap_or_else(|| r.jid.clone()) } else { r.jid.clone() });
-        let pn = pn.unwrap_or_else(|| asked.clone());
-        let lid = hit.and_then(|r| if r.jid.is_lid() { Some(r.jid.clone()) } else { r.lid.clone() });
-        let mut entry = serde_json::Map::new();
-        entry.insert("jid".into(), json!(pn.to_string()));
-        entry.insert("phone".into(), json!(pn.user.to_string()));
-        entry.insert("lid".into(), json!(lid.map(|l| l.to_string())));
-        entry.insert("isOnWhatsApp".into(), json!(on));
-        entry.insert("isBusiness".into(), json!(hit.is_some_and(|r| r.is_business)));
-        if deep && on {
-            enrich(&client, &pn, &mut entry).await?;
-        }
-        out.push(Value::Object(entry));
-    }
+    let users = numbers(&state, q.check_numbers.as_deref())?;
+    let live = session::live(&state, &who, &session_of(&q.session_id, &q.id, &q.session)?).await?;
+    let out = contacts::on_whatsapp(&live, &users, q.deep.unwrap_or(false)).await?;
     Ok(Reply::ok("ProfileLookup complete", ProfileLookup { data: one_or_many(out) }))
 }
 
@@ -346,17 +144,12 @@ async fn business_profile(
     Tenant(who): Tenant,
     ApiQuery(q): ApiQuery<NumbersQuery>,
 ) -> ApiResult<Reply<ProfileLookup>> {
-    let jids =
-        numbers(&state, q.check_numbers.as_deref().ok_or_else(|| ApiError::field("checkNumbers", "is required"))?)?;
+    let users = numbers(&state, q.check_numbers.as_deref())?;
     if q.deep.is_some() {
         return Err(ApiError::field("deep", "only applies to on-whatsapp"));
     }
-    let (_, client) = connected(&state, &who, &session_of(&q.session_id, &q.id, &q.session)?).await?;
-    let mut out = Vec::with_capacity(jids.len());
-    for jid in &jids {
-        let b = client.get_business_profile(jid).await.map_err(|e| wa_failed("business profile", e))?;
-        out.push(b.map_or(Value::Null, |b| business_json(&jid.user, &b)));
-    }
+    let live = session::live(&state, &who, &session_of(&q.session_id, &q.id, &q.session)?).await?;
+    let out = contacts::business_profiles(&live, &users).await?;
     Ok(Reply::ok("Business profile info", ProfileLookup { data: one_or_many(out) }))
 }
 
@@ -375,9 +168,8 @@ async fn blocklist(
     Tenant(who): Tenant,
     ApiQuery(q): ApiQuery<crate::http::routes::sessions::views::SessionQuery>,
 ) -> ApiResult<Reply<Blocklist>> {
-    let (_, client) = connected(&state, &who, &q.required()?).await?;
-    let list = client.blocking().get_blocklist().await.map_err(|e| wa_failed("blocklist", e))?;
-    Ok(Reply::ok("Blocklist", Blocklist { jids: list.into_iter().map(|e| e.jid.to_string()).collect() }))
+    let live = session::live(&state, &who, &q.required()?).await?;
+    Ok(Reply::ok("Blocklist", Blocklist { jids: contacts::blocklist(&live).await? }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -400,18 +192,11 @@ async fn set_blocked(
     body: BlockRequest,
     blocked: bool,
 ) -> ApiResult<Reply<BlockResult>> {
-    let jid = user_jid(&state, "jid", &body.jid)?;
-    let (_, client) = connected(&state, &who, &body.session_id).await?;
-    // Blocks name both the LID and the phone JID; the lookup teaches the client the pair.
-    let found =
-        client.contacts().is_on_whatsapp(std::slice::from_ref(&jid)).await.map_err(|e| wa_failed("lookup", e))?;
-    if !found.iter().any(|r| r.is_registered || r.lid.is_some() || r.pn_jid.is_some()) {
-        return Err(ApiError::field("jid", "is not on WhatsApp"));
-    }
-    let res = if blocked { client.blocking().block(&jid).await } else { client.blocking().unblock(&jid).await };
-    res.map_err(|e| wa_failed(if blocked { "block" } else { "unblock" }, e))?;
+    let user = User::parse("jid", &body.jid, state.config.outbound.default_country_code.as_deref())?;
+    let live = session::live(&state, &who, &body.session_id).await?;
+    contacts::set_blocked(&live, &user, blocked).await?;
     let message = if blocked { "Contact blocked" } else { "Contact unblocked" };
-    Ok(Reply::ok(message, BlockResult { jid: jid.to_string(), blocked }))
+    Ok(Reply::ok(message, BlockResult { jid: user.to_string(), blocked }))
 }
 
 #[utoipa::path(post, path = "/api/v1/profile/block", tag = "Profiles", operation_id = "postProfileBlock",

@@ -3,25 +3,25 @@
 //!
 //! Beyond the reference spec (which only reads these): `POST /profile/info` sets the push
 //! name and/or about text, `POST /profile/privacy` changes privacy settings. Contacts,
-//! lookups and the blocklist live in `profile_contacts.rs`.
+//! lookups and the blocklist live in `contacts.rs`; the work is `crate::contacts`'s.
+
 pub mod contacts;
-pub mod wa;
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use whatsapp_rust::wacore::iq::privacy::{PrivacyCategory, PrivacyValue};
 
 use crate::app::AppState;
+use crate::contacts::{self as account, PictureView, Privacy, PrivacyChange, ProfileInfo};
 use crate::http::auth::Tenant;
 use crate::http::docs::CommonErrors;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::routes::profile::wa::{connected, phone_of, wa_failed};
 use crate::http::routes::sessions::views::SessionQuery;
+use crate::http::session;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,35 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// WhatsApp's own limits: push names of 25 characters, about texts of 139.
-const MAX_PUSH_NAME: usize = 25;
-const MAX_ABOUT: usize = 139;
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ProfileInfo {
-    phone: String,
-    /// Spelled as in the reference spec.
-    verifiend_name: Option<String>,
-    push_name: Option<String>,
-    about: Option<String>,
-    picture_id: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    business_profile: Option<serde_json::Value>,
-    profile_picture: Option<PictureView>,
-}
-
-#[derive(Serialize, ToSchema, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct PictureView {
-    phone: String,
-    url: String,
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    img_full: Option<String>,
-    img_preview: Option<String>,
-}
-
 #[utoipa::path(get, path = "/api/v1/profile/info", tag = "Profiles", operation_id = "getProfileInfo",
     summary = "Get profile info", description = "Current account profile summary: push name, about text, picture, business profile.",
     params(SessionQuery),
@@ -70,27 +41,8 @@ async fn get_info(
     Tenant(who): Tenant,
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> ApiResult<Reply<ProfileInfo>> {
-    let (row, client) = connected(&state, &who, &q.required()?).await?;
-    let me = client.pn().ok_or_else(ApiError::internal)?;
-    let phone = phone_of(&me.to_string());
-    let info =
-        client.contacts().get_user_info(std::slice::from_ref(&me)).await.map_err(|e| wa_failed("user info", e))?;
-    let info = info.into_values().next();
-    let picture = own_picture(&client, &phone).await?;
-    let business = client.get_business_profile(&me).await.map_err(|e| wa_failed("business profile", e))?;
-    let push_name = Some(client.push_name()).filter(|n| !n.is_empty()).or(row.me.push_name);
-    Ok(Reply::ok(
-        "Profile info",
-        ProfileInfo {
-            verifiend_name: info.as_ref().and_then(|i| i.verified_name.as_ref()).and_then(|v| v.name.clone()),
-            push_name,
-            about: info.as_ref().and_then(|i| i.status.clone()),
-            picture_id: picture.as_ref().map(|p| p.id.clone()),
-            business_profile: business.map(|b| crate::http::routes::profile::contacts::business_json(&phone, &b)),
-            profile_picture: picture,
-            phone,
-        },
-    ))
+    let live = session::live(&state, &who, &q.required()?).await?;
+    Ok(Reply::ok("Profile info", account::info(&live).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -120,46 +72,9 @@ async fn set_info(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<ProfileInfoSet>,
 ) -> ApiResult<Reply<ProfileInfoUpdated>> {
-    if body.push_name.is_none() && body.about.is_none() {
-        return Err(ApiError::field("pushName", "give pushName and/or about"));
-    }
-    if let Some(n) = &body.push_name
-        && (n.trim().is_empty() || n.chars().count() > MAX_PUSH_NAME)
-    {
-        return Err(ApiError::field("pushName", format!("must be 1-{MAX_PUSH_NAME} characters")));
-    }
-    if let Some(a) = &body.about
-        && a.chars().count() > MAX_ABOUT
-    {
-        return Err(ApiError::field("about", format!("must be at most {MAX_ABOUT} characters")));
-    }
-    let (_, client) = connected(&state, &who, &body.session_id).await?;
-    if let Some(n) = &body.push_name {
-        client.profile().set_push_name(n.trim()).await.map_err(|e| wa_failed("push name", e))?;
-    }
-    if let Some(a) = &body.about {
-        client.profile().set_status_text(a).await.map_err(|e| wa_failed("about", e))?;
-    }
-    let phone = client.pn().map(|j| phone_of(&j.to_string())).unwrap_or_default();
+    let live = session::live(&state, &who, &body.session_id).await?;
+    let phone = account::set_info(&live, body.push_name.as_deref(), body.about.as_deref()).await?;
     Ok(Reply::ok("Profile updated", ProfileInfoUpdated { phone, push_name: body.push_name, about: body.about }))
-}
-
-async fn own_picture(client: &whatsapp_rust::Client, phone: &str) -> ApiResult<Option<PictureView>> {
-    let me = client.pn().ok_or_else(ApiError::internal)?;
-    let full = client.contacts().get_profile_picture(&me, false).await.map_err(|e| wa_failed("profile picture", e))?;
-    let Some(full) = full else {
-        return Ok(None);
-    };
-    let preview =
-        client.contacts().get_profile_picture(&me, true).await.map_err(|e| wa_failed("profile picture", e))?;
-    Ok(Some(PictureView {
-        phone: phone.to_string(),
-        url: full.url.clone(),
-        id: full.id,
-        kind: "image".into(),
-        img_full: Some(full.url),
-        img_preview: preview.map(|p| p.url),
-    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/profile/picture", tag = "Profiles", operation_id = "getProfilePicture",
@@ -171,9 +86,8 @@ async fn get_picture(
     Tenant(who): Tenant,
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> ApiResult<axum::response::Response> {
-    let (_, client) = connected(&state, &who, &q.required()?).await?;
-    let phone = client.pn().map(|j| phone_of(&j.to_string())).unwrap_or_default();
-    Ok(match own_picture(&client, &phone).await? {
+    let live = session::live(&state, &who, &q.required()?).await?;
+    Ok(match account::own_picture(&live).await? {
         Some(p) => axum::response::IntoResponse::into_response(Reply::ok("Profile picture resolved", p)),
         None => empty("No profile picture"),
     })
@@ -203,22 +117,8 @@ async fn set_picture(
     ApiJson(body): ApiJson<PictureSet>,
 ) -> ApiResult<Reply<PictureView>> {
     let loaded = crate::http::routes::messages::kinds::load(&state, "picture", &body.picture).await?;
-    // By the bytes, not the declared type.
-    let is_jpeg = loaded.bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
-    if !is_jpeg && !crate::outbound::imaging::is_png(&loaded.bytes) {
-        return Err(ApiError::field("picture", "must be a JPEG or PNG image"));
-    }
-    let (_, client) = connected(&state, &who, &body.session_id).await?;
-    let set = client.profile().set_profile_picture(loaded.bytes).await.map_err(|e| wa_failed("set picture", e))?;
-    let phone = client.pn().map(|j| phone_of(&j.to_string())).unwrap_or_default();
-    let view = own_picture(&client, &phone).await?.unwrap_or(PictureView {
-        phone,
-        url: String::new(),
-        id: set.id,
-        kind: "image".into(),
-        img_full: None,
-        img_preview: None,
-    });
+    let live = session::live(&state, &who, &body.session_id).await?;
+    let view = account::set_picture(&live, loaded.bytes).await?;
     Ok(Reply::ok("Profile picture updated", view))
 }
 
@@ -237,23 +137,12 @@ async fn delete_picture(
     Tenant(who): Tenant,
     ApiJson(body): ApiJson<SessionSelector>,
 ) -> ApiResult<axum::response::Response> {
-    let (_, client) = connected(&state, &who, &body.session_id).await?;
-    client.profile().remove_profile_picture().await.map_err(|e| wa_failed("remove picture", e))?;
+    let live = session::live(&state, &who, &body.session_id).await?;
+    account::remove_picture(&live).await?;
     Ok(empty("Profile picture removed"))
 }
 
 /// The spec's privacy field names and WhatsApp's categories.
-const PRIVACY_FIELDS: &[(&str, &str)] = &[
-    ("readReceipts", "readreceipts"),
-    ("profilePhoto", "profile"),
-    ("status", "status"),
-    ("online", "online"),
-    ("lastSeen", "last"),
-    ("groupAdd", "groupadd"),
-    ("callAdd", "calladd"),
-    ("messages", "messages"),
-];
-
 #[derive(Serialize, Deserialize, ToSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProfilePrivacy {
@@ -276,27 +165,37 @@ pub struct ProfilePrivacy {
 }
 
 impl ProfilePrivacy {
-    fn slot(&mut self, field: &str) -> &mut Option<String> {
-        match field {
-            "readReceipts" => &mut self.read_receipts,
-            "profilePhoto" => &mut self.profile_photo,
-            "status" => &mut self.status,
-            "online" => &mut self.online,
-            "lastSeen" => &mut self.last_seen,
-            "groupAdd" => &mut self.group_add,
-            "callAdd" => &mut self.call_add,
-            _ => &mut self.messages,
+    fn of(p: Privacy) -> ProfilePrivacy {
+        ProfilePrivacy {
+            phone: p.phone.clone(),
+            session_id: None,
+            read_receipts: p.get("readReceipts"),
+            profile_photo: p.get("profilePhoto"),
+            status: p.get("status"),
+            online: p.get("online"),
+            last_seen: p.get("lastSeen"),
+            group_add: p.get("groupAdd"),
+            call_add: p.get("callAdd"),
+            stickers: None,
+            messages: p.get("messages"),
         }
     }
-}
 
-async fn read_privacy(client: &whatsapp_rust::Client) -> ApiResult<ProfilePrivacy> {
-    let got = client.fetch_privacy_settings().await.map_err(|e| wa_failed("privacy", e))?;
-    let mut out = ProfilePrivacy { phone: client.pn().map(|j| phone_of(&j.to_string())), ..Default::default() };
-    for (field, cat) in PRIVACY_FIELDS {
-        *out.slot(field) = got.get_value(&PrivacyCategory::from(*cat)).map(|v| v.as_str().to_string());
+    /// The fields the caller set, by API name, in the answer's order.
+    fn given(&self) -> Vec<(&'static str, &str)> {
+        let fields = [
+            ("readReceipts", &self.read_receipts),
+            ("profilePhoto", &self.profile_photo),
+            ("status", &self.status),
+            ("online", &self.online),
+            ("lastSeen", &self.last_seen),
+            ("groupAdd", &self.group_add),
+            ("callAdd", &self.call_add),
+            ("stickers", &self.stickers),
+            ("messages", &self.messages),
+        ];
+        fields.into_iter().filter_map(|(f, v)| v.as_deref().map(|v| (f, v))).collect()
     }
-    Ok(out)
 }
 
 #[utoipa::path(get, path = "/api/v1/profile/privacy", tag = "Profiles", operation_id = "getProfilePrivacy",
@@ -308,8 +207,8 @@ async fn get_privacy(
     Tenant(who): Tenant,
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> ApiResult<Reply<ProfilePrivacy>> {
-    let (_, client) = connected(&state, &who, &q.required()?).await?;
-    Ok(Reply::ok("ProfilePrivacy preferences", read_privacy(&client).await?))
+    let live = session::live(&state, &who, &q.required()?).await?;
+    Ok(Reply::ok("ProfilePrivacy preferences", ProfilePrivacy::of(account::privacy(&live).await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/profile/privacy", tag = "Profiles", operation_id = "postProfilePrivacy",
@@ -322,25 +221,8 @@ async fn set_privacy(
     ApiJson(mut body): ApiJson<ProfilePrivacy>,
 ) -> ApiResult<Reply<ProfilePrivacy>> {
     let session_id = body.session_id.take().ok_or_else(|| ApiError::field("sessionId", "is required"))?;
-    if body.stickers.is_some() {
-        return Err(ApiError::field("stickers", "is not a WhatsApp privacy setting and cannot be set"));
-    }
-    let mut changes = Vec::new();
-    for (field, cat) in PRIVACY_FIELDS {
-        if let Some(v) = body.slot(field).take() {
-            let (cat, value) = (PrivacyCategory::from(*cat), PrivacyValue::from(v.as_str()));
-            if matches!(value, PrivacyValue::Other(_)) || !cat.is_valid_value(&value) {
-                return Err(ApiError::field(*field, format!("{v:?} is not a valid value")));
-            }
-            changes.push((cat, value));
-        }
-    }
-    if changes.is_empty() {
-        return Err(ApiError::field("body", "give at least one privacy field to change"));
-    }
-    let (_, client) = connected(&state, &who, &session_id).await?;
-    for (cat, value) in changes {
-        client.set_privacy_setting(cat, value).await.map_err(|e| wa_failed("set privacy", e))?;
-    }
-    Ok(Reply::ok("ProfilePrivacy preferences updated", read_privacy(&client).await?))
+    let changes = PrivacyChange::parse_all(&body.given())?;
+    let live = session::live(&state, &who, &session_id).await?;
+    let now = account::set_privacy(&live, changes).await?;
+    Ok(Reply::ok("ProfilePrivacy preferences updated", ProfilePrivacy::of(now)))
 }

@@ -1,5 +1,6 @@
 //! `/api/v1/server/*`: ping, runtime info, health, readiness and CPU history (restarts are
 //! in `server_restart.rs`).
+
 pub mod restart;
 
 use axum::Extension;

@@ -15,7 +15,9 @@ use crate::http::docs::AdminErrors;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::routes::sessions::views::{MeView, SessionView, load, wait_for};
+use crate::http::routes::sessions::views::{MeView, SessionView, wait_for};
+use crate::http::session;
+use crate::sessions::live::Session;
 use crate::sessions::status::Status;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -44,7 +46,7 @@ async fn get_session(
     Tenant(who): Tenant,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Reply<SessionView>> {
-    let (row, handle) = load(&state, &who, &id).await?;
+    let Session { row, handle } = session::find(&state, &who, &id).await?;
     Ok(Reply::ok("Session fetched", SessionView::of(&row, &handle.snapshot())))
 }
 
@@ -57,7 +59,7 @@ async fn start(
     Tenant(who): Tenant,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Reply<SessionView>> {
-    let (row, handle) = load(&state, &who, &id).await?;
+    let Session { row, handle } = session::find(&state, &who, &id).await?;
     if !handle.snapshot().status.is_running() {
         handle.start(None).await;
     }
@@ -74,7 +76,7 @@ async fn stop(
     Tenant(who): Tenant,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Reply<SessionView>> {
-    let (row, handle) = load(&state, &who, &id).await?;
+    let Session { row, handle } = session::find(&state, &who, &id).await?;
     if handle.snapshot().status != Status::Stopped {
         handle.stop().await;
     }
@@ -90,7 +92,7 @@ async fn restart(
     Tenant(who): Tenant,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Reply<SessionView>> {
-    let (row, handle) = load(&state, &who, &id).await?;
+    let Session { row, handle } = session::find(&state, &who, &id).await?;
     handle.restart().await;
     let snap = wait_for(&handle, SETTLE, settled).await;
     Ok(Reply::ok("Session restarted", SessionView::of(&row, &snap)))
@@ -130,7 +132,7 @@ async fn qr(
     if !matches!(format.as_str(), "json" | "png" | "raw") {
         return Err(ApiError::field("format", "must be json, png or raw"));
     }
-    let (_, handle) = load(&state, &who, &id).await?;
+    let Session { handle, .. } = session::find(&state, &who, &id).await?;
     let snap = handle.snapshot();
     let qr = snap.qr.filter(|_| snap.status == Status::ScanQrCode).ok_or_else(|| {
         ApiError::new(Code::NotFound, format!("no QR code right now (status {})", snap.status.as_str()))
@@ -164,7 +166,7 @@ async fn me(
     Tenant(who): Tenant,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Reply<MeView>> {
-    let (row, handle) = load(&state, &who, &id).await?;
+    let Session { row, handle } = session::find(&state, &who, &id).await?;
     let snap = handle.snapshot();
     let me = MeView::of(&snap.me)
         .or_else(|| MeView::of(&row.me))

@@ -1,6 +1,7 @@
 //! `/api/v1/session/*` as the original WAREST defines them: create (QR), pair code,
 //! logout, reconnect, devices, config, list, delete. Same methods, parameters, envelope
 //! and codes; sessions of another tenant are simply not found.
+
 pub mod control;
 pub mod flags;
 pub mod views;
@@ -18,9 +19,10 @@ use crate::http::docs::AdminErrors;
 use crate::http::envelope::{Envelope, Page, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::routes::sessions::views::{
-    SessionQuery, SessionView, load, session_not_found, validate_session_id, wait_for,
-};
+use crate::http::routes::sessions::views::{SessionQuery, SessionView, validate_session_id, wait_for};
+use crate::http::session;
+use crate::sessions::live::Session;
+use crate::sessions::live::SessionError;
 use crate::sessions::manager::NewSessionSpec;
 use crate::sessions::status::Status;
 use crate::store::StoreError;
@@ -101,7 +103,7 @@ async fn create_or_get(
         Err(e) => Err(e.into()),
     };
     if let Ok(row) = &found {
-        crate::http::session_label::note(row.label.as_deref());
+        crate::http::session::note(row.label.as_deref());
     }
     found
 }
@@ -249,7 +251,7 @@ async fn logout(
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> ApiResult<Reply<StepsResult>> {
     let id = q.required()?;
-    let (_, handle) = load(&state, &who, &id).await?;
+    let Session { handle, .. } = session::find(&state, &who, &id).await?;
     handle.logout().await;
     let steps = serde_json::json!({ "runtime": true, "creds": true });
     Ok(Reply::ok("Logout success", StepsResult { session_id: id, steps }))
@@ -265,7 +267,7 @@ async fn reconnect(
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> ApiResult<Reply<SessionView>> {
     let id = q.required()?;
-    let (row, handle) = load(&state, &who, &id).await?;
+    let Session { row, handle } = session::find(&state, &who, &id).await?;
     let h = handle.clone();
     tokio::spawn(async move { h.restart().await });
     Ok(Reply::with_code(Code::ReconnectScheduled, "Reconnect scheduled", SessionView::of(&row, &handle.snapshot())))
@@ -291,7 +293,7 @@ async fn devices(
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> ApiResult<Reply<SessionDevicesResult>> {
     let id = q.required()?;
-    let (row, handle) = load(&state, &who, &id).await?;
+    let Session { row, handle } = session::find(&state, &who, &id).await?;
     let me = handle.snapshot().me;
     let me = if me.jid.is_some() { me } else { row.me };
     let phone = me.jid.as_deref().map(|j| j.split(['@', ':']).next().unwrap_or_default().to_string());
@@ -356,11 +358,11 @@ async fn config(
     };
     if req.preflight == Some(true) {
         // Tested before anything is saved: a failing receiver leaves the config unchanged.
-        let cur = state.db.get_session(Scope::of(&who), &id).await.map_err(session_not_found)?;
+        let cur = state.db.get_session(Scope::of(&who), &id).await.map_err(SessionError::from)?;
         crate::http::routes::webhooks::preflight_before_save(&state, &who, &cur, &patch).await?;
     }
-    let row = state.db.update_session_config(Scope::of(&who), &id, patch).await.map_err(session_not_found)?;
-    crate::http::session_label::note(row.label.as_deref());
+    let row = state.db.update_session_config(Scope::of(&who), &id, patch).await.map_err(SessionError::from)?;
+    crate::http::session::note(row.label.as_deref());
     let snap = state.sessions.snapshot(&row);
     Ok(Reply::ok("Config updated", SessionView::of(&row, &snap)))
 }
@@ -415,7 +417,7 @@ async fn delete(
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> ApiResult<Reply<StepsResult>> {
     let id = q.required()?;
-    state.sessions.delete(Scope::of(&who), &id).await.map_err(session_not_found)?;
+    state.sessions.delete(Scope::of(&who), &id).await.map_err(SessionError::from)?;
     let steps = serde_json::json!({ "runtime": true, "creds": true, "meta": true });
     Ok(Reply::ok("Session deleted", StepsResult { session_id: id, steps }))
 }

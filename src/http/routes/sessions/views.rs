@@ -6,13 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::auth::Principal;
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::sessions::actor::{SessionHandle, Snapshot};
 use crate::sessions::status::Status;
-use crate::store::StoreError;
-use crate::store::sessions::{Me, Scope, SessionRow};
+use crate::store::sessions::{Me, SessionRow};
 
 /// Words that are routes under `/api/v1/session/`: a session so named could not be
 /// addressed as `/api/v1/session/{sessionId}`.
@@ -58,22 +55,6 @@ impl SessionQuery {
         validate_session_id(id)?;
         Ok(id.to_string())
     }
-}
-
-pub fn session_not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::new(Code::SessionNotFound, "Session not found"),
-        e => e.into(),
-    }
-}
-
-/// The caller's session and its actor; another tenant's session is not found.
-pub async fn load(state: &AppState, who: &Principal, id: &str) -> ApiResult<(SessionRow, SessionHandle)> {
-    validate_session_id(id)?;
-    let row = state.db.get_session(Scope::of(who), id).await.map_err(session_not_found)?;
-    crate::http::session_label::note(row.label.as_deref());
-    let handle = state.sessions.handle(&row);
-    Ok((row, handle))
 }
 
 #[derive(Serialize, ToSchema, Debug)]

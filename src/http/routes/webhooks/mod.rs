@@ -1,5 +1,6 @@
 //! `/api/v1/webhook/preflight` (a signed test delivery) and
 //! `/api/v1/session/{sessionId}/webhooks` (extra targets, event filters, custom headers).
+
 pub mod ops;
 
 use axum::extract::State;
@@ -15,7 +16,8 @@ use crate::http::docs::AdminErrors;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::routes::sessions::views::{session_not_found, validate_session_id};
+use crate::http::routes::sessions::views::validate_session_id;
+use crate::sessions::live::SessionError;
 use crate::store::sessions::Scope;
 use crate::webhooks::preflight::{PreflightResult, PreflightTarget};
 use crate::webhooks::targets::TargetSpec;
@@ -70,7 +72,7 @@ async fn preflight(
     let row = match &req.session_id {
         Some(id) => {
             validate_session_id(id)?;
-            Some(state.db.get_session(Scope::of(&who), id).await.map_err(session_not_found)?)
+            Some(state.db.get_session(Scope::of(&who), id).await.map_err(SessionError::from)?)
         }
         None => None,
     };
@@ -194,7 +196,7 @@ async fn get_targets(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Reply<TargetsView>> {
     validate_session_id(&id)?;
-    let row = state.db.get_session(Scope::of(&who), &id).await.map_err(session_not_found)?;
+    let row = state.db.get_session(Scope::of(&who), &id).await.map_err(SessionError::from)?;
     Ok(Reply::ok("Webhook targets", view(&state, &id, row.webhook_url).await?))
 }
 
@@ -211,7 +213,7 @@ async fn put_targets(
     ApiJson(req): ApiJson<TargetsRequest>,
 ) -> ApiResult<Reply<TargetsView>> {
     validate_session_id(&id)?;
-    let row = state.db.get_session(Scope::of(&who), &id).await.map_err(session_not_found)?;
+    let row = state.db.get_session(Scope::of(&who), &id).await.map_err(SessionError::from)?;
     if req.targets.len() > MAX_TARGETS {
         return Err(ApiError::field("targets", format!("at most {MAX_TARGETS} targets")));
     }

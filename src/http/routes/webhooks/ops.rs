@@ -20,6 +20,7 @@ use crate::http::docs::AdminErrors;
 use crate::http::envelope::{Envelope, Page, Reply};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::sessions::live::SessionError;
 use crate::webhooks::StoredEvent;
 use crate::webhooks::ops::{Attempt, DeadLetter, Filter};
 
@@ -182,11 +183,7 @@ async fn replay(
     ApiJson(req): ApiJson<ReplayRequest>,
 ) -> ApiResult<Reply<Queued>> {
     crate::http::routes::sessions::views::validate_session_id(&req.session_id)?;
-    state
-        .db
-        .get_session(crate::store::sessions::Scope::of(&who), &req.session_id)
-        .await
-        .map_err(crate::http::routes::sessions::views::session_not_found)?;
+    state.db.get_session(crate::store::sessions::Scope::of(&who), &req.session_id).await.map_err(SessionError::from)?;
     let limit = req.limit.unwrap_or(1000);
     if !(1..=REPLAY_MAX).contains(&limit) {
         return Err(ApiError::field("limit", format!("must be from 1 to {REPLAY_MAX}")));

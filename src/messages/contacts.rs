@@ -1,0 +1,33 @@
+//! The `contacts` table: accounts that wrote to a session, with their LID and push name
+//! (written by [`super::inbound`]).
+
+use sqlx::Row;
+
+use crate::store::{Db, StoreResult};
+
+/// A contact as the store knows it.
+pub struct Contact {
+    pub jid: String,
+    pub lid: Option<String>,
+    pub push_name: Option<String>,
+}
+
+/// The session's contacts, most recently seen first.
+pub async fn recent(db: &Db, session_id: &str, limit: i64) -> StoreResult<Vec<Contact>> {
+    let rows = sqlx::query(
+        "SELECT jid, lid, push_name FROM contacts WHERE session_id = $1 ORDER BY updated_at DESC, jid LIMIT $2",
+    )
+    .bind(session_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Contact {
+                jid: r.try_get::<Option<String>, _>("jid")?.unwrap_or_default(),
+                lid: r.try_get("lid")?,
+                push_name: r.try_get("push_name")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,234 @@
+//! Authentication, users and keys, tenant isolation and rate limiting, end to end over HTTP,
+//! on SQLite and on Postgres.
+
+use crate::common;
+
+use common::{ADMIN_KEY, TestApp, envelope_code, kinds};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn ping_without_a_key_is_a_401_envelope() {
+    for kind in kinds() {
+        let app = TestApp::spawn(kind).await;
+        let (status, body) = app.get("/api/v1/server/ping", None).await;
+        assert_eq!(status, 401, "{kind:?}");
+        assert_eq!(envelope_code(&body), 2200);
+        assert_eq!(body["status"], false);
+
+        let (status, body) = app.get("/api/v1/server/ping", Some("wrst_not-a-real-key")).await;
+        assert_eq!((status, envelope_code(&body)), (401, 2200));
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn ping_with_the_admin_key_returns_the_envelope_and_identity_headers() {
+    for kind in kinds() {
+        let app = TestApp::spawn(kind).await;
+        let res = app.req(Method::GET, "/api/v1/server/ping", Some(ADMIN_KEY)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let h = res.headers().clone();
+        assert!(h["x-warest-registry"].to_str().unwrap().starts_with("usr_"));
+        assert_eq!(h["x-warest-username"], "admin");
+        assert_eq!(h["x-warest-version"], warest::VERSION);
+        assert!(h.contains_key("x-request-id"));
+        assert_eq!(h["ratelimit-limit"], "120");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!((body["status"].as_bool(), envelope_code(&body)), (Some(true), 1000));
+        assert_eq!(body["results"][0]["ping"], "pong");
+        assert_eq!(body["results"][0]["timezone"], "UTC");
+
+        // The same key as a bearer token.
+        let res = app.http.get(app.url("/api/v1/server/ping")).bearer_auth(ADMIN_KEY).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn admin_creates_a_user_whose_key_works_and_is_listed_without_its_secret() {
+    for kind in kinds() {
+        let app = TestApp::spawn(kind).await;
+        let (registry, key) = app.create_user("support").await;
+        assert!(registry.starts_with("usr_") && key.starts_with("wrst_"));
+
+        let res = app.req(Method::GET, "/api/v1/keys", Some(&key)).send().await.unwrap();
+        assert_eq!(res.headers()["x-warest-registry"], registry.as_str());
+        assert_eq!(res.headers()["x-warest-username"], "support");
+        let body: serde_json::Value = res.json().await.unwrap();
+        let items = body["results"][0]["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        assert!(items[0].get("key").is_none(), "secrets are never listed");
+        assert!(!body.to_string().contains(&key));
+
+        let (status, body) = app.get("/api/v1/admin/users", Some(ADMIN_KEY)).await;
+        assert_eq!(status, 200);
+        let names: Vec<&str> =
+            body["results"][0]["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+        assert_eq!(names, vec!["admin", "support"]);
+
+        let (status, body) = app.get(&format!("/api/v1/admin/users/{registry}"), Some(ADMIN_KEY)).await;
+        assert_eq!((status, body["results"][0]["username"].as_str()), (200, Some("support")));
+
+        let (status, body) = app.post("/api/v1/admin/users", Some(ADMIN_KEY), json!({ "username": "support" })).await;
+        assert_eq!((status, envelope_code(&body)), (409, 2300));
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_second_tenant_gets_404_for_the_first_tenants_key() {
+    for kind in kinds() {
+        let app = TestApp::spawn(kind).await;
+        let (_, key_a) = app.create_user("tenant-a").await;
+        let (_, key_b) = app.create_user("tenant-b").await;
+        let (_, body) = app.get("/api/v1/keys", Some(&key_a)).await;
+        let key_a_id = body["results"][0]["items"][0]["id"].as_str().unwrap().to_string();
+
+        // Not 403, not data: the resource does not exist for tenant b.
+        let (status, body) = app.delete(&format!("/api/v1/keys/{key_a_id}"), Some(&key_b)).await;
+        assert_eq!((status, envelope_code(&body)), (404, 2600), "{kind:?}");
+        let (_, body) = app.get("/api/v1/keys", Some(&key_b)).await;
+        assert!(!body.to_string().contains(&key_a_id));
+
+        // Tenant a's key still works: b's attempt changed nothing.
+        assert_eq!(app.get("/api/v1/server/ping", Some(&key_a)).await.0, 200);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_non_admin_key_gets_403_on_admin_routes() {
+    for kind in kinds() {
+        let app = TestApp::spawn(kind).await;
+        let (_, key) = app.create_user("plain").await;
+        let (status, body) = app.get("/api/v1/admin/users", Some(&key)).await;
+        assert_eq!((status, envelope_code(&body)), (403, 2201));
+        let (status, _) = app.post("/api/v1/admin/users", Some(&key), json!({ "username": "x1" })).await;
+        assert_eq!(status, 403);
+        assert_eq!(app.get("/api/v1/server/info", Some(&key)).await.0, 403);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn revoked_keys_and_disabled_users_are_locked_out_at_once() {
+    for kind in kinds() {
+        let app = TestApp::spawn(kind).await;
+        let (registry, key) = app.create_user("ops").await;
+        let (status, body) = app
+            .post(&format!("/api/v1/admin/users/{registry}/keys"), Some(ADMIN_KEY), json!({ "name": "second" }))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let second = body["results"][0]["key"].as_str().unwrap().to_string();
+        let second_id = body["results"][0]["id"].as_str().unwrap().to_string();
+
+        let (status, _) =
+            app.delete(&format!("/api/v1/admin/users/{registry}/keys/{second_id}"), Some(ADMIN_KEY)).await;
+        assert_eq!(status, 200);
+        assert_eq!(app.get("/api/v1/server/ping", Some(&second)).await.0, 401);
+        assert_eq!(app.get("/api/v1/server/ping", Some(&key)).await.0, 200);
+
+        assert_eq!(
+            app.post(&format!("/api/v1/admin/users/{registry}/disable"), Some(ADMIN_KEY), json!({})).await.0,
+            200
+        );
+        assert_eq!(app.get("/api/v1/server/ping", Some(&key)).await.0, 401);
+        assert_eq!(
+            app.post(&format!("/api/v1/admin/users/{registry}/enable"), Some(ADMIN_KEY), json!({})).await.0,
+            200
+        );
+        assert_eq!(app.get("/api/v1/server/ping", Some(&key)).await.0, 200);
+
+        assert_eq!(app.delete(&format!("/api/v1/admin/users/{registry}"), Some(ADMIN_KEY)).await.0, 200);
+        assert_eq!(app.get("/api/v1/server/ping", Some(&key)).await.0, 401);
+        assert_eq!(app.get(&format!("/api/v1/admin/users/{registry}"), Some(ADMIN_KEY)).await.0, 404);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_admin_cannot_disable_or_delete_itself() {
+    let app = TestApp::spawn(common::Kind::Sqlite).await;
+    let (_, body) = app.get("/api/v1/keys", Some(ADMIN_KEY)).await;
+    let me = app.req(Method::GET, "/api/v1/keys", Some(ADMIN_KEY)).send().await.unwrap();
+    let registry = me.headers()["x-warest-registry"].to_str().unwrap().to_string();
+    assert!(body["status"].as_bool().unwrap());
+    let (status, body) = app.post(&format!("/api/v1/admin/users/{registry}/disable"), Some(ADMIN_KEY), json!({})).await;
+    assert_eq!((status, envelope_code(&body)), (409, 2300));
+    assert_eq!(app.delete(&format!("/api/v1/admin/users/{registry}"), Some(ADMIN_KEY)).await.0, 409);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_with_retry_after_and_ratelimit_headers() {
+    for kind in kinds() {
+        let app = TestApp::spawn_with(kind, &[("RATE_LIMIT_MAX", "4"), ("RATE_LIMIT_WINDOW_MS", "60000")]).await;
+        // Uses one of the admin key's four requests.
+        let (_, other) = app.create_user("other").await;
+        for expected_remaining in ["2", "1", "0"] {
+            let res = app.req(Method::GET, "/api/v1/server/ping", Some(ADMIN_KEY)).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            assert_eq!(res.headers()["ratelimit-remaining"], expected_remaining);
+        }
+        let res = app.req(Method::GET, "/api/v1/server/ping", Some(ADMIN_KEY)).send().await.unwrap();
+        assert_eq!(res.status(), 429);
+        let h = res.headers().clone();
+        let retry: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        assert_eq!(h["ratelimit-limit"], "4");
+        assert_eq!(h["ratelimit-remaining"], "0");
+        assert!(h.contains_key("ratelimit-reset"));
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(envelope_code(&body), 2400);
+
+        // The limit is per key: another tenant is unaffected.
+        assert_eq!(app.get("/api/v1/server/ping", Some(&other)).await.0, 200);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn repeated_bad_keys_from_one_client_are_slowed_down() {
+    let app = TestApp::spawn_with(common::Kind::Sqlite, &[("RATE_LIMIT_MAX", "3")]).await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/v1/server/ping", Some("wrst_guess")).await.0, 401);
+    }
+    let (status, body) = app.get("/api/v1/server/ping", Some("wrst_guess")).await;
+    assert_eq!((status, envelope_code(&body)), (429, 2400));
+    // The explorer shares the same slow-down: it is no side door for guessing.
+    let (status, _) = app.get("/openapi.json", Some("wrst_guess")).await;
+    assert_eq!(status, 429);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_generated_admin_key_is_created_once_and_printed_once() {
+    let t = warest::testing::TestDb::sqlite().await;
+    let vars = std::collections::HashMap::from([("WAREST_ADMIN_APIKEY".to_string(), String::new())]);
+    let config = warest::config::Config::from_map(&vars).unwrap();
+    let first = warest::auth::seed_admin(&t.db, &config).await.unwrap();
+    let key = first.generated_key.expect("generated on first start");
+    let again = warest::auth::seed_admin(&t.db, &config).await.unwrap();
+    assert!(again.generated_key.is_none(), "never a second key on restart");
+    assert!(warest::auth::authenticate_key(&t.db, &key).await.unwrap().unwrap().is_admin);
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn rotating_the_env_admin_key_retires_the_old_one() {
+    let t = warest::testing::TestDb::sqlite().await;
+    let with_key = |k: &str| {
+        warest::config::Config::from_map(&std::collections::HashMap::from([(
+            "WAREST_ADMIN_APIKEY".to_string(),
+            k.to_string(),
+        )]))
+        .unwrap()
+    };
+    warest::auth::seed_admin(&t.db, &with_key("first-admin-key-0000000000")).await.unwrap();
+    warest::auth::seed_admin(&t.db, &with_key("second-admin-key-000000000")).await.unwrap();
+    assert!(warest::auth::authenticate_key(&t.db, "first-admin-key-0000000000").await.unwrap().is_none());
+    assert!(warest::auth::authenticate_key(&t.db, "second-admin-key-000000000").await.unwrap().is_some());
+    t.cleanup().await;
+}
