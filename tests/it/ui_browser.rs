@@ -140,6 +140,19 @@ async fn the_dashboard_needs_a_sign_in_and_its_pages_carry_a_strict_csp() {
     assert_eq!(res.status(), 401, "the API's answer to bad credentials");
     assert!(res.text().await.unwrap().contains("code 2200"));
 
+    // The admin key printed at first start signs in too (what the README's first run says).
+    let (form_cookie, token) = login_form(&app).await;
+    let res = app
+        .http
+        .post(app.url("/ui/login"))
+        .header(header::COOKIE, &form_cookie)
+        .form(&[("_csrf", token.as_str()), ("apiKey", ADMIN_KEY), ("next", "/ui/server")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((res.status().as_u16(), res.headers()[header::LOCATION].to_str().unwrap()), (303, "/ui/server"));
+    assert!(set_cookie(&res, "WAREST_DOCS_SESSION").is_some());
+
     let admin = sign_in(&app, "admin", ADMIN_PASSWORD).await;
     for path in ["/ui/sessions", "/ui/events", "/ui/server"] {
         let res = app.http.get(app.url(path)).header(header::COOKIE, &admin.cookie).send().await.unwrap();
