@@ -31,6 +31,7 @@ pub mod telemetry;
 /// Test support (fresh databases, skips for absent tools): never in a production build.
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod ui;
 pub mod webhooks;
 
 /// The gateway's version, sent as `X-WAREST-Version`.

@@ -1,12 +1,12 @@
-//! The OpenAPI document (built from the route annotations), `/openapi.json`, the Swagger
-//! UI at `/docs`, and the small login page that sets the docs cookie. Both the document
-//! and the UI are gated: a docs cookie or an API key.
+//! The OpenAPI document (built from the route annotations), `/openapi.json` and the Swagger
+//! UI at `/docs`. Both are gated: a docs cookie or an API key (the `/login` page that sets
+//! the cookie is the dashboard's, in `crate::ui`).
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
@@ -163,35 +163,3 @@ async fn docs_csp(mut res: Response) -> Response {
     );
     res
 }
-
-/// The login form for browsers. Plain HTML form post, no script, so the strict CSP holds.
-pub async fn login_page() -> impl IntoResponse {
-    let mut res = Html(LOGIN_HTML).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
-    res
-}
-
-const LOGIN_HTML: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>WAREST — sign in</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font-family:system-ui,sans-serif;background:#f4f6f8;display:flex;justify-content:center;padding-top:10vh}
-form{background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002;width:320px}
-h1{font-size:1.3rem;margin:0 0 1rem} label{display:block;margin:.6rem 0 .2rem;font-size:.9rem}
-input{width:100%;box-sizing:border-box;padding:.5rem} button{margin-top:1rem;width:100%;padding:.6rem}
-p{font-size:.8rem;color:#555}
-</style></head><body>
-<form method="post" action="/api/auth/login">
-<h1>WAREST API explorer</h1>
-<label for="u">Username</label><input id="u" name="username" autocomplete="username">
-<label for="p">Password</label><input id="p" name="password" type="password" autocomplete="current-password">
-<p>or</p>
-<label for="k">API key</label><input id="k" name="apiKey" type="password" autocomplete="off">
-<input type="hidden" name="next" value="/docs/">
-<button type="submit">Sign in</button>
-</form></body></html>"#;

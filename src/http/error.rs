@@ -32,6 +32,8 @@ pub enum Code {
     Validation = 2001,
     Unauthorized = 2200,
     Forbidden = 2201,
+    /// A dashboard request that changes state without its CSRF token (or from another origin).
+    CsrfRejected = 2202,
     Conflict = 2300,
     RateLimited = 2400,
     PayloadTooLarge = 2413,
@@ -106,7 +108,7 @@ impl Code {
             SessionFailed => StatusCode::BAD_GATEWAY,
             SessionIdRequired | Validation | RequestFailed => StatusCode::BAD_REQUEST,
             Unauthorized => StatusCode::UNAUTHORIZED,
-            Forbidden => StatusCode::FORBIDDEN,
+            Forbidden | CsrfRejected => StatusCode::FORBIDDEN,
             SessionNotFound | NotFound | MessageNotFound => StatusCode::NOT_FOUND,
             OutboundQueueFull | SpamCooldown | QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             IdempotencyKeyReused | SessionNotLinked => StatusCode::CONFLICT,

@@ -92,7 +92,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(docs::docs_router(state.clone(), doc))
-        .route("/login", axum::routing::get(docs::login_page))
+        // The dashboard at `/` and `/ui/…`, and the `/login` page (src/ui/).
+        .merge(crate::ui::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

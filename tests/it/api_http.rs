@@ -201,7 +201,7 @@ async fn the_login_form_redirects_to_the_docs_with_the_cookie() {
     let app = TestApp::spawn(Kind::Sqlite).await;
     let page = app.http.get(app.url("/login")).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("action=\"/api/auth/login\""));
+    assert!(page.text().await.unwrap().contains("action=\"/ui/login\""));
     let res = app
         .http
         .post(app.url("/api/auth/login"))

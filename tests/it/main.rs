@@ -40,6 +40,7 @@ mod e2e_sessions;
 mod migrations;
 mod restart_schedule;
 mod retention;
+mod ui_browser;
 mod webhooks_config;
 mod webhooks_crash;
 mod webhooks_delivery;
