@@ -182,6 +182,7 @@ impl Counter {
         step
     }
 
+    #[expect(clippy::too_many_lines, reason = "one arm per action kind: the match is the catalog")]
     fn action(&mut self, kind: &str, o: &Map<String, Value>, path: &str, depth: usize) -> Result<Action, String> {
         let sub = |name: &str| format!("{path}.{name}.");
         Ok(match kind {

@@ -143,6 +143,8 @@ mod fail_point {
 
     /// Counts this commit's messages; the phase to abort in when it stores the Nth.
     pub fn reached(fresh: usize) -> Option<Phase> {
+        // A sandbox-build fail point for the crash tests, not configuration.
+        #[expect(clippy::disallowed_methods, reason = "a test fail point, compiled only with the sandbox feature")]
         let spec = std::env::var("WAREST_TEST_INBOUND_ABORT").ok()?;
         let (phase, n) = spec.split_once(':')?;
         let phase = match phase {

@@ -48,6 +48,7 @@ impl FfmpegConfig {
                 Err(FfmpegError::Missing(format!("{} does not exist", p.display())))
             };
         }
+        #[expect(clippy::disallowed_methods, reason = "finding a program on PATH, as a shell would; not configuration")]
         let path = std::env::var_os("PATH").unwrap_or_default();
         std::env::split_paths(&path)
             .map(|dir| dir.join("ffmpeg"))

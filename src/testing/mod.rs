@@ -7,6 +7,8 @@
 //! Postgres tests read `WAREST_TEST_POSTGRES_URL` (CI sets it and fails if the server is
 //! unreachable) and each get a database of their own, so tests run in parallel safely.
 
+#![allow(clippy::disallowed_methods, reason = "test support reads the test environment (WAREST_TEST_*, PATH)")]
+
 pub mod require;
 
 use std::collections::HashMap;

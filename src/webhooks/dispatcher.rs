@@ -168,6 +168,7 @@ impl Dispatcher {
     }
 
     /// One attempt of one claimed delivery.
+    #[expect(clippy::too_many_lines, reason = "one attempt read top to bottom: breaker, sign, send, record, decide")]
     pub async fn deliver(&self, c: &Claimed) -> StoreResult<Outcome> {
         let now = now_ms();
         if let Some(until) = self.breakers.open_until(&c.url, now) {

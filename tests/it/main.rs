@@ -8,6 +8,8 @@
 // whatsapp-rust's app-state futures (an observer client's star, mute, archive…) nest deeper
 // than rustc's default query depth of 128.
 #![recursion_limit = "256"]
+// A test reads as one scenario; tests build plain HTTP clients and read their own env.
+#![allow(clippy::too_many_lines, clippy::disallowed_methods)]
 
 mod chats_support;
 mod common;

@@ -2,6 +2,8 @@
 //! (no gateway) pair, chat, sync app state and survive faults against the sandbox server.
 //! `common` holds the shared client helpers.
 
+// Tests read their own env (timeouts, tool paths).
+#![allow(clippy::disallowed_methods)]
 // whatsapp-rust's app-state futures nest deeper than rustc's default query depth
 // (with the workspace's features unified).
 #![recursion_limit = "256"]
