@@ -13,8 +13,8 @@ mod write;
 
 pub use members::{Change, ParticipantOutcome, change};
 pub use read::{
-    InviteCode, JoinRequest, Participant, info, invite_link, invite_link_of, join_requests, list, participants,
-    preview_invite,
+    INVITE_PATTERN, InviteCode, JoinRequest, MAX_INVITE_LEN, Participant, info, invite_link, invite_link_of,
+    join_requests, list, participants, preview_invite,
 };
 pub use settings::{
     Description, EPHEMERAL_CHOICES, Jpeg, MAX_PICTURE_BYTES, Picture, Subject, Timer, description, picture,
@@ -96,6 +96,10 @@ impl From<WaGroupError> for GroupError {
 /// A group id: `<digits>` or `<digits>-<digits>`, with or without `@g.us`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupId(Jid);
+
+/// What [`GroupId::parse`] accepts, for the OpenAPI document: the raw id (one or two
+/// digit runs joined by `-`) with or without `@g.us`.
+pub const GROUP_ID_PATTERN: &str = r"^\s*[0-9]{1,32}(?:-[0-9]{1,32})?(?:@g\.us)?\s*$";
 
 impl GroupId {
     /// Parses a group id as `field` names it.

@@ -12,6 +12,9 @@ use crate::sessions::live::LiveSession;
 
 /// Longest invite link or code accepted.
 pub const MAX_INVITE_LEN: usize = 200;
+/// What [`InviteCode::parse`] accepts, for the OpenAPI document: a `chat.whatsapp.com`
+/// link (query and fragment ignored) or the bare code of 1-64 letters and digits.
+pub const INVITE_PATTERN: &str = r"^\s*(?:(?:https?://)?chat\.whatsapp\.com/)?[A-Za-z0-9]{1,64}/*(?:[?#][^\s]*)?\s*$";
 
 /// The link WhatsApp shows for an invite code.
 pub fn invite_link_of(code: &str) -> String {

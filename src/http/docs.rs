@@ -8,17 +8,19 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoResponses, Modify, OpenApi};
+use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::envelope::ErrorEnvelope;
+use super::envelope::{ErrorEnvelope, FieldError};
 use super::error::ApiError;
+use super::wire::Constraints;
 use crate::app::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "WAREST", description = "Self-hosted, multi-session WhatsApp REST gateway. \
         Every response uses the envelope {status, code, message, results}.", license(name = "MIT")),
+    components(schemas(ErrorEnvelope, FieldError)),
     modifiers(&Security),
     security(("ApiKeyAuth" = []), ("BearerAuth" = [])),
     tags(
@@ -64,47 +66,45 @@ impl Modify for Security {
     }
 }
 
-/// Errors any authenticated route can answer with.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum CommonErrors {
-    /// Invalid input; `results[0].field` names the field.
-    #[response(status = 400)]
-    BadRequest(#[to_schema] ErrorEnvelope),
-    /// Missing or invalid API key (code 2200).
-    #[response(status = 401)]
-    Unauthorized(ErrorEnvelope),
-    /// Rate limit exceeded (code 2400), with `Retry-After` and `RateLimit-*` headers.
-    #[response(status = 429)]
-    TooMany(ErrorEnvelope),
-    /// Unexpected error (code 8000).
-    #[response(status = 500)]
-    Internal(ErrorEnvelope),
+crate::error_set!(
+    /// Errors any authenticated route can answer.
+    pub CommonErrors = []
+);
+
+crate::error_set!(
+    /// Errors of routes that ask WhatsApp through one of the caller's sessions.
+    pub SessionErrors = [SessionNotFound, SessionNotLinked, SessionNotConnected, WaRequestFailed]
+);
+
+crate::error_set!(
+    /// Errors of routes that read a file from a URL or base64 and convert it.
+    pub MediaErrors = [MediaUrlForbidden, MediaFetchFailed, MediaTooLarge, MediaUnsupported, MediaConversionFailed,
+        MediaConversionTimeout, MediaConverterMissing]
+);
+
+crate::error_set!(
+    /// [`SessionErrors`] and [`MediaErrors`]: a file sent to WhatsApp through a session.
+    pub SessionMediaErrors = [SessionNotFound, SessionNotLinked, SessionNotConnected, WaRequestFailed,
+        MediaUrlForbidden, MediaFetchFailed, MediaTooLarge, MediaUnsupported, MediaConversionFailed]
+);
+
+crate::error_set!(
+    /// Errors of admin routes and of routes on one resource: the common ones plus 403 and 404.
+    pub AdminErrors = [Forbidden, NotFound]
+);
+
+/// The document of every route (and the sandbox's, when `sandbox`). The shared field
+/// constraints are applied last, once the routes (and the schemas they register) are in.
+pub fn document(sandbox: bool) -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = super::api_router(sandbox).split_for_parts();
+    Constraints.modify(&mut doc);
+    doc
 }
 
-/// Errors of admin-only routes: the common ones plus 403.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum AdminErrors {
-    #[response(status = 400)]
-    BadRequest(#[to_schema] ErrorEnvelope),
-    #[response(status = 401)]
-    Unauthorized(ErrorEnvelope),
-    /// The key is not an admin's (code 2201).
-    #[response(status = 403)]
-    Forbidden(ErrorEnvelope),
-    /// No such resource (code 2600).
-    #[response(status = 404)]
-    NotFound(ErrorEnvelope),
-    #[response(status = 429)]
-    TooMany(ErrorEnvelope),
-    #[response(status = 500)]
-    Internal(ErrorEnvelope),
-}
-
-/// The rendered document, as committed in `openapi/openapi.json`.
+/// The rendered document, as committed in `openapi/openapi.json`: without the sandbox's
+/// routes, so any build renders (and checks) the same file.
 pub fn openapi_json() -> String {
-    let (_, doc) = super::api_router().split_for_parts();
+    let doc = document(false);
     let mut text = doc.to_pretty_json().expect("the OpenAPI document serializes");
     text.push('\n');
     text

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::store::StoreError;
 
+pub mod docs;
 mod map;
 
 /// Stable numeric response codes. The numbers never change once published.
@@ -116,7 +117,8 @@ impl Code {
             MediaUnsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             MediaTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             MediaFetchFailed | ForwardUnsupported => StatusCode::UNPROCESSABLE_ENTITY,
-            MediaUrlForbidden => StatusCode::BAD_REQUEST,
+            // A well-formed URL the SSRF policy refuses: forbidden, not malformed.
+            MediaUrlForbidden => StatusCode::FORBIDDEN,
             MessageNotYours => StatusCode::FORBIDDEN,
             EditWindowExpired => StatusCode::UNPROCESSABLE_ENTITY,
             AppStateKeysMissing | SessionNotConnected => StatusCode::CONFLICT,

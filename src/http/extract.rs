@@ -56,7 +56,8 @@ where
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| ApiError::field("body", "could not read the request body"))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // No body, or JSON's `null`: a body that says nothing.
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(T::default()));
         }
         parse_json(&bytes).map(OptionalJson)
@@ -66,23 +67,44 @@ where
 /// Parses JSON into `T`, turning any failure into a 400 naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        // The root reads as "." (or "?" when the syntax broke before any key was read).
-        let path = Some(err.path().to_string()).filter(|p| p != "." && p != "?");
-        let inner = err.into_inner();
-        let msg = inner.to_string();
-        // serde reports a missing field at its parent's path, naming it in the message.
-        let field = missing_field(&msg)
-            .map(|f| path.as_ref().map_or_else(|| f.to_string(), |p| format!("{p}.{f}")))
-            .unwrap_or_else(|| path.unwrap_or_else(|| "body".to_string()));
-        let problem = match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                format!("malformed JSON ({})", strip_position(&msg))
+    // Syntax first, into a value: JSON has one number type, so `5.0` is the integer 5 to
+    // a client (and to the JSON Schema of an `integer` field), and serde would refuse it.
+    let mut value: serde_json::Value = serde_path_to_error::deserialize(de).map_err(json_error)?;
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(json_error)
+}
+
+/// `5.0` → `5` everywhere in `v` (floats with no fraction, within the i64 range).
+fn integral_floats_as_integers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                *v = serde_json::Value::from(f as i64);
             }
-            _ => strip_position(&msg).to_string(),
-        };
-        ApiError::field(field, problem)
-    })
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
+}
+
+/// A 400 naming the field of a JSON error, from either pass.
+fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    // The root reads as "." (or "?" when the syntax broke before any key was read).
+    let path = Some(err.path().to_string()).filter(|p| p != "." && p != "?");
+    let inner = err.into_inner();
+    let msg = inner.to_string();
+    // serde reports a missing field at its parent's path, naming it in the message.
+    let field = missing_field(&msg)
+        .map(|f| path.as_ref().map_or_else(|| f.to_string(), |p| format!("{p}.{f}")))
+        .unwrap_or_else(|| path.unwrap_or_else(|| "body".to_string()));
+    let problem = match inner.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            format!("malformed JSON ({})", strip_position(&msg))
+        }
+        _ => strip_position(&msg).to_string(),
+    };
+    ApiError::field(field, problem)
 }
 
 fn missing_field(msg: &str) -> Option<&str> {

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod rate_limit;
 pub mod routes;
 pub mod session;
+pub mod wire;
 
 use std::time::{Duration, Instant};
 
@@ -47,7 +48,9 @@ struct Routes {
     public: OpenApiRouter<AppState>,
 }
 
-fn routes() -> Routes {
+/// `sandbox`: include `/api/v1/sandbox/*` (sandbox builds serve and document it; the
+/// committed document leaves it out, so it is the same whichever features built it).
+fn routes(sandbox: bool) -> Routes {
     Routes {
         key_required: OpenApiRouter::new()
             .merge(routes::server::authed())
@@ -67,25 +70,25 @@ fn routes() -> Routes {
             .merge(routes::profile::router())
             .merge(routes::misc::router())
             .merge(routes::misc::decrypt::router())
-            .merge(sandbox_routes()),
+            .merge(if sandbox { sandbox_routes() } else { OpenApiRouter::new() }),
         key_optional: routes::server::probes().merge(routes::media::router()),
         public: routes::users::login::router(),
     }
 }
 
-/// Every documented route. No state is needed to build it, which is how `warest openapi`
-/// renders the document without a database.
-pub fn api_router() -> OpenApiRouter<AppState> {
-    let r = routes();
+/// Every documented route (with the sandbox's when `sandbox`). No state is needed to build
+/// it, which is how `warest openapi` renders the document without a database.
+pub fn api_router(sandbox: bool) -> OpenApiRouter<AppState> {
+    let r = routes(sandbox);
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).merge(r.key_required).merge(r.key_optional).merge(r.public)
 }
 
 pub fn router(state: AppState) -> Router {
-    let r = routes();
+    let r = routes(true);
     let key_required = r.key_required.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
     let key_optional = r.key_optional.route_layer(middleware::from_fn_with_state(state.clone(), auth::optional_key));
     let (api, _) = OpenApiRouter::new().merge(key_required).merge(key_optional).merge(r.public).split_for_parts();
-    let (_, doc) = api_router().split_for_parts();
+    let doc = docs::document(true);
 
     let body_limit = state.config.body_limit_bytes;
     let cors = cors_layer(&state.config.allowed_origins);

@@ -34,6 +34,14 @@ pub struct Loaded {
     pub mimetype: Option<String>,
 }
 
+/// What [`load`] reads, as a JSON Schema pattern for the OpenAPI document: an http(s) URL,
+/// a `data:<type>;base64,` URL or bare (padded) base64, surrounding spaces allowed.
+/// Base64 is canonical: padding's unused bits are zero, as the decoder demands.
+pub const SOURCE_PATTERN: &str = concat!(
+    r"^\s*(?:https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#]\S*)?|(?:data:[A-Za-z0-9.+/-]*;base64,)?",
+    r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=))\s*$"
+);
+
 /// Loads `source`: an http(s) URL, a `data:` URL, or bare base64.
 pub async fn load(source: &str, limits: &MediaLimits) -> Result<Loaded, MediaError> {
     let source = source.trim();

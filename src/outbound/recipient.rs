@@ -4,6 +4,56 @@
 /// At most this many recipients per request: one call must not flood a queue.
 pub const MAX_RECIPIENTS: usize = 50;
 
+/// What [`normalize`] accepts, as JSON Schema patterns for the OpenAPI document (the test
+/// below holds the two together). A phone number: 7-15 digits with `+ ( ) - .` and spaces
+/// anywhere; a leading 0 takes WAREST_DEFAULT_COUNTRY_CODE, so it may have fewer digits.
+/// (Upper-case JID servers, which are accepted too, are left out of the patterns.)
+pub mod patterns {
+    macro_rules! phone {
+        () => {
+            r"[+ ().-]*(?:[1-9](?:[+ ().-]*[0-9]){6,14}|0(?:[+ ().-]*[0-9]){6,12})[+ ().-]*"
+        };
+    }
+    macro_rules! user_jid {
+        () => {
+            r"[0-9]{1,20}@(?:s\.whatsapp\.net|c\.us|lid)"
+        };
+    }
+    macro_rules! group_jid {
+        () => {
+            r"[0-9]{1,20}(?:-[0-9]{1,20})?@g\.us"
+        };
+    }
+    /// One phone number.
+    pub const PHONE: &str = concat!(r"^\s*(?:", phone!(), r")\s*$");
+    /// One chat: a phone number, a user JID or LID, or a group JID.
+    pub const CHAT: &str = concat!(r"^\s*(?:", phone!(), "|", user_jid!(), "|", group_jid!(), r")\s*$");
+    /// One person: a phone number or a user JID or LID (group members, blocklist entries).
+    pub const USER: &str = concat!(r"^\s*(?:", phone!(), "|", user_jid!(), r")\s*$");
+    /// People, comma-separated (`checkNumbers`). The count limit (50) is the handler's:
+    /// a bounded repetition of this size makes schema-driven generators crawl.
+    pub const USER_LIST: &str =
+        concat!(r"^\s*(?:", phone!(), "|", user_jid!(), r")", r"(?:\s*,\s*(?:", phone!(), "|", user_jid!(), r"))*\s*$");
+    /// Chats, comma-separated (at most [`MAX_RECIPIENTS`](super::MAX_RECIPIENTS), which
+    /// the handler counts; see `USER_LIST`).
+    pub const CHAT_LIST: &str = concat!(
+        r"^\s*(?:",
+        phone!(),
+        "|",
+        user_jid!(),
+        "|",
+        group_jid!(),
+        r")",
+        r"(?:\s*,\s*(?:",
+        phone!(),
+        "|",
+        user_jid!(),
+        "|",
+        group_jid!(),
+        r"))*\s*$"
+    );
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     /// The canonical JID, e.g. `6281234567890@s.whatsapp.net`.
@@ -88,6 +138,60 @@ mod tests {
 
     fn jid_of(raw: &str) -> Result<String, String> {
         normalize(raw, Some("62")).map(|r| r.jid)
+    }
+
+    /// The documented patterns accept exactly what the validator accepts, over every
+    /// string of a small alphabet that covers the edges (digits, separators, `@`, servers).
+    #[test]
+    fn patterns_match_the_validator() {
+        let chat = regex::Regex::new(patterns::CHAT).unwrap();
+        let user = regex::Regex::new(patterns::USER).unwrap();
+        let list = regex::Regex::new(patterns::CHAT_LIST).unwrap();
+        let samples = [
+            "",
+            " ",
+            "0",
+            "1",
+            "123456",
+            "1234567",
+            "+1 (555) 000-0001",
+            "0812345",
+            "081234567890123",
+            "0812345678901",
+            "1234567890123456",
+            "123456789012345",
+            "62812abc",
+            "1.2.3.4.5.6.7",
+            "+ + +",
+            "1@s.whatsapp.net",
+            "1@c.us",
+            "1@lid",
+            "1@g.us",
+            "1-2@g.us",
+            "1-2-3@g.us",
+            "a@g.us",
+            "1@newsletter",
+            "123456789012345678901@lid",
+            " 15550000001 ",
+            "1555\t0000001",
+            "@g.us",
+            "1@",
+            "15550000001@g.us",
+        ];
+        for s in samples {
+            let ok = normalize(s, Some("62"));
+            assert_eq!(chat.is_match(s), ok.is_ok(), "CHAT vs normalize on {s:?}: {ok:?}");
+            let is_user = ok.as_ref().is_ok_and(|r| !r.is_group());
+            assert_eq!(user.is_match(s), is_user, "USER vs normalize on {s:?}");
+        }
+        for s in ["15550000001,15550000002", "15550000001 , 1@g.us", "15550000001,", ",15550000001", "1,2"] {
+            let ok = normalize_all(&[s.to_string()], Some("62")).is_ok();
+            let clean = !s.trim().starts_with(',') && !s.trim().ends_with(',');
+            assert_eq!(list.is_match(s), ok && clean, "CHAT_LIST vs normalize_all on {s:?}");
+        }
+        // The count is not the pattern's: the list fits it, normalize_all refuses it.
+        let many = vec!["15550000001"; MAX_RECIPIENTS + 1].join(",");
+        assert!(list.is_match(&many) && normalize_all(&[many], Some("62")).is_err());
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub fn query(pairs: &[(&str, Option<&str>)]) -> String {
 
 impl Api {
     pub fn new(state: AppState) -> Api {
-        let (routes, _) = crate::http::api_router().split_for_parts();
+        let (routes, _) = crate::http::api_router(true).split_for_parts();
         Api { router: routes.with_state(state) }
     }
 

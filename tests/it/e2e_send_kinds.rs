@@ -157,11 +157,11 @@ async fn media_guards_answer_4xx_naming_the_problem() {
     let url = file_server(file(&[0xFF, 0xD8, 0xFF], 100, 0), "image/jpeg").await;
     let big = b64(&file(b"\x89PNG\r\n\x1a\n", 1_100_000, 0));
     let cases = [
-        ("media", json!({ "sessionId": "main", "to": CONTACT, "media": url }), 400, 3013, "media"),
+        ("media", json!({ "sessionId": "main", "to": CONTACT, "media": url }), 403, 3013, "media"),
         (
             "media",
             json!({ "sessionId": "main", "to": CONTACT, "media": "http://169.254.169.254/latest" }),
-            400,
+            403,
             3013,
             "media",
         ),

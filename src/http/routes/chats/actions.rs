@@ -5,7 +5,7 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoResponses, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::auth::Principal;
 use crate::chats::actions::{ChatVerb, MAX_MUTE_MINUTES, run};
 use crate::http::auth::Tenant;
-use crate::http::envelope::{Envelope, ErrorEnvelope};
+use crate::http::envelope::Envelope;
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::ApiJson;
 use crate::http::routes::messages::Recipients;
@@ -31,26 +31,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(clear_all))
 }
 
-/// Errors of the chat action routes.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum ChatActionErrors {
-    /// Invalid input; `results[0].field` names the field.
-    #[response(status = 400)]
-    BadRequest(#[to_schema] ErrorEnvelope),
-    #[response(status = 401)]
-    Unauthorized(ErrorEnvelope),
-    /// Unknown session (1101), chat or message (3003).
-    #[response(status = 404)]
-    NotFound(ErrorEnvelope),
-    /// The session is not linked or not connected (3002), or its phone has not shared the
-    /// app-state keys these actions are signed with (3102).
-    #[response(status = 409)]
-    Conflict(ErrorEnvelope),
-    /// WhatsApp refused or failed the action (4001).
-    #[response(status = 502)]
-    BadGateway(ErrorEnvelope),
-}
+crate::error_set!(
+    /// Errors of the chat actions.
+    pub ChatActionErrors = [SessionNotFound, NotFound, MessageNotFound, SessionNotLinked, SessionNotConnected, AppStateKeysMissing, ChatActionFailed]
+);
 
 /// The session and the chats to act on.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -58,7 +42,7 @@ pub enum ChatActionErrors {
 pub struct ChatTargets {
     pub session_id: String,
     /// Phone numbers, user JIDs, LIDs or group JIDs; comma-separated or an array, at most 50.
-    #[schema(value_type = Object, example = "6281234567890")]
+    #[schema(schema_with = crate::http::wire::chat_list)]
     pub to: Recipients,
 }
 
@@ -69,6 +53,7 @@ pub struct MuteBody {
     pub targets: ChatTargets,
     /// Minutes, 1 - 43200 (default 60).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 43200)]
     pub duration: Option<i64>,
 }
 

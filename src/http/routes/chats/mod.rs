@@ -69,14 +69,18 @@ pub struct ChatsQuery {
     #[param(ignore)]
     pub session: Option<String>,
     /// Chats per page, 1-200 (default 10).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Chats to skip (default 0).
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
     /// Only chats with media messages.
     pub has_media: Option<bool>,
     /// `lastMessage` (default), `unreadCount` or `name`.
+    #[param(pattern = "^(?:lastMessage|unreadCount|name)$")]
     pub sort_by: Option<String>,
     /// `desc` (default) or `asc`.
+    #[param(pattern = "^(?:asc|desc)$")]
     pub sort_order: Option<String>,
     /// Part of the chat's name or JID.
     pub search: Option<String>,
@@ -225,8 +229,10 @@ pub struct MessagesQuery {
     #[param(ignore)]
     pub session: Option<String>,
     /// Messages per page, 1-200 (default 20).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Messages to skip (ignored with `cursor`).
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
     /// `nextCursor` of the previous page: continue with older messages.
     pub cursor: Option<String>,

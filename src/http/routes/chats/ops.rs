@@ -33,9 +33,11 @@ pub struct ChatReadBody {
     pub session_id: String,
     /// Inbound messages to acknowledge, newest first (0 = no limit; at most 1000).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000)]
     pub messages: i64,
     /// With `messages` = 0: only messages of the last N days (0 = any age; at most 365).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 365)]
     pub days: i64,
 }
 
@@ -175,7 +177,7 @@ async fn pin_chat(
     description = "Sends a pin-in-chat message for a message of this chat (one received and stored, or one this \
                    session sent): every member sees it pinned (7 days) or unpinned.",
     params(("chatId" = String, Path, description = "Phone number, user JID, LID or group JID"),
-           ("messageId" = String, Path, description = "The message to pin")),
+           ("messageId" = String, Path, description = "The message to pin", pattern = "^[A-Za-z0-9]{1,128}$")),
     request_body = ChatPinBody,
     responses((status = 200, description = "Message pin status payload", body = Envelope<ChatPinResult>), ChatActionErrors))]
 async fn pin_chat_message(

@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct ChatPresenceBody {
     pub session_id: String,
     /// `composing` (typing), `recording` (recording audio) or `paused` (stop).
+    #[schema(pattern = "^(?:composing|recording|paused)$")]
     pub state: String,
 }
 

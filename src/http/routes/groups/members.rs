@@ -32,7 +32,7 @@ pub struct ParticipantsBody {
     #[serde(flatten)]
     pub group: GroupSelector,
     /// Phone numbers or user JIDs, 1-256.
-    #[schema(example = json!(["6281234567890"]))]
+    #[schema(schema_with = crate::http::wire::members)]
     pub participants: Vec<String>,
 }
 

@@ -10,13 +10,12 @@ pub mod settings;
 pub mod write;
 
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, IntoResponses, ToSchema};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::groups::GroupId;
-use crate::http::envelope::ErrorEnvelope;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::routes::sessions::views::SessionQuery;
 use crate::http::session;
@@ -26,35 +25,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().merge(read::router()).merge(write::router()).merge(settings::router()).merge(members::router())
 }
 
-/// Errors of the group routes.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum GroupErrors {
-    /// Invalid input; `results[0].field` names the field.
-    #[response(status = 400)]
-    BadRequest(#[to_schema] ErrorEnvelope),
-    #[response(status = 401)]
-    Unauthorized(ErrorEnvelope),
-    /// The session is not a member, or not an admin, of the group (4101).
-    #[response(status = 403)]
-    Forbidden(ErrorEnvelope),
-    /// Unknown session (1101) or group (4100).
-    #[response(status = 404)]
-    NotFound(ErrorEnvelope),
-    /// The session is not linked (3002) or not connected (3104); the description changed meanwhile (4104).
-    #[response(status = 409)]
-    Conflict(ErrorEnvelope),
-    /// The invite link was revoked or is unknown (4103).
-    #[response(status = 410)]
-    Gone(ErrorEnvelope),
-    #[response(status = 429)]
-    TooMany(ErrorEnvelope),
-    #[response(status = 500)]
-    Internal(ErrorEnvelope),
-    /// WhatsApp did not answer or refused the request for another reason (4106).
-    #[response(status = 502)]
-    BadGateway(ErrorEnvelope),
-}
+crate::error_set!(
+    /// Errors of the group routes.
+    pub GroupErrors = [SessionNotFound, SessionNotLinked, SessionNotConnected, GroupNotFound, GroupForbidden, GroupConflict, GroupInviteInvalid, GroupRequestFailed,
+        MediaUrlForbidden, MediaFetchFailed, MediaTooLarge, MediaUnsupported]
+);
 
 /// `?sessionId=&groupId=` (the session id also as `id` or `session`).
 #[derive(Deserialize, IntoParams, Default)]

@@ -37,6 +37,7 @@ pub struct NameBody {
     pub group: GroupSelector,
     /// 1-100 characters.
     #[schema(example = "Team Squad")]
+    #[schema(pattern = "\\S", max_length = 100)]
     pub group_name: String,
 }
 
@@ -172,6 +173,7 @@ pub struct EphemeralBody {
     pub group: GroupSelector,
     /// Seconds: 0 (off), 86400 (24 h), 604800 (7 days) or 7776000 (90 days).
     #[schema(example = 604800)]
+    #[schema(schema_with = crate::http::wire::timer)]
     pub expiration: u32,
 }
 
@@ -259,7 +261,7 @@ pub struct PictureBody {
     pub group: GroupSelector,
     /// A JPEG as an http(s) URL, base64 or a `data:` URL (at most 2 MiB). WhatsApp shows
     /// 640x640 pictures; the image is sent as given.
-    #[schema(example = "data:image/jpeg;base64,...")]
+    #[schema(schema_with = crate::http::wire::media_source)]
     pub picture: String,
 }
 

@@ -37,9 +37,11 @@ pub struct CreateBody {
     pub session_id: String,
     /// The group's name, 1-100 characters.
     #[schema(example = "New Squad")]
+    #[schema(pattern = "\\S", max_length = 100)]
     pub group_name: String,
     /// Phone numbers or JIDs to add (at most 256).
     #[serde(default)]
+    #[schema(schema_with = crate::http::wire::new_members)]
     pub participants: Vec<String>,
 }
 

@@ -5,13 +5,13 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoResponses, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::auth::Tenant;
-use crate::http::envelope::{Envelope, ErrorEnvelope, Reply};
+use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::routes::messages::Recipients;
@@ -33,31 +33,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mark_as_read))
 }
 
-/// Errors of the message action routes.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum ActionErrors {
-    /// Invalid input; `results[0].field` names the field.
-    #[response(status = 400)]
-    BadRequest(#[to_schema] ErrorEnvelope),
-    #[response(status = 401)]
-    Unauthorized(ErrorEnvelope),
-    /// Edit or revoke of someone else's message (3100).
-    #[response(status = 403)]
-    Forbidden(ErrorEnvelope),
-    /// Unknown session (1101) or message (3003).
-    #[response(status = 404)]
-    NotFound(ErrorEnvelope),
-    /// Not linked (3002), not connected (3104), or the phone has not shared its app-state keys yet (3102).
-    #[response(status = 409)]
-    Conflict(ErrorEnvelope),
-    /// The 15-minute edit window has passed (3101).
-    #[response(status = 422)]
-    Unprocessable(ErrorEnvelope),
-    /// WhatsApp refused the operation (3103).
-    #[response(status = 502)]
-    BadGateway(ErrorEnvelope),
-}
+crate::error_set!(
+    /// Errors of the message actions.
+    pub ActionErrors = [SessionNotFound, MessageNotFound, MessageNotYours, SessionNotLinked, SessionNotConnected, AppStateKeysMissing, EditWindowExpired, MessageActionFailed]
+);
 
 /// `DestinationSelector`: the session and the chat of the message.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -65,7 +44,7 @@ pub enum ActionErrors {
 pub struct Target {
     pub session_id: String,
     /// The chat: phone number, user JID, LID or group JID (the first one if a list).
-    #[schema(value_type = Object, example = "6281234567890")]
+    #[schema(schema_with = crate::http::wire::chat_target)]
     pub to: Recipients,
 }
 
@@ -75,6 +54,7 @@ pub struct ReactionBody {
     #[serde(flatten)]
     pub target: Target,
     /// The emoji to apply.
+    #[schema(pattern = "\\S", max_length = 64)]
     pub emoji: String,
 }
 
@@ -104,6 +84,7 @@ pub struct EditBody {
     #[serde(flatten)]
     pub target: Target,
     /// The replacement text.
+    #[schema(pattern = "\\S", max_length = 65536)]
     pub message: String,
 }
 

@@ -44,9 +44,10 @@ pub struct SendFilesForm {
     /// The session that sends.
     session_id: String,
     /// Recipients, comma-separated (at most 50).
+    #[schema(schema_with = crate::http::wire::chat_list_text)]
     to: String,
     /// One part per file (also accepted as `file` or `files[]`).
-    #[schema(value_type = Vec<String>, format = Binary)]
+    #[schema(value_type = Vec<String>, format = Binary, min_items = 1)]
     files: Vec<Vec<u8>>,
     /// Caption of every image, video and document.
     caption: Option<String>,

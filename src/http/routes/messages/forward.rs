@@ -35,6 +35,7 @@ pub struct SendForwardBody {
     #[serde(flatten)]
     pub dest: Destination,
     /// Id of a message this session sent or received.
+    #[schema(pattern = "\\S", max_length = 128)]
     pub message_id: String,
 }
 

@@ -46,6 +46,7 @@ pub struct SendButtonBody {
     /// Footer (up to 60 characters).
     pub footer: Option<String>,
     /// Header image: an http(s) URL, a `data:` URL or base64 (JPEG, PNG or WebP).
+    #[schema(schema_with = crate::http::wire::optional_media_source)]
     pub image: Option<String>,
 }
 
@@ -88,6 +89,7 @@ pub struct SendListBody {
     /// Label of the button that opens the list (default "Menu").
     pub button_text: Option<String>,
     /// Header image: an http(s) URL, a `data:` URL or base64.
+    #[schema(schema_with = crate::http::wire::optional_media_source)]
     pub image: Option<String>,
 }
 

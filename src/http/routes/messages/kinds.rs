@@ -57,6 +57,7 @@ pub struct SendDocumentBody {
     #[serde(flatten)]
     pub dest: Destination,
     /// An http(s) URL, a `data:` URL or base64.
+    #[schema(schema_with = crate::http::wire::media_source)]
     pub document: String,
     /// Shown to the recipient; defaults to `document` plus an extension.
     pub filename: Option<String>,
@@ -254,10 +255,13 @@ async fn send_contact(
 pub struct SendPollBody {
     #[serde(flatten)]
     pub dest: Destination,
+    #[schema(pattern = "\\S", max_length = 255)]
     pub question: String,
     /// 2 to 12 distinct options.
+    #[schema(schema_with = crate::http::wire::poll_options)]
     pub options: Vec<String>,
     /// How many options a voter may pick (default 1).
+    #[schema(minimum = 1, maximum = 12)]
     pub max_selection: Option<u32>,
 }
 

@@ -44,6 +44,7 @@ pub struct SendMediaBody {
     #[serde(flatten)]
     pub dest: Destination,
     /// An http(s) URL, a `data:` URL or base64 of a JPEG, PNG or WebP image or an MP4 video.
+    #[schema(schema_with = crate::http::wire::media_source)]
     pub media: String,
     pub caption: Option<String>,
     #[serde(default)]
@@ -123,6 +124,7 @@ pub struct SendAudioBody {
     #[serde(flatten)]
     pub dest: Destination,
     /// An http(s) URL, a `data:` URL or base64 of an audio file.
+    #[schema(schema_with = crate::http::wire::media_source)]
     pub audio: String,
     /// Send as a voice note (PTT): converted to Opus in Ogg with ffmpeg unless it already is.
     #[serde(default, rename = "isVN")]
@@ -184,6 +186,7 @@ pub struct SendStickerBody {
     pub dest: Destination,
     /// An http(s) URL, a `data:` URL or base64 of a WebP (sent as is) or a JPEG, PNG or GIF
     /// (first frame), converted to a 512×512 WebP.
+    #[schema(schema_with = crate::http::wire::media_source)]
     pub sticker: String,
     /// Accepted for compatibility: non-WebP images are always fitted to 512×512.
     #[serde(default)]
@@ -241,6 +244,7 @@ pub struct SendGifBody {
     #[serde(flatten)]
     pub dest: Destination,
     /// An http(s) URL, a `data:` URL or base64 of a GIF (converted to MP4 with ffmpeg) or an MP4.
+    #[schema(schema_with = crate::http::wire::media_source)]
     pub gif: String,
     pub caption: Option<String>,
     /// Accepted for compatibility; a GIF is always converted, an MP4 sent as given.

@@ -16,14 +16,14 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoResponses, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::http::auth::Tenant;
-use crate::http::envelope::{Envelope, ErrorEnvelope, Reply};
+use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::routes::sessions::flags::SessionFlags;
@@ -51,33 +51,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 
-/// Errors of the send routes.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum SendErrors {
-    /// Invalid input; `results[0].field` names the field.
-    #[response(status = 400)]
-    BadRequest(#[to_schema] ErrorEnvelope),
-    #[response(status = 401)]
-    Unauthorized(ErrorEnvelope),
-    /// Unknown session (1101).
-    #[response(status = 404)]
-    NotFound(ErrorEnvelope),
-    /// The session is not linked yet (3002), or the Idempotency-Key was used for another request (3001).
-    #[response(status = 409)]
-    Conflict(ErrorEnvelope),
-    /// A file over WAREST_MEDIA_MAX_MB (3011) or a body over WAREST_HTTP_BODY_LIMIT_MB (2413).
-    #[response(status = 413)]
-    TooLarge(ErrorEnvelope),
-    /// A file type the route cannot send, or a Content-Type it does not read (3010).
-    #[response(status = 415)]
-    Unsupported(ErrorEnvelope),
-    /// The session's queue is full (3000), or the API key's rate limit (2400); see `Retry-After`.
-    #[response(status = 429)]
-    TooMany(ErrorEnvelope),
-    #[response(status = 500)]
-    Internal(ErrorEnvelope),
-}
+crate::error_set!(
+    /// Errors of the send routes.
+    pub SendErrors = [SessionNotFound, SessionNotLinked, IdempotencyKeyReused, MediaTooLarge, MediaUnsupported, MediaUrlForbidden, MediaFetchFailed, MediaConversionFailed, MediaConversionTimeout, MediaConverterMissing, ForwardUnsupported, MessageNotFound, OutboundQueueFull, SpamCooldown, QuotaExceeded]
+);
 
 /// `to`: one recipient, a comma-separated list, or an array.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -104,7 +81,7 @@ pub struct Destination {
     pub session_id: String,
     /// Phone numbers (normalized; a leading 0 takes WAREST_DEFAULT_COUNTRY_CODE), user JIDs,
     /// LIDs or group JIDs; comma-separated or an array, at most 50.
-    #[schema(value_type = Object, example = "6281234567890")]
+    #[schema(schema_with = crate::http::wire::chat_list)]
     pub to: Recipients,
     /// Quote this message (id of a message in the same chat).
     #[serde(default)]
@@ -127,9 +104,11 @@ pub struct SendTextBody {
     #[serde(flatten)]
     pub dest: Destination,
     /// The text (up to 65,536 characters).
+    #[schema(pattern = "\\S", max_length = 65536)]
     pub message: String,
     /// JIDs or phone numbers to mention.
     #[serde(default)]
+    #[schema(schema_with = crate::http::wire::mentions)]
     pub mentions: Vec<String>,
     /// Show a preview of the first link: the page is fetched (size- and time-limited,
     /// behind the SSRF guard) for its og:title, og:description and og:image. When the

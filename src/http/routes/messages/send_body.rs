@@ -21,7 +21,7 @@ use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::{ApiJson, parse_json};
 use crate::http::routes::messages::kinds::load;
 use crate::http::routes::messages::upload::{
-    Budget, MAX_TEXT_FIELDS, clean_file_name, essence, flag, multipart_error, read_file, read_text,
+    Budget, FilePart, MAX_TEXT_FIELDS, clean_file_name, essence, flag, multipart_error, read_file, read_text,
 };
 use crate::media::fetch::{Loaded, sniff};
 
@@ -158,6 +158,14 @@ async fn from_form<T: FileRequest>(mut mp: Multipart, max: usize) -> ApiResult<S
                 return Err(ApiError::field(T::FILE, "only one file part is accepted"));
             }
             file = Some(read_file(field, T::FILE, max, &mut budget, T::FILE).await?);
+        } else if (name == T::FILE || name == FILE_ALIAS) && file.is_none() {
+            // Named like the file but untyped: a URL or base64 when it reads as text, else
+            // the file itself (clients following OpenAPI's `format: binary` send it so).
+            let part = read_file(field, T::FILE, max, &mut budget, T::FILE).await?;
+            match String::from_utf8(part.bytes) {
+                Ok(value) => text.push((name, value)),
+                Err(e) => file = Some(FilePart { name: None, declared: None, bytes: e.into_bytes() }),
+            }
         } else {
             if text.len() >= MAX_TEXT_FIELDS {
                 return Err(ApiError::field(name, format!("at most {MAX_TEXT_FIELDS} form fields")));

@@ -10,7 +10,7 @@ use crate::http::error::{ApiError, ApiResult, Code};
 
 /// Longest text field value and most text fields of one upload.
 pub(super) const MAX_TEXT_FIELD: usize = 64 * 1024;
-pub(super) const MAX_TEXT_FIELDS: usize = 32;
+pub(super) const MAX_TEXT_FIELDS: usize = 64;
 
 /// A file part as read: its cleaned name, the type its part header declared, its bytes.
 pub(super) struct FilePart {
@@ -42,7 +42,8 @@ pub(super) fn multipart_error(field: &str, e: MultipartError) -> ApiError {
 pub(super) fn flag(field: &str, v: &str) -> ApiResult<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" | "" => Ok(false),
+        // A form cannot carry JSON's null; clients that encode it as text send "null".
+        "false" | "0" | "no" | "off" | "" | "null" => Ok(false),
         _ => Err(ApiError::field(field, "must be true or false")),
     }
 }

@@ -35,6 +35,7 @@ pub struct FileDecryptRequest {
     pub media_key: String,
     /// The encrypted media: base64, a `data:` URL, or an http(s) URL (fetched behind the
     /// same SSRF guard and size limit as media sends). Local paths are not accepted.
+    #[schema(schema_with = crate::http::wire::media_source)]
     pub file: String,
     /// The media's mimetype; also picks the key type when `mediaType` is absent.
     pub mime_type: Option<String>,
@@ -43,6 +44,7 @@ pub struct FileDecryptRequest {
     /// `base64` (default): the plaintext as a data URL; `url`: a signed link to
     /// `GET /api/v1/media/{id}` that expires after WAREST_MEDIA_URL_TTL; `file`: the plaintext
     /// itself as the response body, with its Content-Type and a download name.
+    #[schema(pattern = "^(?:base64|url|file)$")]
     pub output: Option<String>,
     /// `image`, `video`, `audio`, `ptt`, `document`, `sticker`, `gif` or `thumbnail-link`: the key
     /// derivation of that media type. Default: from `mimeType`.

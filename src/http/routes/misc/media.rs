@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::auth::Tenant;
-use crate::http::docs::CommonErrors;
+use crate::http::docs::MediaErrors;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiJson;
@@ -61,9 +61,11 @@ async fn blocking(
 pub struct ThumbnailRequest {
     /// A picture (JPEG, PNG, WebP, GIF) or, with `type: video`, a video (any format ffmpeg
     /// reads), as http(s) URL, `data:` URL or base64.
+    #[schema(schema_with = crate::http::wire::media_source)]
     file: String,
     /// `image` or `video`.
     #[serde(rename = "type")]
+    #[schema(pattern = "^(?:image|video)$")]
     kind: String,
     /// Bounding box, 1-4096 (default 320 × 320); the aspect ratio is kept, never enlarged.
     width: Option<u32>,
@@ -75,6 +77,7 @@ pub struct ThumbnailRequest {
     format: Option<String>,
     /// `base64` (default: data URLs), `url` (signed, expiring links to `GET /api/v1/media/{id}`)
     /// or `file` (the thumbnail's bytes as the response; one still only).
+    #[schema(pattern = "^(?:base64|url|file)$")]
     output: Option<String>,
 }
 
@@ -106,7 +109,7 @@ pub struct ThumbnailResult {
         PNG or lossless WebP. `output=file` answers the thumbnail's bytes instead of JSON.",
     request_body = ThumbnailRequest,
     responses((status = 200, description = "Thumbnail array with metadata, or with output=file the image itself",
-        content((Envelope<ThumbnailResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), CommonErrors))]
+        content((Envelope<ThumbnailResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), MediaErrors))]
 async fn thumbnail(
     State(state): State<AppState>,
     _t: Tenant,
@@ -199,11 +202,13 @@ pub struct ImageActions {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImageRequest {
     /// A JPEG, PNG, WebP or GIF as http(s) URL, `data:` URL or base64.
+    #[schema(schema_with = crate::http::wire::media_source)]
     file: String,
     #[serde(default)]
     actions: ImageActions,
     /// `base64` (default: a data URL), `url` (a signed, expiring link to `GET /api/v1/media/{id}`)
     /// or `file` (the image's bytes as the response).
+    #[schema(pattern = "^(?:base64|url|file)$")]
     output: Option<String>,
 }
 
@@ -265,7 +270,7 @@ fn actions(a: &ImageActions) -> ApiResult<Actions> {
         compress (JPEG quality; smallest PNG) a JPEG, PNG, WebP or GIF picture. `output=file` answers the image's bytes.",
     request_body = ImageRequest,
     responses((status = 200, description = "Processed image, or with output=file the image itself",
-        content((Envelope<ImageResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), CommonErrors))]
+        content((Envelope<ImageResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), MediaErrors))]
 async fn image(State(state): State<AppState>, _t: Tenant, ApiJson(body): ApiJson<ImageRequest>) -> ApiResult<Response> {
     let output = Output::parse(body.output.as_deref())?;
     let job = actions(&body.actions)?;

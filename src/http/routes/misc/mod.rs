@@ -47,10 +47,9 @@ const MAX_IDS: u32 = 1000;
 /// `results: [{"data": …}]`, and `meta` when there is some.
 #[derive(Serialize, ToSchema)]
 pub struct MiscData {
-    #[schema(value_type = Object)]
+    /// A string, a list or an object, as the operation says.
     data: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     meta: Option<Value>,
 }
 
@@ -72,8 +71,10 @@ fn capped<'a>(field: &str, s: &'a str, max: usize) -> ApiResult<&'a str> {
 pub struct UuidGenerate {
     /// `uuid` (default) or `ulid`.
     #[serde(rename = "type")]
+    #[schema(pattern = "^(?:uuid|ulid)$")]
     kind: Option<String>,
     /// `v1`, `v3`, `v4` (default), `v5`, `v7` or `nil`.
+    #[schema(pattern = "^(?:v1|v3|v4|v5|v7|nil)$")]
     version: Option<String>,
     /// For v3/v5: a UUID, or `dns`, `url`, `oid`, `x500`.
     namespace: Option<String>,
@@ -82,6 +83,7 @@ pub struct UuidGenerate {
     /// Output mask: each `x` takes the next hex digit, e.g. `xxxx-xxxx`.
     format: Option<String>,
     /// 1-1000, default 1.
+    #[schema(minimum = 1, maximum = 1000)]
     count: Option<u32>,
 }
 
@@ -111,7 +113,9 @@ async fn uuid_generate(_t: Tenant, OptionalJson(body): OptionalJson<UuidGenerate
 pub struct UuidValidate {
     /// `uuid` or `ulid`; without it either is accepted.
     #[serde(rename = "type")]
+    #[schema(pattern = "^(?:uuid|ulid)$")]
     kind: Option<String>,
+    #[schema(max_length = 256)]
     value: String,
 }
 
@@ -132,10 +136,13 @@ async fn uuid_validate(_t: Tenant, ApiJson(body): ApiJson<UuidValidate>) -> ApiR
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HashRequest {
     /// `md5`, `sha1`, `sha224`, `sha256` (default), `sha384` or `sha512`.
+    #[schema(pattern = "^(?:md5|sha1|sha224|sha256|sha384|sha512)$")]
     algo: Option<String>,
     /// Text to hash (UTF-8), at most 1 MiB.
+    #[schema(max_length = 1048576)]
     input: String,
     /// `hex` (default) or `base64`.
+    #[schema(pattern = "^(?:hex|base64)$")]
     output: Option<String>,
 }
 
@@ -175,10 +182,14 @@ async fn hash(_t: Tenant, ApiJson(body): ApiJson<HashRequest>) -> ApiResult<Repl
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HmacRequest {
     /// As for hash.
+    #[schema(pattern = "^(?:md5|sha1|sha224|sha256|sha384|sha512)$")]
     algo: Option<String>,
+    #[schema(min_length = 1, max_length = 1048576)]
     key: String,
+    #[schema(max_length = 1048576)]
     input: String,
     /// `hex` (default) or `base64`.
+    #[schema(pattern = "^(?:hex|base64)$")]
     output: Option<String>,
 }
 
@@ -221,9 +232,11 @@ async fn hmac_route(_t: Tenant, ApiJson(body): ApiJson<HmacRequest>) -> ApiResul
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Base64Request {
     /// `encode` (default) or `decode`.
+    #[schema(pattern = "^(?:encode|decode)$")]
     action: Option<String>,
     input: String,
     /// `string` (default): decoded bytes as UTF-8 text; `base64`: re-encoded. `url`/`file` are not offered.
+    #[schema(pattern = "^(?:string|base64)$")]
     output: Option<String>,
 }
 
@@ -260,14 +273,16 @@ async fn base64_route(_t: Tenant, ApiJson(body): ApiJson<Base64Request>) -> ApiR
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QrRequest {
     /// The text to encode, at most 2048 bytes.
+    #[schema(min_length = 1, max_length = 2048)]
     string: String,
     /// Only `utf8` is accepted.
+    #[schema(pattern = "^utf8$")]
     encoding: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/misc/convert-string-toqr/{target}", tag = "Misc", operation_id = "postMiscConvertStringTarget",
     summary = "Convert string to QR", description = "Renders a QR code. `base64` and `png` give a PNG `data:` URL, `svg` an SVG `data:` URL (WAREST keeps no temporary file host, so `meta.mode` is always `dataurl`). `jpg`, `jpeg` and `webp` are not offered (400).",
-    params(("target" = String, Path, description = "base64, png or svg")),
+    params(("target" = String, Path, description = "base64, png or svg", pattern = "^(?:[bB][aA][sS][eE]64|[pP][nN][gG]|[sS][vV][gG])$")),
     request_body = QrRequest,
     responses((status = 200, description = "QR code", body = Envelope<MiscData>), CommonErrors))]
 async fn to_qr(

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::auth::Principal;
 use crate::contacts::{self, Identified};
 use crate::http::auth::Tenant;
-use crate::http::docs::CommonErrors;
+use crate::http::docs::SessionErrors;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::ApiResult;
 use crate::http::extract::ApiJson;
@@ -41,6 +41,7 @@ fn answer(message: &str, found: Identified) -> Reply<MiscData> {
 pub struct ValidatePhone {
     /// With a session, WhatsApp is asked whether the number exists; without, `exists` is null.
     session_id: Option<String>,
+    #[schema(schema_with = crate::http::wire::phone)]
     phone: String,
     /// ISO country whose calling code replaces a leading 0 (e.g. `ID`).
     country: Option<String>,
@@ -49,7 +50,7 @@ pub struct ValidatePhone {
 #[utoipa::path(post, path = "/api/v1/misc/whatsapp/validate/phone", tag = "Misc", operation_id = "postMiscWhatsappValidatePhone",
     summary = "Check a phone number", description = "Normalizes a phone number (E.164, country); with `sessionId`, asks WhatsApp whether it exists and returns its JID and LID.",
     request_body = ValidatePhone,
-    responses((status = 200, description = "Phone existence and resolved JID/LID", body = Envelope<MiscData>), CommonErrors))]
+    responses((status = 200, description = "Phone existence and resolved JID/LID", body = Envelope<MiscData>), SessionErrors))]
 async fn validate_phone(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -72,7 +73,7 @@ pub struct ValidateJid {
 #[utoipa::path(post, path = "/api/v1/misc/whatsapp/validate/jid", tag = "Misc", operation_id = "postMiscWhatsappValidateJid",
     summary = "Validate a JID", description = "Validates a JID and names its type (user, lid, group, broadcast, newsletter); with `sessionId`, user and LID JIDs are checked with WhatsApp (`exists`), other types give `exists: null`.",
     request_body = ValidateJid,
-    responses((status = 200, description = "JID validity and type", body = Envelope<MiscData>), CommonErrors))]
+    responses((status = 200, description = "JID validity and type", body = Envelope<MiscData>), SessionErrors))]
 async fn validate_jid(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -89,13 +90,14 @@ pub struct Resolve {
     /// With a session, the other half (LID for a number, number for a LID) is asked from WhatsApp.
     session_id: Option<String>,
     /// A JID, a LID (`123@lid` or `lid:123`) or bare digits.
+    #[schema(min_length = 1, max_length = 128)]
     input: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/misc/whatsapp/resolve/jid-or-lid", tag = "Misc", operation_id = "postMiscWhatsappResolveJidOrLid",
     summary = "Resolve user identifiers", description = "Classifies a phone number, phone JID or LID; with `sessionId`, WhatsApp supplies the LID of a number and the number of a LID.",
     request_body = Resolve,
-    responses((status = 200, description = "Resolution with both LID and JID when available", body = Envelope<MiscData>), CommonErrors))]
+    responses((status = 200, description = "Resolution with both LID and JID when available", body = Envelope<MiscData>), SessionErrors))]
 async fn resolve(
     State(state): State<AppState>,
     Tenant(who): Tenant,

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::contacts::{self, ListRequest, User};
 use crate::http::auth::Tenant;
-use crate::http::docs::CommonErrors;
+use crate::http::docs::SessionErrors;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -54,12 +54,14 @@ pub struct ContactsQuery {
     session: Option<String>,
     /// `contacts` (who wrote to the session) or `groups` (members of the session's groups).
     #[serde(rename = "type")]
+    #[param(pattern = "^(?:contacts|groups)$")]
     kind: Option<String>,
     /// Include pictures, about text and business profiles (at most 50 contacts).
     deep: Option<bool>,
     /// Only with `type=groups`: comma separated group ids (at most 50); default every group the session is in.
     group_ids: Option<String>,
     /// 1-1000, default 15.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -73,7 +75,7 @@ pub struct ContactList {
 #[utoipa::path(get, path = "/api/v1/profile/list-contacts", tag = "Profiles", operation_id = "getProfileListContacts",
     summary = "List contacts", description = "`type=contacts`: accounts that wrote to this session (from the gateway's message store), newest first. `type=groups`: members of the given groups (`groupIds`) or of every group the session is in, each once with the groups it is in. `deep=true` adds picture, about and business profile from WhatsApp (at most 50 entries).",
     params(ContactsQuery),
-    responses((status = 200, description = "Contacts", body = Envelope<ContactList>), CommonErrors))]
+    responses((status = 200, description = "Contacts", body = Envelope<ContactList>), SessionErrors))]
 async fn list_contacts(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -85,6 +87,18 @@ async fn list_contacts(
     let data = contacts::list(&live, &state.db, req).await?;
     let phone = live.phone;
     Ok(Reply::ok(format!("Contacts (deep={deep})"), ContactList { phone, data }))
+}
+
+/// The query of `/business-profile` (documentation only: it is read as [`NumbersQuery`],
+/// whose `deep` the route refuses).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct BusinessQuery {
+    /// The session id.
+    session_id: Option<String>,
+    /// Comma separated numbers or user JIDs, at most 50.
+    check_numbers: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -123,7 +137,7 @@ fn one_or_many(mut v: Vec<Value>) -> Value {
 #[utoipa::path(get, path = "/api/v1/profile/on-whatsapp", tag = "Profiles", operation_id = "getProfileOnWhatsapp",
     summary = "Check WhatsApp numbers", description = "Whether numbers are on WhatsApp (at most 50 per call), with their phone JID and LID.",
     params(NumbersQuery),
-    responses((status = 200, description = "Availability per number", body = Envelope<ProfileLookup>), CommonErrors))]
+    responses((status = 200, description = "Availability per number", body = Envelope<ProfileLookup>), SessionErrors))]
 async fn on_whatsapp(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -137,8 +151,8 @@ async fn on_whatsapp(
 
 #[utoipa::path(get, path = "/api/v1/profile/business-profile", tag = "Profiles", operation_id = "getProfileBusinessProfile",
     summary = "Get business profile info", description = "Business profile metadata per number (null for a non-business account); one object for one number, an array for several (at most 50).",
-    params(NumbersQuery),
-    responses((status = 200, description = "Business profiles", body = Envelope<ProfileLookup>), CommonErrors))]
+    params(BusinessQuery),
+    responses((status = 200, description = "Business profiles", body = Envelope<ProfileLookup>), SessionErrors))]
 async fn business_profile(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -162,7 +176,7 @@ pub struct Blocklist {
 #[utoipa::path(get, path = "/api/v1/profile/blocklist", tag = "Profiles", operation_id = "getProfileBlocklist",
     summary = "Get the blocklist", description = "WAREST addition: the accounts this session has blocked.",
     params(crate::http::routes::sessions::views::SessionQuery),
-    responses((status = 200, description = "Blocked accounts", body = Envelope<Blocklist>), CommonErrors))]
+    responses((status = 200, description = "Blocked accounts", body = Envelope<Blocklist>), SessionErrors))]
 async fn blocklist(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -177,6 +191,7 @@ async fn blocklist(
 pub struct BlockRequest {
     session_id: String,
     /// A phone number or user JID (PN or LID).
+    #[schema(schema_with = crate::http::wire::user)]
     jid: String,
 }
 
@@ -202,7 +217,7 @@ async fn set_blocked(
 #[utoipa::path(post, path = "/api/v1/profile/block", tag = "Profiles", operation_id = "postProfileBlock",
     summary = "Block a contact", description = "WAREST addition: blocks an account; its messages to this session are no longer delivered.",
     request_body = BlockRequest,
-    responses((status = 200, description = "Blocked", body = Envelope<BlockResult>), CommonErrors))]
+    responses((status = 200, description = "Blocked", body = Envelope<BlockResult>), SessionErrors))]
 async fn block(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -214,7 +229,7 @@ async fn block(
 #[utoipa::path(post, path = "/api/v1/profile/unblock", tag = "Profiles", operation_id = "postProfileUnblock",
     summary = "Unblock a contact", description = "WAREST addition: lifts a block.",
     request_body = BlockRequest,
-    responses((status = 200, description = "Unblocked", body = Envelope<BlockResult>), CommonErrors))]
+    responses((status = 200, description = "Unblocked", body = Envelope<BlockResult>), SessionErrors))]
 async fn unblock(
     State(state): State<AppState>,
     Tenant(who): Tenant,

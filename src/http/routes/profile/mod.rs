@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::contacts::{self as account, PictureView, Privacy, PrivacyChange, ProfileEdit, ProfileImage, ProfileInfo};
 use crate::http::auth::Tenant;
-use crate::http::docs::CommonErrors;
+use crate::http::docs::{SessionErrors, SessionMediaErrors};
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -35,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/profile/info", tag = "Profiles", operation_id = "getProfileInfo",
     summary = "Get profile info", description = "Current account profile summary: push name, about text, picture, business profile.",
     params(SessionQuery),
-    responses((status = 200, description = "Profile summary", body = Envelope<ProfileInfo>), CommonErrors))]
+    responses((status = 200, description = "Profile summary", body = Envelope<ProfileInfo>), SessionErrors))]
 async fn get_info(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -66,7 +66,7 @@ pub struct ProfileInfoUpdated {
 #[utoipa::path(post, path = "/api/v1/profile/info", tag = "Profiles", operation_id = "postProfileInfo",
     summary = "Set push name and about", description = "WAREST addition: sets the push name (display name) and/or the about text.",
     request_body = ProfileInfoSet,
-    responses((status = 200, description = "What was changed", body = Envelope<ProfileInfoUpdated>), CommonErrors))]
+    responses((status = 200, description = "What was changed", body = Envelope<ProfileInfoUpdated>), SessionErrors))]
 async fn set_info(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -81,7 +81,7 @@ async fn set_info(
 #[utoipa::path(get, path = "/api/v1/profile/picture", tag = "Profiles", operation_id = "getProfilePicture",
     summary = "Get profile picture", description = "Current account avatar URLs; `results: []` when there is none.",
     params(SessionQuery),
-    responses((status = 200, description = "Profile picture info", body = Envelope<PictureView>), CommonErrors))]
+    responses((status = 200, description = "Profile picture info", body = Envelope<PictureView>), SessionErrors))]
 async fn get_picture(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -105,13 +105,14 @@ fn empty(message: &str) -> axum::response::Response {
 pub struct PictureSet {
     session_id: String,
     /// An http(s) URL, a `data:image/...;base64,` URL or bare base64 of a JPEG or PNG.
+    #[schema(schema_with = crate::http::wire::media_source)]
     picture: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/profile/picture", tag = "Profiles", operation_id = "postProfilePicture",
     summary = "Set profile picture", description = "Set or replace the current account avatar (JPEG or PNG, at most `WAREST_MEDIA_MAX_MB`; WhatsApp expects 640x640).",
     request_body = PictureSet,
-    responses((status = 200, description = "Updated profile picture", body = Envelope<PictureView>), CommonErrors))]
+    responses((status = 200, description = "Updated profile picture", body = Envelope<PictureView>), SessionMediaErrors))]
 async fn set_picture(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -133,7 +134,7 @@ pub struct SessionSelector {
 #[utoipa::path(delete, path = "/api/v1/profile/picture", tag = "Profiles", operation_id = "deleteProfilePicture",
     summary = "Delete profile picture", description = "Remove the current account avatar.",
     request_body = SessionSelector,
-    responses((status = 200, description = "Profile picture removed (`results: []`)", body = Envelope<Object>), CommonErrors))]
+    responses((status = 200, description = "Profile picture removed (`results: []`)", body = Envelope<Object>), SessionErrors))]
 async fn delete_picture(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -203,7 +204,7 @@ impl ProfilePrivacy {
 #[utoipa::path(get, path = "/api/v1/profile/privacy", tag = "Profiles", operation_id = "getProfilePrivacy",
     summary = "Get privacy settings", description = "ProfilePrivacy configuration for the account, as WhatsApp holds it.",
     params(SessionQuery),
-    responses((status = 200, description = "ProfilePrivacy controls", body = Envelope<ProfilePrivacy>), CommonErrors))]
+    responses((status = 200, description = "ProfilePrivacy controls", body = Envelope<ProfilePrivacy>), SessionErrors))]
 async fn get_privacy(
     State(state): State<AppState>,
     Tenant(who): Tenant,
@@ -216,7 +217,7 @@ async fn get_privacy(
 #[utoipa::path(post, path = "/api/v1/profile/privacy", tag = "Profiles", operation_id = "postProfilePrivacy",
     summary = "Change privacy settings", description = "WAREST addition: sets the given fields (same names as the GET answer) and returns the settings WhatsApp then reports. Values: lastSeen/profilePhoto/status/groupAdd all|contacts|contact_blacklist|none; readReceipts all|none; online all|match_last_seen; callAdd all|known|contacts; messages all|contacts.",
     request_body = ProfilePrivacy,
-    responses((status = 200, description = "ProfilePrivacy controls after the change", body = Envelope<ProfilePrivacy>), CommonErrors))]
+    responses((status = 200, description = "ProfilePrivacy controls after the change", body = Envelope<ProfilePrivacy>), SessionErrors))]
 async fn set_privacy(
     State(state): State<AppState>,
     Tenant(who): Tenant,

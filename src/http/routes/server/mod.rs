@@ -234,6 +234,7 @@ fn envelope_with_status<T: Serialize>(http: StatusCode, code: Code, msg: &str, b
 pub struct CpuHistoryQuery {
     /// Time window: 1h, 6h, 12h, 24h, 7d or 30d.
     #[param(example = "1h")]
+    #[param(pattern = "^(?:1h|6h|12h|24h|7d|30d)$")]
     period: Option<String>,
     /// Bucket size: 1m, 5m, 15m, 30m or 1h.
     #[param(example = "5m")]

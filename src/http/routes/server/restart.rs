@@ -86,8 +86,10 @@ async fn restart(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScheduleRequest {
     /// `HH:MM` (24-hour) for a daily restart, or `"0"` to clear it.
+    #[schema(pattern = "^\\s*(?:(?:[01]?[0-9]|2[0-3]):[0-5][0-9]|0)\\s*$")]
     schedule: String,
     /// IANA timezone of the time; defaults to GENERIC_TIMEZONE.
+    #[schema(schema_with = crate::http::wire::timezone)]
     timezone: Option<String>,
 }
 

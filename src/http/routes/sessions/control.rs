@@ -102,6 +102,7 @@ async fn restart(
 #[into_params(parameter_in = Query)]
 pub struct QrQuery {
     /// `json` (default), `png` (image/png) or `raw` (the QR payload as text/plain).
+    #[param(pattern = "^(?:json|png|raw)$")]
     format: Option<String>,
 }
 

@@ -46,10 +46,29 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct CreateQuery {
     /// The session id to create or resume (1-64 of letters, digits, `_`, `-`).
     session_id: Option<String>,
-    /// Optional human label (`X-WAREST-Label`).
+    /// Optional human label (`X-WAREST-Label`), at most 128 characters.
+    #[param(max_length = 128)]
     label: Option<String>,
     /// Phone number for `/create/pair-code`: digits with country code.
+    #[param(pattern = "^[+ ()-]*[1-9](?:[+ ()-]*[0-9]){6,14}[+ ()-]*$")]
     phone: Option<String>,
+}
+
+/// The query of `/create/pair-code` (documentation only: it is read as [`CreateQuery`],
+/// where the phone is required by the handler).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PairCodeQuery {
+    /// The session id to create or resume.
+    #[param(rename = "sessionId")]
+    session_id: String,
+    /// Optional human label (`X-WAREST-Label`), at most 128 characters.
+    #[param(max_length = 128)]
+    label: Option<String>,
+    /// The phone's number with country code, 7-15 digits (`+`, spaces, dashes and brackets allowed).
+    #[param(pattern = "^[+ ()-]*[1-9](?:[+ ()-]*[0-9]){6,14}[+ ()-]*$")]
+    phone: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -190,7 +209,7 @@ pub fn normalize_phone(raw: &str) -> ApiResult<String> {
     summary = "Request a pairing code",
     description = "Links the session by phone number instead of QR: returns the code to enter on the phone (1000), \
                    1104 when already open, or 202/1110 while the code is still being generated (poll again).",
-    params(CreateQuery),
+    params(PairCodeQuery),
     responses((status = 200, description = "Pair code", body = Envelope<SessionPairCodeResult>),
               (status = 202, description = "Pending", body = Envelope<SessionPairCodeResult>), AdminErrors))]
 async fn pair_code(
@@ -312,8 +331,10 @@ async fn devices(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionConfigRequest {
     /// Webhook URL (http or https); empty string removes it.
+    #[schema(max_length = 2048, pattern = "^\\s*(?:https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#]\\S*)?)?\\s*$")]
     webhook_url: Option<String>,
-    /// HMAC secret for webhook signatures; empty string removes it.
+    /// HMAC secret for webhook signatures, at most 256 characters; empty string removes it.
+    #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     webhook_secret: Option<String>,
     /// Send a signed test delivery (`X-WAREST-Preflight: 1`) first; when the receiver does
     /// not answer 2xx nothing is saved (400, code 2000 "Webhook preflight failed").

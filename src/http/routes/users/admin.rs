@@ -61,9 +61,10 @@ impl From<User> for UserView {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// 2–64 of letters, digits, `.`, `_`, `-`.
-    #[schema(example = "support-team")]
+    #[schema(example = "support-team", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")]
     username: String,
     /// Optional password for the API explorer login (8–256 characters).
+    #[schema(min_length = 8, max_length = 256)]
     password: Option<String>,
     /// Admins manage users and see every registry. Default false.
     #[serde(default)]
@@ -84,8 +85,10 @@ pub struct CreatedUser {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -108,7 +111,7 @@ async fn create_user(
 ) -> ApiResult<Reply<CreatedUser>> {
     auth::validate_username(&req.username).map_err(|why| ApiError::field("username", why))?;
     let hash = match req.password {
-        Some(pw) if pw.len() < MIN_PASSWORD_LEN || pw.len() > MAX_PASSWORD_LEN => {
+        Some(pw) if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&pw.chars().count()) => {
             return Err(ApiError::field(
                 "password",
                 format!("must be {MIN_PASSWORD_LEN}-{MAX_PASSWORD_LEN} characters"),
@@ -240,7 +243,7 @@ async fn list_user_keys(
 
 #[utoipa::path(post, path = "/api/v1/admin/users/{userId}/keys", tag = "Admin", operation_id = "adminCreateUserKey",
     summary = "Create an API key for a user", description = "The key is in the answer once and never again.",
-    params(("userId" = String, Path)), request_body = CreateKeyRequest,
+    params(("userId" = String, Path)), request_body(content = Option<CreateKeyRequest>),
     responses((status = 201, description = "Created", body = Envelope<CreatedKey>), AdminErrors))]
 async fn create_user_key(
     State(state): State<AppState>,

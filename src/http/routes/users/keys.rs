@@ -66,8 +66,8 @@ pub struct CreatedKey {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
-    /// A label, up to 64 characters.
-    #[schema(example = "ci-pipeline")]
+    /// A label, up to 64 characters (no control characters); default `api key`.
+    #[schema(example = "ci-pipeline", max_length = 64, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: Option<String>,
 }
 
@@ -114,7 +114,7 @@ async fn list_own(State(state): State<AppState>, Tenant(me): Tenant) -> ApiResul
 
 #[utoipa::path(post, path = "/api/v1/keys", tag = "Keys", operation_id = "createOwnKey",
     summary = "Create an API key for myself", description = "The key is in the answer once and never again.",
-    request_body = CreateKeyRequest,
+    request_body(content = Option<CreateKeyRequest>),
     responses((status = 201, description = "Created", body = Envelope<CreatedKey>), AdminErrors))]
 async fn create_own(
     State(state): State<AppState>,

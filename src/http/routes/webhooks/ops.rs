@@ -50,7 +50,10 @@ pub struct ListQuery {
     from: Option<i64>,
     /// Up to this time (Unix ms, inclusive).
     to: Option<i64>,
+    /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -67,6 +70,10 @@ impl ListQuery {
     }
 
     fn page(&self) -> ApiResult<(i64, i64)> {
+        // A filter that could match no session is a mistake worth saying, not an empty page.
+        if let Some(id) = self.session_id.as_deref() {
+            crate::http::routes::sessions::views::validate_session_id(id)?;
+        }
         let (limit, offset) = (self.limit.unwrap_or(100), self.offset.unwrap_or(0));
         if !(1..=500).contains(&limit) {
             return Err(ApiError::field("limit", "must be from 1 to 500"));
@@ -169,6 +176,7 @@ pub struct ReplayRequest {
     /// Only events after this stream id (`seq`).
     after_id: Option<i64>,
     /// At most this many events (1-10000, default 1000).
+    #[schema(minimum = 1, maximum = 10000)]
     limit: Option<i64>,
 }
 
