@@ -59,6 +59,7 @@ mod persist;
 mod phone;
 mod phone_inbox;
 mod phone_keys;
+mod phone_send;
 mod profile;
 mod relay;
 mod root_key;

@@ -1,0 +1,46 @@
+//! `POST /api/v1/sandbox/contacts/{phone}/send` with `device: 0`: the account's virtual
+//! phone sends, not a contact's client. Any account qualifies (a phone that linked a
+//! session is not a contact), and the phone sends only what a person types: text or an
+//! image, to a phone number.
+
+use super::routes::{ContactSendRequest, Sent, check_text, decode_image};
+use super::{SandboxHost, failed};
+use crate::http::envelope::Reply;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::routes::sessions::normalize_phone;
+
+pub(super) async fn send(
+    host: &SandboxHost,
+    phone: &str,
+    device: u16,
+    req: ContactSendRequest,
+) -> ApiResult<Reply<Sent>> {
+    if device != 0 {
+        return Err(ApiError::field("device", "must be 0 (the virtual phone); companions send as contacts"));
+    }
+    let to = normalize_phone(&req.to).map_err(|_| ApiError::field("to", "must be a phone number"))?;
+    let other = req.reaction.is_some()
+        || req.edit.is_some()
+        || req.revoke.is_some()
+        || req.read.is_some()
+        || req.typing == Some(true);
+    if other || req.text.is_some() == req.image.is_some() {
+        return Err(ApiError::field("body", "device 0 sends exactly one of text or image"));
+    }
+    let sb = &host.sandbox;
+    if sb.lid_of(phone).is_none() {
+        return Err(ApiError::not_found("account"));
+    }
+    if to == phone || sb.lid_of(&to).is_none() {
+        return Err(ApiError::field("to", "must be another account of this sandbox"));
+    }
+    let id = if let Some(img) = &req.image {
+        let (bytes, mimetype) = decode_image(img)?;
+        sb.phone_send_image(phone, &to, bytes, &mimetype, img.caption.as_deref()).await.map_err(failed)?
+    } else {
+        let text = req.text.as_deref().unwrap_or_default();
+        check_text("text", text)?;
+        sb.phone_send_text(phone, &to, text).await.map_err(failed)?
+    };
+    Ok(Reply::ok("Message sent", Sent { message_id: Some(id) }))
+}
