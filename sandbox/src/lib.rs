@@ -57,6 +57,7 @@ mod pair_code;
 mod pairing;
 mod persist;
 mod phone;
+mod phone_group;
 mod phone_inbox;
 mod phone_keys;
 mod phone_send;

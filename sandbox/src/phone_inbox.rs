@@ -43,7 +43,7 @@ pub(crate) struct PhoneSignal {
 #[derive(Default)]
 pub(crate) struct PhoneState {
     pub sessions: Sessions,
-    sender_keys: SenderKeys,
+    pub sender_keys: SenderKeys,
 }
 
 impl PhoneSignal {
@@ -53,7 +53,7 @@ impl PhoneSignal {
 }
 
 #[derive(Default)]
-struct SenderKeys(HashMap<String, SenderKeyRecord>);
+pub(crate) struct SenderKeys(HashMap<String, SenderKeyRecord>);
 
 #[async_trait]
 impl SenderKeyStore for SenderKeys {

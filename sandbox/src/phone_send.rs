@@ -153,7 +153,7 @@ async fn send(hub: &Hub, from: &str, to: &str, out: Outgoing) -> Result<String> 
 
 /// Seals `plaintext` for one device, starting a session from its bundle when the phone
 /// has none. Returns the `<enc>` type and ciphertext.
-async fn encrypt(
+pub(crate) async fn encrypt(
     hub: &Hub,
     sessions: &mut Sessions,
     identity: &mut Identity,

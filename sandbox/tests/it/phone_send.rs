@@ -79,3 +79,29 @@ async fn the_phone_sends_to_every_device_and_its_companions_see_it_as_their_own(
     alice.shutdown().await;
     bob.shutdown().await;
 }
+
+/// In a group the phone is a sender like any member's device: its sender key goes to every
+/// other device of every member on its 1:1 sessions, the text once as `skmsg`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phone_writes_to_a_group() {
+    init_logging();
+    let sandbox = Sandbox::start().await.unwrap();
+    let (alice, bob) = tokio::join!(sandbox.paired_client(ALICE, WAIT), sandbox.paired_client(BOB, WAIT));
+    let (alice, bob) = (alice.unwrap(), bob.unwrap());
+    sandbox.create_contact(CAROL, Behaviour::Silent).await.unwrap();
+    let gid = sandbox.contact_create_group(CAROL, "phones", &[ALICE, BOB]).await.unwrap();
+
+    for text in ["hello group from the phone", "and again"] {
+        let id = sandbox.phone_send_group_text(ALICE, &gid.to_string(), text).await.unwrap();
+        let at_bob = bob.wait_for_text(text, WAIT).await.unwrap();
+        assert_eq!((at_bob.id.as_str(), at_bob.source.chat.clone()), (id.as_str(), gid.clone()));
+        assert_eq!((at_bob.source.sender.user.as_str(), at_bob.source.sender.device), (ALICE, 0));
+        let at_alice = alice.wait_for_text(text, WAIT).await.unwrap();
+        assert!(at_alice.source.is_from_me, "the companion files it as its own");
+        let at_carol = sandbox.wait_inbox(CAROL, WAIT, |m| m.id == id).await.unwrap();
+        assert_eq!((at_carol.text.as_deref(), at_carol.chat.clone()), (Some(text), gid.clone()));
+    }
+    assert!(sandbox.phone_send_group_text(ALICE, "123-456@g.us", "x").await.is_err(), "no such group");
+    alice.shutdown().await;
+    bob.shutdown().await;
+}
