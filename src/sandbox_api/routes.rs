@@ -220,8 +220,8 @@ pub struct ContactSendRequest {
     pub(super) image: Option<ImageRequest>,
     /// `0`: the account's virtual phone (device 0) sends instead of the contact's client,
     /// so `phone` may be any account of the sandbox, such as the phone a session is linked
-    /// to (that session then sees the message as its own, `fromMe`). Text or image only,
-    /// to a phone number.
+    /// to (that session then sees the message as its own, `fromMe`). Text or image to a
+    /// phone number, or text to a group the account is in.
     #[schema(example = 0)]
     pub(super) device: Option<u16>,
 }
@@ -274,6 +274,12 @@ pub struct Sent {
     pub(super) message_id: Option<String>,
 }
 
+/// Whether `to` names a group (`<digits and dashes>@g.us`).
+pub(super) fn is_group_jid(to: &str) -> bool {
+    to.strip_suffix("@g.us")
+        .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+}
+
 /// The image's bytes and type, checked.
 pub(super) fn decode_image(img: &ImageRequest) -> ApiResult<(Vec<u8>, String)> {
     use base64::Engine;
@@ -324,10 +330,7 @@ async fn contact_send(
     if !host.has_contact(&phone) {
         return Err(ApiError::not_found("contact"));
     }
-    let group = req
-        .to
-        .strip_suffix("@g.us")
-        .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+    let group = is_group_jid(&req.to);
     let to = if group {
         if req.text.is_none() {
             return Err(ApiError::field("to", "a group takes text only"));

@@ -2,7 +2,8 @@
 //! with `device: 0` makes the virtual phone of an account write, as a person typing on the
 //! phone a WAREST session is linked to. That session gets the message as its own (a
 //! `message_received` webhook with `fromMe: true`, stored as sent by this account); a
-//! session on the recipient's account receives it from the sender's device 0.
+//! session on the recipient's account receives it from the sender's device 0. The same for
+//! an image, and for a text to a group both accounts are in.
 
 use crate::chats_support::{get_until, result};
 use crate::common;
@@ -108,12 +109,27 @@ async fn the_phone_sends_and_both_sessions_see_it() {
     assert_eq!(at_ben["media"]["fileLength"], 30_000, "{at_ben}");
     assert_eq!(received(&hits, "ann", &image_id).unwrap()["fromMe"], true);
 
+    // A group Ben's session creates with Ann: her phone writes to it as a member's device.
+    let gid = crate::groups_support::create_group(&app, &key, "ben", "phones", &[ANN]).await;
+    let (status, body) = app.post(&send, Some(&key), json!({ "to": gid, "text": "hi group", "device": 0 })).await;
+    assert_eq!(status, 200, "{body}");
+    let group_id = result(&body)["messageId"].as_str().unwrap().to_string();
+    let hits = rx
+        .wait_until("the group text at both sessions", WAIT, |h| {
+            received(h, "ann", &group_id).is_some() && received(h, "ben", &group_id).is_some()
+        })
+        .await;
+    let at_ben = received(&hits, "ben", &group_id).unwrap();
+    assert_eq!((at_ben["chatId"].as_str(), at_ben["isGroup"].as_bool()), (Some(gid.as_str()), Some(true)), "{at_ben}");
+    assert_eq!((at_ben["fromMe"].as_bool(), at_ben["message"]["text"].as_str()), (Some(false), Some("hi group")));
+    assert_eq!(received(&hits, "ann", &group_id).unwrap()["fromMe"], true);
+
     // What device 0 cannot do, and who it can write to.
     for (body, field) in [
         (json!({ "to": BEN, "text": "x", "device": 1 }), "device"),
         (json!({ "to": BEN, "typing": true, "device": 0 }), "body"),
         (json!({ "to": BEN, "device": 0 }), "body"),
-        (json!({ "to": "120363000000000001@g.us", "text": "x", "device": 0 }), "to"),
+        (json!({ "to": gid, "image": { "base64": "AAAA" }, "device": 0 }), "to"),
         (json!({ "to": "15550004999", "text": "x", "device": 0 }), "to"),
         (json!({ "to": ANN, "text": "x", "device": 0 }), "to"),
     ] {
