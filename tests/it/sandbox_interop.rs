@@ -234,6 +234,14 @@ async fn run_version(api: &Api, node: &Path, major: &str, ws: &str, root_key: &s
     let got = baileys.wait("the contact's group message", |v| v["event"] == "message" && v["text"] == answer.as_str());
     assert_eq!(got["chat"], gid.as_str(), "{got}");
     assert_eq!(got["from"], contact_jid.as_str(), "{got}");
+    // The contact's phone in the group: its own sender key, distributed to Baileys.
+    let (path, body) = send(CONTACT, &gid, &format!("phone in the group {major}"));
+    let (status, body) = api.call(reqwest::Method::POST, &path, Some(body)).await;
+    assert_eq!(status, 200, "{body}");
+    let got = baileys.wait("the contact's phone's group message", |v| {
+        v["event"] == "message" && v["text"] == format!("phone in the group {major}").as_str()
+    });
+    assert_eq!((got["chat"].as_str(), got["from"].as_str()), (Some(gid.as_str()), Some(contact_jid.as_str())), "{got}");
     let undecryptable: Vec<&Value> = baileys.seen.iter().filter(|v| v["undecryptable"] == true).collect();
     assert!(undecryptable.is_empty(), "Baileys {major} could not decrypt: {undecryptable:?}");
 }
