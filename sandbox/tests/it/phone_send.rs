@@ -10,6 +10,11 @@ use wacore_binary::Jid;
 use warest_sandbox::{Behaviour, Sandbox, SandboxEvent};
 use whatsapp_rust::types::events::Event;
 
+/// Every text a client has received so far.
+fn texts_of_all(client: &warest_sandbox::TestClient) -> Vec<String> {
+    client.events.snapshot().iter().flat_map(|e| warest_sandbox::texts_of(e)).map(|(_, t)| t).collect()
+}
+
 const ALICE: &str = "15550003111";
 const BOB: &str = "15550003222";
 const CAROL: &str = "15550003333";
@@ -73,6 +78,22 @@ async fn the_phone_sends_to_every_device_and_its_companions_see_it_as_their_own(
         })
         .await
         .expect("the companion's copy of the image");
+
+    // A block holds for the phone as for any sender; its companions still get their copy.
+    bob.client.blocking().block(&Jid::pn(ALICE)).await.unwrap();
+    let blocked = sandbox.phone_send_text(ALICE, BOB, "blocked").await.unwrap();
+    Sandbox::wait_for_event(
+        &mut server_events,
+        WAIT,
+        |e| matches!(e, SandboxEvent::MessageBlocked { id, to_phone, .. } if *id == blocked && to_phone == BOB),
+    )
+    .await
+    .unwrap();
+    alice.wait_for_text("blocked", WAIT).await.unwrap();
+    assert!(
+        !sandbox.unacked(BOB).contains(&blocked) && texts_of_all(&bob).iter().all(|t| t != "blocked"),
+        "nothing reached Bob"
+    );
 
     assert!(sandbox.phone_send_text(ALICE, "15550003999", "nobody").await.is_err(), "no such account");
     assert!(sandbox.phone_send_text(ALICE, ALICE, "me").await.is_err(), "not to its own number");
