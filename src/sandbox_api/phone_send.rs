@@ -49,7 +49,8 @@ pub(super) async fn send(
         let text = req.text.as_deref().unwrap_or_default();
         check_text("text", text)?;
         if group {
-            sb.phone_send_group_text(phone, &to, text).await.map_err(failed)?
+            // Its failures are the group's: unknown, or not one the account may write to.
+            sb.phone_send_group_text(phone, &to, text).await.map_err(|e| ApiError::field("to", e))?
         } else {
             sb.phone_send_text(phone, &to, text).await.map_err(failed)?
         }

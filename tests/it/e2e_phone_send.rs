@@ -130,6 +130,7 @@ async fn the_phone_sends_and_both_sessions_see_it() {
         (json!({ "to": BEN, "typing": true, "device": 0 }), "body"),
         (json!({ "to": BEN, "device": 0 }), "body"),
         (json!({ "to": gid, "image": { "base64": "AAAA" }, "device": 0 }), "to"),
+        (json!({ "to": "120363000000000001@g.us", "text": "x", "device": 0 }), "to"),
         (json!({ "to": "15550004999", "text": "x", "device": 0 }), "to"),
         (json!({ "to": ANN, "text": "x", "device": 0 }), "to"),
     ] {
