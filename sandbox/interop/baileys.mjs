@@ -89,6 +89,12 @@ function connect() {
 	sock.ev.on('messages.upsert', async ({ messages, type }) => {
 		for (const m of messages) {
 			if (m.key.fromMe) {
+				// Its own messages: what it sent, and what its phone (device 0) sent,
+				// which arrives as a deviceSentMessage copy. Text only, never downloaded.
+				const own = m.message?.conversation || m.message?.extendedTextMessage?.text
+				if (own) {
+					out({ event: 'own_message', upsert: type, id: m.key.id, chat: m.key.remoteJid, text: own })
+				}
 				continue
 			}
 			const base = {

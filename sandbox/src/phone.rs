@@ -1,4 +1,4 @@
-//! The virtual primary phone's one Signal duty: sharing the app-state sync key.
+//! The virtual primary phone's first Signal duty: sharing the app-state sync key.
 //!
 //! A real phone sends each new companion an `appStateSyncKeyShare` protocol
 //! message right after it logs in; until one arrives, a freshly paired client
@@ -6,7 +6,8 @@
 //! encrypting with the account key as its Signal identity (the same key that
 //! signs ADV identities, as on a real phone) over a one-off session built from
 //! the companion's published bundle, kept among the phone's sessions (device 0
-//! decrypts what comes back on it: `phone_inbox.rs`).
+//! decrypts what comes back on it: `phone_inbox.rs`; messages the phone sends continue
+//! it: `phone_send.rs`).
 
 use std::collections::HashMap;
 
@@ -24,7 +25,7 @@ use waproto::whatsapp as wa;
 use waproto::whatsapp::message::protocol_message::Type as ProtocolType;
 use whatsapp_rust::async_trait;
 
-use crate::accounts::DeviceAddr;
+use crate::accounts::{Device, DeviceAddr};
 use crate::hub::Hub;
 use crate::nodes::{now, random_id};
 
@@ -94,6 +95,25 @@ impl IdentityKeyStore for Identity {
     }
 }
 
+/// The bundle a prekey fetch would serve for `dev`, popping one of its one-time prekeys
+/// (the phone starts sessions from what the server holds, like any sender).
+pub(crate) fn take_bundle(dev: &mut Device) -> Result<PreKeyBundle> {
+    let keys = &mut dev.keys;
+    let pre_key = match keys.one_time.pop_front() {
+        Some((id, k)) => Some((id.into(), PublicKey::from_djb_public_key_bytes(&k)?)),
+        None => None,
+    };
+    Ok(PreKeyBundle::new(
+        keys.registration_id,
+        u32::from(dev.id).into(),
+        pre_key,
+        keys.signed_prekey.id.into(),
+        PublicKey::from_djb_public_key_bytes(&keys.signed_prekey.public)?,
+        keys.signed_prekey.signature.clone(),
+        IdentityKey::new(PublicKey::from_djb_public_key_bytes(&keys.identity)?),
+    )?)
+}
+
 /// Encrypts the account's app-state key for `addr` and hands it over (queued if
 /// the device went away meanwhile).
 pub(crate) async fn share_app_state_key(hub: &Hub, addr: &DeviceAddr) -> Result<()> {
@@ -105,20 +125,7 @@ pub(crate) async fn share_app_state_key(hub: &Hub, addr: &DeviceAddr) -> Result<
         let raw_id = acct.adv_raw_id;
         let registration_id = acct.registration_id;
         let dev = acct.devices.get_mut(&addr.1).context("no such device")?;
-        let keys = &mut dev.keys;
-        let pre_key = match keys.one_time.pop_front() {
-            Some((id, k)) => Some((id.into(), PublicKey::from_djb_public_key_bytes(&k)?)),
-            None => None,
-        };
-        let bundle = PreKeyBundle::new(
-            keys.registration_id,
-            u32::from(addr.1).into(),
-            pre_key,
-            keys.signed_prekey.id.into(),
-            PublicKey::from_djb_public_key_bytes(&keys.signed_prekey.public)?,
-            keys.signed_prekey.signature.clone(),
-            IdentityKey::new(PublicKey::from_djb_public_key_bytes(&keys.identity)?),
-        )?;
+        let bundle = take_bundle(dev)?;
         dev.key_shared = true;
         (pair, registration_id, bundle, key_id, key_data, raw_id)
     };

@@ -8,8 +8,8 @@
 //! chat; group messages need the sender key the sender distributed to device 0 first.
 //! What decrypts lands in the account's phone inbox (`Sandbox::phone_inbox`); what does
 //! not is logged and reported as `SandboxEvent::PhoneUndecryptable`. The phone sends no
-//! receipts and no retry requests. Encrypting *from* the phone (the app-state key share)
-//! uses the same sessions (`phone.rs`).
+//! receipts and no retry requests. Encrypting *from* the phone (the app-state key share,
+//! `phone.rs`; its own messages, `phone_send.rs`) uses the same sessions.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -43,7 +43,7 @@ pub(crate) struct PhoneSignal {
 #[derive(Default)]
 pub(crate) struct PhoneState {
     pub sessions: Sessions,
-    sender_keys: SenderKeys,
+    pub sender_keys: SenderKeys,
 }
 
 impl PhoneSignal {
@@ -53,7 +53,7 @@ impl PhoneSignal {
 }
 
 #[derive(Default)]
-struct SenderKeys(HashMap<String, SenderKeyRecord>);
+pub(crate) struct SenderKeys(HashMap<String, SenderKeyRecord>);
 
 #[async_trait]
 impl SenderKeyStore for SenderKeys {

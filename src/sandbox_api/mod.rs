@@ -9,6 +9,7 @@
 
 mod faults;
 pub mod network;
+mod phone_send;
 mod routes;
 
 use std::sync::{Arc, Mutex};

@@ -203,31 +203,37 @@ async fn link_qr(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContactSendRequest {
     /// The other party's phone number, or (for text) a group the contact is in (`<id>@g.us`).
-    to: String,
+    pub(super) to: String,
     /// Exactly one of the following. Text to send:
-    text: Option<String>,
+    pub(super) text: Option<String>,
     /// A reaction to a message the contact received from `to`.
-    reaction: Option<ReactionRequest>,
+    pub(super) reaction: Option<ReactionRequest>,
     /// New text for a message the contact sent to `to`.
-    edit: Option<EditRequest>,
+    pub(super) edit: Option<EditRequest>,
     /// Delete for everyone a message the contact sent to `to`.
-    revoke: Option<MessageRef>,
+    pub(super) revoke: Option<MessageRef>,
     /// Read receipts for messages the contact received from `to`.
-    read: Option<ReadRequest>,
+    pub(super) read: Option<ReadRequest>,
     /// `true`: show "typing…" in the chat with `to`.
-    typing: Option<bool>,
+    pub(super) typing: Option<bool>,
     /// An image, uploaded to the sandbox's media host and sent encrypted.
-    image: Option<ImageRequest>,
+    pub(super) image: Option<ImageRequest>,
+    /// `0`: the account's virtual phone (device 0) sends instead of the contact's client,
+    /// so `phone` may be any account of the sandbox, such as the phone a session is linked
+    /// to (that session then sees the message as its own, `fromMe`). Text or image to a
+    /// phone number, or text to a group the account is in.
+    #[schema(example = 0)]
+    pub(super) device: Option<u16>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImageRequest {
     /// The image bytes, base64 (at most 5 MiB decoded).
-    base64: String,
+    pub(super) base64: String,
     /// Default `image/jpeg`.
-    mimetype: Option<String>,
-    caption: Option<String>,
+    pub(super) mimetype: Option<String>,
+    pub(super) caption: Option<String>,
 }
 
 /// Largest image a contact may send through the API.
@@ -265,10 +271,38 @@ pub struct ReactionRequest {
 #[serde(rename_all = "camelCase")]
 pub struct Sent {
     /// The id of the message sent (text, reaction, edit); null for revoke, read and typing.
-    message_id: Option<String>,
+    pub(super) message_id: Option<String>,
 }
 
-fn check_text(field: &str, text: &str) -> ApiResult<()> {
+/// Whether `to` names a group (`<digits and dashes>@g.us`).
+pub(super) fn is_group_jid(to: &str) -> bool {
+    to.strip_suffix("@g.us")
+        .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+}
+
+/// The image's bytes and type, checked.
+pub(super) fn decode_image(img: &ImageRequest) -> ApiResult<(Vec<u8>, String)> {
+    use base64::Engine;
+    if img.base64.len() > MAX_IMAGE_BYTES / 3 * 4 + 4 {
+        return Err(ApiError::field("image.base64", "must decode to at most 5 MiB"));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(img.base64.trim())
+        .map_err(|_| ApiError::field("image.base64", "is not valid base64"))?;
+    if bytes.is_empty() {
+        return Err(ApiError::field("image.base64", "must not be empty"));
+    }
+    let mimetype = img.mimetype.clone().unwrap_or_else(|| "image/jpeg".into());
+    if !mimetype.starts_with("image/") || mimetype.len() > 64 {
+        return Err(ApiError::field("image.mimetype", "must be an image/* type"));
+    }
+    if let Some(c) = &img.caption {
+        check_text("image.caption", c)?;
+    }
+    Ok((bytes, mimetype))
+}
+
+pub(super) fn check_text(field: &str, text: &str) -> ApiResult<()> {
     if text.is_empty() || text.chars().count() > 65_536 {
         return Err(ApiError::field(field, "must be 1-65536 characters"));
     }
@@ -277,7 +311,9 @@ fn check_text(field: &str, text: &str) -> ApiResult<()> {
 
 #[utoipa::path(post, path = "/api/v1/sandbox/contacts/{phone}/send", tag = "Sandbox", operation_id = "sandboxContactSend",
     summary = "Make a contact act", description = "Send text or an image, react, edit or revoke its own message, send read receipts, \
-                   or show typing — end-to-end encrypted like any WhatsApp traffic.",
+                   or show typing — end-to-end encrypted like any WhatsApp traffic. With `device: 0` the account's virtual \
+                   phone sends the text or image instead (any account, not only contacts): its linked sessions get it as \
+                   their own message (`fromMe`).",
     params(("phone" = String, Path)), request_body = ContactSendRequest,
     responses((status = 200, description = "Sent", body = Envelope<Sent>), AdminErrors))]
 async fn contact_send(
@@ -288,13 +324,13 @@ async fn contact_send(
 ) -> ApiResult<Reply<Sent>> {
     let host = host(&state)?;
     let phone = normalize_phone(&phone)?;
+    if let Some(device) = req.device {
+        return super::phone_send::send(&host, &phone, device, req).await;
+    }
     if !host.has_contact(&phone) {
         return Err(ApiError::not_found("contact"));
     }
-    let group = req
-        .to
-        .strip_suffix("@g.us")
-        .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+    let group = is_group_jid(&req.to);
     let to = if group {
         if req.text.is_none() {
             return Err(ApiError::field("to", "a group takes text only"));
@@ -317,23 +353,7 @@ async fn contact_send(
     }
     let sb = &host.sandbox;
     let message_id = if let Some(img) = req.image {
-        use base64::Engine;
-        if img.base64.len() > MAX_IMAGE_BYTES / 3 * 4 + 4 {
-            return Err(ApiError::field("image.base64", "must decode to at most 5 MiB"));
-        }
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(img.base64.trim())
-            .map_err(|_| ApiError::field("image.base64", "is not valid base64"))?;
-        if bytes.is_empty() {
-            return Err(ApiError::field("image.base64", "must not be empty"));
-        }
-        let mimetype = img.mimetype.unwrap_or_else(|| "image/jpeg".into());
-        if !mimetype.starts_with("image/") || mimetype.len() > 64 {
-            return Err(ApiError::field("image.mimetype", "must be an image/* type"));
-        }
-        if let Some(c) = &img.caption {
-            check_text("image.caption", c)?;
-        }
+        let (bytes, mimetype) = decode_image(&img)?;
         Some(sb.contact_send_image(&phone, &to, bytes, &mimetype, img.caption.as_deref()).await.map_err(failed)?)
     } else if let Some(text) = req.text {
         check_text("text", &text)?;

@@ -61,6 +61,8 @@ mod e2e_message_actions;
 #[cfg(feature = "sandbox")]
 mod e2e_pair_faults;
 #[cfg(feature = "sandbox")]
+mod e2e_phone_send;
+#[cfg(feature = "sandbox")]
 mod e2e_sandbox_api;
 #[cfg(feature = "sandbox")]
 mod e2e_sandbox_process;

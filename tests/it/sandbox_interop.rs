@@ -4,7 +4,8 @@
 //! QR (the network's virtual phone scans it), sends text and an image to a virtual
 //! contact (which decrypts them: checked through the sandbox API), receives the contact's
 //! text and image (decrypted by Baileys: checked from the JSON lines the driver prints),
-//! and exchanges a group message. Skips (one line) without node or the npm install,
+//! exchanges a group message, and gets what the phones (device 0) of the contact and of its
+//! own account send. Skips (one line) without node or the npm install,
 //! except under `WAREST_TEST_REQUIRE_ALL=1`. Every wait is bounded; the network and the
 //! node child are killed on drop.
 
@@ -189,6 +190,28 @@ async fn run_version(api: &Api, node: &Path, major: &str, ws: &str, root_key: &s
     let got = baileys.wait("the contact's image", |v| v["event"] == "message" && v["image"].is_object());
     assert_eq!(got["image"]["caption"], "from the contact", "{got}");
     assert_eq!(got["image"]["size"], jpeg.len(), "{got}");
+
+    // Device 0 sends: the contact's phone writes to Baileys, and Baileys' own phone writes
+    // to the contact (Baileys gets the deviceSentMessage copy as its own message).
+    let from_phone = format!("from the contact's phone {major}");
+    let send = |from: &str, to: &str, text: &str| {
+        (format!("/api/v1/sandbox/contacts/{from}/send"), json!({ "to": to, "text": text, "device": 0 }))
+    };
+    let (path, body) = send(CONTACT, &phone, &from_phone);
+    let (status, body) = api.call(reqwest::Method::POST, &path, Some(body)).await;
+    assert_eq!(status, 200, "{body}");
+    let got =
+        baileys.wait("the contact's phone's text", |v| v["event"] == "message" && v["text"] == from_phone.as_str());
+    assert_eq!(got["chat"], contact_jid.as_str(), "{got}");
+    let typed = format!("typed on the phone of Baileys {major}");
+    let (path, body) = send(&phone, CONTACT, &typed);
+    let (status, body) = api.call(reqwest::Method::POST, &path, Some(body)).await;
+    assert_eq!(status, 200, "{body}");
+    api.wait_inbox("the text from Baileys' phone", |i| i["text"] == typed.as_str() && i["from"] == phone.as_str())
+        .await;
+    let own = baileys.wait("its phone's message", |v| v["event"] == "own_message" && v["text"] == typed.as_str());
+    assert_eq!(own["chat"], contact_jid.as_str(), "{own}");
+
     // A group: Baileys creates it with the contact and writes; the contact answers.
     let group = baileys.command(
         json!({ "cmd": "create_group", "subject": format!("interop {major}"), "participants": [contact_jid] }),
@@ -211,6 +234,14 @@ async fn run_version(api: &Api, node: &Path, major: &str, ws: &str, root_key: &s
     let got = baileys.wait("the contact's group message", |v| v["event"] == "message" && v["text"] == answer.as_str());
     assert_eq!(got["chat"], gid.as_str(), "{got}");
     assert_eq!(got["from"], contact_jid.as_str(), "{got}");
+    // The contact's phone in the group: its own sender key, distributed to Baileys.
+    let (path, body) = send(CONTACT, &gid, &format!("phone in the group {major}"));
+    let (status, body) = api.call(reqwest::Method::POST, &path, Some(body)).await;
+    assert_eq!(status, 200, "{body}");
+    let got = baileys.wait("the contact's phone's group message", |v| {
+        v["event"] == "message" && v["text"] == format!("phone in the group {major}").as_str()
+    });
+    assert_eq!((got["chat"].as_str(), got["from"].as_str()), (Some(gid.as_str()), Some(contact_jid.as_str())), "{got}");
     let undecryptable: Vec<&Value> = baileys.seen.iter().filter(|v| v["undecryptable"] == true).collect();
     assert!(undecryptable.is_empty(), "Baileys {major} could not decrypt: {undecryptable:?}");
 }

@@ -25,4 +25,5 @@ mod offline;
 mod pair_code;
 mod pairing;
 mod persist;
+mod phone_send;
 mod presence;

@@ -45,6 +45,10 @@ async fn a_restarted_sandbox_keeps_linked_clients_linked_and_queued_messages() {
     sandbox.create_contact("15550003333", Behaviour::Echo).await.unwrap();
     let contact_devices = sandbox.devices("15550003333");
 
+    // Alice's phone (device 0) writes to Bob over a session it keeps in memory only.
+    sandbox.phone_send_text("15550001111", "15550002222", "from the phone").await.unwrap();
+    bob.wait_for_text("from the phone", WAIT).await.unwrap();
+
     // Bob goes away; Alice writes to him, so the message waits in his queue.
     let bob_setup = bob.crash_after_shutdown().await;
     let mut events = sandbox.subscribe();
@@ -76,11 +80,18 @@ async fn a_restarted_sandbox_keeps_linked_clients_linked_and_queued_messages() {
         "a linked client must not be asked to pair again"
     );
 
+    // The restarted phone lost its sessions: it starts new ones from the bundles the
+    // server kept, which Bob takes over his old one; Alice's copy waits in her queue.
+    sandbox.phone_send_text("15550001111", "15550002222", "phone after restart").await.unwrap();
+    bob.wait_for_text("phone after restart", WAIT).await.unwrap();
+
     // Alice comes back too and still reaches the re-created contact, which answers.
     let mut setup = alice_setup;
     setup.http = sandbox.http_client();
     let alice = TestClient::resume(setup).await.unwrap();
     alice.wait_for(WAIT, |e| matches!(e, Event::Connected(_))).await.unwrap();
+    let copy = alice.wait_for_text("phone after restart", WAIT).await.unwrap();
+    assert!(copy.source.is_from_me);
     alice.client.send_text(Jid::pn("15550003333"), "still there?").await.unwrap();
     alice.wait_for_text("still there?", WAIT).await.unwrap();
 
