@@ -19,9 +19,9 @@ mod net;
 
 use super::events::{EventBus, StatusDetail};
 use super::hooks::{Forwarded, Sinks, WaEventCtx};
+use super::proxy::{Notes, ProxyNote, ProxyPool};
 use super::status::{Status, Tag};
 use super::stores::DeviceStores;
-use super::proxy::{Notes, ProxyNote, ProxyPool};
 use super::wa::{Net, WaOptions, spawn_bot};
 use crate::store::Db;
 use crate::store::sessions::Me;

@@ -254,10 +254,8 @@ pub async fn spawn_bot(
     } else {
         builder.with_transport_factory(ProxyTransportFactory::new(opts.url.clone(), net.route, net.notes))
     };
-    let mut builder = builder
-        .with_http_client(SharedHttp(http))
-        .with_event_handler(Forward(events.clone()))
-        .skip_history_sync();
+    let mut builder =
+        builder.with_http_client(SharedHttp(http)).with_event_handler(Forward(events.clone())).skip_history_sync();
     if durable {
         builder = builder.with_inbound_durability_hook(Durable(events));
     }

@@ -57,10 +57,6 @@ mod webhooks_ops;
 mod e2e_action_once;
 // Proxied media reaches the sandbox's media host only in sandbox builds.
 #[cfg(feature = "sandbox")]
-mod proxy_e2e;
-#[cfg(feature = "sandbox")]
-mod proxy_pool;
-#[cfg(feature = "sandbox")]
 mod e2e_actions;
 #[cfg(feature = "sandbox")]
 mod e2e_inbound;
@@ -76,5 +72,9 @@ mod e2e_sandbox_process;
 mod inbound_crash;
 #[cfg(feature = "sandbox")]
 mod outbound_crash;
+#[cfg(feature = "sandbox")]
+mod proxy_e2e;
+#[cfg(feature = "sandbox")]
+mod proxy_pool;
 #[cfg(feature = "sandbox")]
 mod sandbox_interop;

@@ -18,7 +18,14 @@ async fn the_session_proxy_is_validated_stored_and_only_ever_shown_masked() {
     let app = TestApp::spawn(common::Kind::Sqlite).await;
     let (registry, key) = app.create_user("proxy-api").await;
     let meta = json!({});
-    let new = NewSession { id: "p1", registry: &registry, label: None, status: "STOPPED", auto_start: false, metadata: &meta };
+    let new = NewSession {
+        id: "p1",
+        registry: &registry,
+        label: None,
+        status: "STOPPED",
+        auto_start: false,
+        metadata: &meta,
+    };
     app.state.db.create_session(new).await.unwrap();
     let config = async |body: Value| app.post("/api/v1/session/p1/config", Some(&key), body).await;
 
@@ -60,7 +67,10 @@ async fn the_session_proxy_is_validated_stored_and_only_ever_shown_masked() {
     for path in ["/api/v1/session/p1", "/api/v1/session/list"] {
         let (_, body) = app.get(path, Some(&key)).await;
         let text = body.to_string();
-        assert!(text.contains("socks5://bob:***@proxy.example:1080") && !text.contains("p@ss") && !text.contains("p%40ss"), "{path}: {text}");
+        assert!(
+            text.contains("socks5://bob:***@proxy.example:1080") && !text.contains("p@ss") && !text.contains("p%40ss"),
+            "{path}: {text}"
+        );
     }
     // Other changes keep it; "" removes it.
     let (_, body) = config(json!({ "label": "Kept" })).await;

@@ -77,8 +77,13 @@ async fn through(proxy: &ProxyProc) {
 
     let s = session(&app, &key, "main").await;
     assert_eq!(s["status"], "WORKING", "{s}");
-    assert_eq!((s["proxy"]["url"].as_str(), s["proxy"]["source"].as_str()), (Some(proxy.masked().as_str()), Some("session")));
-    if let Some((_, pass)) = proxy.url().split_once("://").and_then(|(_, r)| r.split_once('@')).and_then(|(c, _)| c.split_once(':')) {
+    assert_eq!(
+        (s["proxy"]["url"].as_str(), s["proxy"]["source"].as_str()),
+        (Some(proxy.masked().as_str()), Some("session"))
+    );
+    if let Some((_, pass)) =
+        proxy.url().split_once("://").and_then(|(_, r)| r.split_once('@')).and_then(|(c, _)| c.split_once(':'))
+    {
         assert_eq!(s["proxy"]["password"], "***");
         let (_, list) = app.get("/api/v1/session/list", Some(&key)).await;
         assert!(!s.to_string().contains(pass) && !list.to_string().contains(pass), "the password is never echoed");
@@ -87,14 +92,22 @@ async fn through(proxy: &ProxyProc) {
 
     // Sends and receives through it.
     let (status, body) = app
-        .post("/api/v1/messages/send/text", Some(&key), json!({ "sessionId": "main", "to": format!("+{CONTACT}"), "message": "via proxy" }))
+        .post(
+            "/api/v1/messages/send/text",
+            Some(&key),
+            json!({ "sessionId": "main", "to": format!("+{CONTACT}"), "message": "via proxy" }),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     sandbox.wait_inbox(CONTACT, WAIT, |e| e.text.as_deref() == Some("via proxy")).await.unwrap();
     let pool = app.state.db.pool();
     let text_id = sandbox.contact_send(CONTACT, PHONE, "back via proxy").await.unwrap();
     eventually("the contact's text to be stored", WAIT, async || {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE id = $1").bind(&text_id).fetch_one(pool).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE id = $1")
+            .bind(&text_id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
         n == 1
     })
     .await;
@@ -104,8 +117,11 @@ async fn through(proxy: &ProxyProc) {
     let picture: Vec<u8> = (0..30_000u32).map(|i| (i * 13 % 251) as u8).collect();
     let img_id = sandbox.contact_send_image(CONTACT, PHONE, picture.clone(), "image/png", None).await.unwrap();
     let media_id = eventually("the image's media id", WAIT, async || {
-        let content: Option<String> =
-            sqlx::query_scalar("SELECT content FROM messages WHERE id = $1").bind(&img_id).fetch_optional(pool).await.unwrap();
+        let content: Option<String> = sqlx::query_scalar("SELECT content FROM messages WHERE id = $1")
+            .bind(&img_id)
+            .fetch_optional(pool)
+            .await
+            .unwrap();
         let content: Value = content.map(|c| serde_json::from_str(&c).unwrap()).unwrap_or_default();
         content["media"]["id"].as_str().map(str::to_string)
     })
@@ -131,7 +147,9 @@ async fn a_proxy_that_is_down_or_refuses_the_credentials_shows_in_last_error() {
     let dead = format!("socks5://127.0.0.1:{}", free_port());
     let wrong = format!("socks5://right-user:wrong-pass@127.0.0.1:{}", authed.port);
     let dead_http = format!("http://127.0.0.1:{}", free_port());
-    for (id, url, word) in [("down", &dead, "unreachable"), ("denied", &wrong, "refused"), ("downhttp", &dead_http, "unreachable")] {
+    for (id, url, word) in
+        [("down", &dead, "unreachable"), ("denied", &wrong, "refused"), ("downhttp", &dead_http, "unreachable")]
+    {
         let (status, body) = create_with_proxy(&app, &key, id, url).await;
         assert!(status == 200 || status == 202, "{body}");
         let err = eventually(format!("{id}'s lastError to name the proxy"), WAIT, async || {

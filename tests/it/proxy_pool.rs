@@ -57,7 +57,11 @@ async fn when_the_first_pool_proxy_dies_the_session_reconnects_through_the_secon
 
     let (_, body) = app.get("/api/v1/session/main", Some(&key)).await;
     let s = &body["results"][0];
-    assert_eq!((s["proxy"]["url"].as_str(), s["proxy"]["source"].as_str()), (Some(first.masked().as_str()), Some("pool")), "{s}");
+    assert_eq!(
+        (s["proxy"]["url"].as_str(), s["proxy"]["source"].as_str()),
+        (Some(first.masked().as_str()), Some("pool")),
+        "{s}"
+    );
     assert!(first.hits_to(net_port) >= 1, "{}", first.log_text());
     let (status, _) = app.get("/api/v1/server/proxies", Some(&key)).await;
     assert_eq!(status, 403, "admin only");
@@ -93,7 +97,11 @@ async fn when_the_first_pool_proxy_dies_the_session_reconnects_through_the_secon
 
     // And it works through the second proxy.
     let (status, body) = app
-        .post("/api/v1/messages/send/text", Some(&key), json!({ "sessionId": "main", "to": format!("+{CONTACT}"), "message": "after failover" }))
+        .post(
+            "/api/v1/messages/send/text",
+            Some(&key),
+            json!({ "sessionId": "main", "to": format!("+{CONTACT}"), "message": "after failover" }),
+        )
         .await;
     assert_eq!((status, envelope_code(&body)), (200, 1000), "{body}");
     sandbox.wait_inbox(CONTACT, WAIT, |e| e.text.as_deref() == Some("after failover")).await.unwrap();

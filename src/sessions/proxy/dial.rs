@@ -32,7 +32,8 @@ pub async fn dial(proxy: &ProxySpec, host: &str, port: u16) -> Result<TcpStream,
     let unreachable = |why: String| DialError::Unreachable { proxy: shown.clone(), why };
     let refused = |why: String| DialError::Refused { proxy: shown.clone(), why };
     let work = async {
-        let mut stream = TcpStream::connect((proxy.host.as_str(), proxy.port)).await.map_err(|e| unreachable(e.to_string()))?;
+        let mut stream =
+            TcpStream::connect((proxy.host.as_str(), proxy.port)).await.map_err(|e| unreachable(e.to_string()))?;
         let _ = stream.set_nodelay(true);
         let res = match proxy.scheme {
             Scheme::Socks5 => socks5(&mut stream, proxy, host, port).await,

@@ -22,7 +22,10 @@ pub enum Route {
     /// The session's own proxy.
     Fixed(ProxySpec),
     /// One lent by the pool; asked again on every dial, so it can change.
-    Pool { pool: Arc<ProxyPool>, session: String },
+    Pool {
+        pool: Arc<ProxyPool>,
+        session: String,
+    },
 }
 
 impl Route {

@@ -258,7 +258,8 @@ mod tests {
     use super::*;
 
     fn pool(strategy: Strategy, n: usize, capacity: usize) -> ProxyPool {
-        let proxies = (0..n).map(|i| ProxySpec::parse_url(&format!("socks5://u:pw@10.0.0.{i}:1080")).unwrap()).collect();
+        let proxies =
+            (0..n).map(|i| ProxySpec::parse_url(&format!("socks5://u:pw@10.0.0.{i}:1080")).unwrap()).collect();
         ProxyPool::new(PoolSettings {
             proxies,
             strategy,

@@ -118,7 +118,11 @@ impl ProxySpec {
 
     /// `host:port`, brackets kept around IPv6 literals.
     pub fn address(&self) -> String {
-        if self.host.contains(':') { format!("[{}]:{}", self.host, self.port) } else { format!("{}:{}", self.host, self.port) }
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 
     /// For logs, errors and API answers: `socks5://user:***@host:port`.
