@@ -75,6 +75,8 @@ mod outbound_crash;
 #[cfg(feature = "sandbox")]
 mod proxy_e2e;
 #[cfg(feature = "sandbox")]
+mod proxy_logs;
+#[cfg(feature = "sandbox")]
 mod proxy_pool;
 #[cfg(feature = "sandbox")]
 mod sandbox_interop;

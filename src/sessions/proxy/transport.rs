@@ -40,7 +40,9 @@ impl ProxyTransportFactory {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         let Some(proxy) = self.route.current() else {
-            anyhow::bail!("no proxy available for this session (every pool proxy is full or cooling off)");
+            let why = "proxy pool has no usable proxy for this session (every one is full or cooling off)";
+            self.notes.send(ProxyNote::Failed(why.to_string()));
+            anyhow::bail!(why);
         };
         let stream = match dial(&proxy, &host, port).await {
             Ok(s) => s,
