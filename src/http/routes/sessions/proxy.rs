@@ -10,17 +10,18 @@ use crate::sessions::actor::Snapshot;
 use crate::sessions::proxy::ProxySpec;
 use crate::store::sessions::SessionRow;
 
-/// A session proxy as accepted: `"socks5://user:pass@host:port"` / `"http://host:port"`,
-/// or WAHA's object. Documentation only; the body field is parsed by [`parse`].
-#[derive(ToSchema)]
+/// A session proxy: a URL string (`socks5://user:pass@host:port`, `http://host:port`;
+/// `""` removes it) or WAHA's `{server, username, password}`.
+// The schema of the body field, which is parsed by `parse` below for precise errors.
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(untagged)]
 #[allow(dead_code)]
 pub enum ProxyInput {
-    /// `socks5://[user:pass@]host:port` or `http://[user:pass@]host:port`; `""` removes it.
     Url(String),
     Waha(ProxyParts),
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, serde::Deserialize)]
 #[allow(dead_code)]
 pub struct ProxyParts {
     /// `host:port` (HTTP) or a `socks5://` / `http://` URL.
