@@ -1,8 +1,8 @@
 //! A session through a real proxy, end to end: SOCKS5 without and with auth (microsocks)
 //! and HTTP CONNECT with basic auth (tinyproxy). Each session is created with its proxy,
-//! linked, sends a text, receives one and downloads a received image; the proxy's own log
-//! shows the tunnels to the network's port (the WebSocket, and the media host on the same
-//! port). A proxy that is down or refuses the credentials leaves the session unconnected
+//! linked, sends a text and an image (uploaded), receives a text and an image (downloaded);
+//! the proxy's own log shows the tunnels to the network's port (the WebSocket, and the
+//! media host on the same port). A proxy that is down or refuses the credentials leaves the session unconnected
 //! (never a direct fallback) with a `lastError` that says so.
 
 use crate::common;
@@ -112,8 +112,25 @@ async fn through(proxy: &ProxyProc) {
     })
     .await;
 
-    // A received image is downloaded through the proxy too and served back.
-    let before = proxy.hits_to(net_port);
+    // A sent image is uploaded through the proxy, and the contact gets its bytes.
+    let before_media = proxy.hits_to(net_port);
+    let mut png = Vec::new();
+    image::RgbImage::from_fn(64, 32, |x, y| image::Rgb([x as u8 * 4, y as u8 * 8, 90]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &png);
+    let body = json!({ "sessionId": "main", "to": format!("+{CONTACT}"), "media": b64, "caption": "up via proxy" });
+    let (status, answer) = app.post("/api/v1/messages/send/media", Some(&key), body).await;
+    assert_eq!((status, envelope_code(&answer)), (200, 1000), "{answer}");
+    let got = sandbox
+        .wait_inbox(CONTACT, WAIT, |e| e.media.as_ref().is_some_and(|m| m.caption.as_deref() == Some("up via proxy")))
+        .await
+        .unwrap();
+    assert_eq!(got.media.unwrap().bytes, png, "the uploaded bytes arrive");
+    assert!(proxy.hits_to(net_port) > before_media, "the upload went through the proxy:\n{}", proxy.log_text());
+
+    // A received image is downloaded through the same media client and served back (it
+    // may reuse the upload's kept-alive tunnel, so the log need not grow again).
     let picture: Vec<u8> = (0..30_000u32).map(|i| (i * 13 % 251) as u8).collect();
     let img_id = sandbox.contact_send_image(CONTACT, PHONE, picture.clone(), "image/png", None).await.unwrap();
     let media_id = eventually("the image's media id", WAIT, async || {
@@ -132,7 +149,6 @@ async fn through(proxy: &ProxyProc) {
     })
     .await;
     assert_eq!(bytes, picture);
-    assert!(proxy.hits_to(net_port) > before, "the media download went through the proxy:\n{}", proxy.log_text());
     app.stop().await;
 }
 
