@@ -2,7 +2,8 @@
 //! session without its own proxy gets the first (failover), the first is killed, and the
 //! session reconnects through the second and is `WORKING` again; `session_status` says it
 //! changed proxy and why, `/server/proxies` shows the dead one cooling off and the session
-//! on the second. Prints the reconnect time.
+//! on the second; after a restart the sticky assignment keeps it there. Prints the
+//! reconnect time.
 
 use crate::common;
 use crate::proxy_support::ProxyProc;
@@ -95,6 +96,13 @@ async fn when_the_first_pool_proxy_dies_the_session_reconnects_through_the_secon
     assert!(!list[0]["recentFailures"].as_array().unwrap().is_empty(), "{body}");
     assert_eq!((list[1]["state"].as_str(), list[1]["sessions"].clone()), (Some("healthy"), json!(["main"])), "{body}");
 
+    // Sticky: the proxy that worked is stored for the next start.
+    let sticky: Option<String> = sqlx::query_scalar("SELECT proxy_assigned FROM sessions WHERE id = 'main'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(sticky, Some(second.masked()));
+
     // And it works through the second proxy.
     let (status, body) = app
         .post(
@@ -105,5 +113,19 @@ async fn when_the_first_pool_proxy_dies_the_session_reconnects_through_the_secon
         .await;
     assert_eq!((status, envelope_code(&body)), (200, 1000), "{body}");
     sandbox.wait_inbox(CONTACT, WAIT, |e| e.text.as_deref() == Some("after failover")).await.unwrap();
+
+    // After a restart (a fresh pool that knows nothing of the dead proxy), the sticky
+    // assignment takes it straight to the second proxy: the first is never even tried.
+    let app = app.restart().await;
+    common::eventually("main WORKING again after the restart", WAIT, async || {
+        let (_, body) = app.get("/api/v1/session/main", Some(&key)).await;
+        let s = body["results"][0].clone();
+        if s["status"] == "WORKING" { Ok(s) } else { Err(s) }
+    })
+    .await;
+    let (_, body) = app.get("/api/v1/server/proxies", Some(ADMIN_KEY)).await;
+    let list = proxies(&body);
+    assert_eq!(list[0]["recentFailures"], json!([]), "{body}");
+    assert_eq!(list[1]["sessions"], json!(["main"]), "{body}");
     app.stop().await;
 }
