@@ -66,6 +66,7 @@ impl AppState {
             reconnect_timeout: config.session_reconnect_timeout,
             sinks: Default::default(),
             media_dir: crate::media::session_dir(&config.data_dir, ""),
+            proxies: config.proxy_pool.clone().map(|p| Arc::new(crate::sessions::proxy::ProxyPool::new(p))),
         });
         let outbound = crate::outbound::Outbound::new(db.clone(), config.outbound.clone());
         let webhooks = crate::webhooks::Webhooks::new(db.clone(), config.webhook.clone(), &events);

@@ -166,6 +166,25 @@ pub const KEYS: &[KeySpec] = &[
         "",
         "Base URL clients reach the gateway at, for media links (empty: links are paths only)",
     ),
+    // Proxies (src/sessions/proxy/): a pool for sessions without a proxy of their own
+    secret(
+        "WAREST_PROXY_URLS",
+        "Comma-separated proxy pool, socks5://user:pass@host:port or http://host:port (empty: no pool)",
+    ),
+    key("WAREST_PROXY_STRATEGY", "failover", "How a session gets a pool proxy: failover, round_robin or random"),
+    key("WAREST_PROXY_STICKY_SESSION", "true", "true: a session keeps its pool proxy across restarts while usable"),
+    key(
+        "WAREST_PROXY_ROTATE_AFTER_FAILURES",
+        "2",
+        "Consecutive connect failures through a proxy before it cools off and the session moves on",
+    ),
+    key("WAREST_PROXY_FAILURE_COOLOFF_MS", "15000", "How long a failing pool proxy is left alone, in milliseconds"),
+    key(
+        "WAREST_PROXY_FAILURE_BACKOFF_MULTIPLIER",
+        "3",
+        "Each further cool-off in a row lasts this many times longer (capped at an hour)",
+    ),
+    key("WAREST_PROXY_MAX_SESSIONS_PER_PROXY", "0", "Most sessions on one pool proxy (0: no limit)"),
     // Logging
     key("LOG_LEVEL", "info", "Log level: trace, debug, info, warn or error"),
     key("LOG_PRETTY", "true", "true: human-readable logs; false: one JSON object per line"),

@@ -5,6 +5,7 @@
 
 pub mod keys;
 mod parse;
+mod proxy;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -98,6 +99,8 @@ pub struct Config {
     pub actions: crate::actions::ActionLimits,
     /// Received media and signed media links.
     pub media: MediaConfig,
+    /// The managed proxy pool (`WAREST_PROXY_*`); `None` without `WAREST_PROXY_URLS`.
+    pub proxy_pool: Option<crate::sessions::proxy::pool::PoolSettings>,
 }
 
 /// HMAC hash of the WAREST signature header.
@@ -210,6 +213,7 @@ impl Config {
             command_prefix: command_prefix(&s)?,
             actions: actions(&s)?,
             media: media(&s)?,
+            proxy_pool: proxy::proxy_pool(&s)?,
         })
     }
 }

@@ -121,7 +121,7 @@ fn env_example_lists_every_config_key() {
 #[test]
 fn every_registered_key_is_read_by_the_loader() {
     // A key in the registry that the loader never reads would be documented but dead.
-    let src = include_str!("mod.rs");
+    let src = [include_str!("mod.rs"), include_str!("proxy.rs")].concat();
     for k in keys::KEYS {
         assert!(src.contains(&format!("\"{}\"", k.name)), "{} is registered but never read", k.name);
     }
@@ -152,4 +152,26 @@ fn received_media_settings_load_and_bad_ones_name_their_key() {
     assert_eq!(err_key(&[("WAREST_PUBLIC_URL", "gw.example.com")]), "WAREST_PUBLIC_URL");
     assert_eq!(err_key(&[("WAREST_DOWNLOAD_MEDIA_MAX_MB", "0")]), "WAREST_DOWNLOAD_MEDIA_MAX_MB");
     assert_eq!(err_key(&[("WAREST_DOWNLOAD_MEDIA_RECEIVED", "maybe")]), "WAREST_DOWNLOAD_MEDIA_RECEIVED");
+}
+
+#[test]
+fn the_proxy_pool_loads_and_a_bad_entry_names_its_key_but_not_its_password() {
+    assert!(load(&[]).unwrap().proxy_pool.is_none(), "no URLs, no pool");
+    let c = load(&[
+        ("WAREST_PROXY_URLS", "socks5://u:pw-1@10.0.0.1:1080, http://10.0.0.2:3128"),
+        ("WAREST_PROXY_STRATEGY", "round_robin"),
+        ("WAREST_PROXY_MAX_SESSIONS_PER_PROXY", "5"),
+    ])
+    .unwrap();
+    let pool = c.proxy_pool.unwrap();
+    assert_eq!(
+        (pool.proxies.len(), pool.strategy, pool.capacity),
+        (2, crate::sessions::proxy::pool::Strategy::RoundRobin, 5)
+    );
+    assert!(!format!("{pool:?}").contains("pw-1"), "Debug masks the password");
+    let e = load(&[("WAREST_PROXY_URLS", "socks5://u:pw-2@10.0.0.1:1080,ftp://u:pw-3@h:21")]).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("WAREST_PROXY_URLS") && text.contains("entry 2") && !text.contains("pw-"), "{text}");
+    assert!(load(&[("WAREST_PROXY_STRATEGY", "sometimes")]).is_err());
+    assert!(load(&[("WAREST_PROXY_FAILURE_BACKOFF_MULTIPLIER", "0.5")]).is_err());
 }

@@ -15,11 +15,14 @@ use whatsapp_rust::bot::BotHandle;
 use whatsapp_rust::client::Client;
 use whatsapp_rust::types::events::Event;
 
+mod net;
+
 use super::events::{EventBus, StatusDetail};
 use super::hooks::{Forwarded, Sinks, WaEventCtx};
+use super::proxy::{Notes, ProxyNote, ProxyPool};
 use super::status::{Status, Tag};
 use super::stores::DeviceStores;
-use super::wa::{WaOptions, spawn_bot};
+use super::wa::{Net, WaOptions, spawn_bot};
 use crate::store::Db;
 use crate::store::sessions::Me;
 
@@ -31,6 +34,16 @@ pub struct Snapshot {
     pub pairing_code: Option<String>,
     pub me: Me,
     pub last_error: Option<String>,
+    /// The proxy the session's client uses (masked), and whose it is.
+    pub proxy: Option<ProxyInUse>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyInUse {
+    /// The URL with its password masked.
+    pub url: String,
+    /// `session` (its own config) or `pool`.
+    pub source: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +133,8 @@ pub struct ActorDeps {
     pub sinks: Sinks,
     /// Where received media is kept (`<dir>/<session>/…`); a deleted session's files go with it.
     pub media_dir: std::path::PathBuf,
+    /// The managed proxy pool, for sessions without a proxy of their own.
+    pub proxies: Option<Arc<ProxyPool>>,
 }
 
 struct Actor {
@@ -132,6 +147,9 @@ struct Actor {
     /// Bumped per client, so late events of a stopped client are ignored.
     generation: u64,
     events_tx: mpsc::UnboundedSender<(u64, Arc<Event>)>,
+    proxy_tx: mpsc::UnboundedSender<(u64, ProxyNote)>,
+    /// Whether the running client's proxy came from the pool (its place is released on stop).
+    pooled: bool,
     /// Set while we log out ourselves, so our own `LoggedOut` is not taken for the phone's.
     logging_out: bool,
     reconnect_deadline: Option<Instant>,
@@ -149,6 +167,7 @@ pub fn spawn(id: String, registry: String, initial: Snapshot, deps: ActorDeps) -
     let (state_tx, state_rx) = watch::channel(initial);
     let (client_tx, client_rx) = watch::channel(None);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let (proxy_tx, proxy_rx) = mpsc::unbounded_channel();
     let actor = Actor {
         id,
         registry,
@@ -158,11 +177,13 @@ pub fn spawn(id: String, registry: String, initial: Snapshot, deps: ActorDeps) -
         bot: None,
         generation: 0,
         events_tx,
+        proxy_tx,
+        pooled: false,
         logging_out: false,
         reconnect_deadline: None,
         ended_grace: None,
     };
-    tokio::spawn(actor.run(rx, events_rx));
+    tokio::spawn(actor.run(rx, events_rx, proxy_rx));
     SessionHandle { tx, state: state_rx, client: client_rx }
 }
 
@@ -171,6 +192,7 @@ impl Actor {
         mut self,
         mut commands: mpsc::Receiver<Command>,
         mut events: mpsc::UnboundedReceiver<(u64, Arc<Event>)>,
+        mut proxy_notes: mpsc::UnboundedReceiver<(u64, ProxyNote)>,
     ) {
         loop {
             let deadline = self.reconnect_deadline;
@@ -189,6 +211,11 @@ impl Actor {
                         self.on_event(&ev).await;
                     }
                 }
+                Some((generation, note)) = proxy_notes.recv() => {
+                    if generation == self.generation && self.bot.is_some() {
+                        self.on_proxy_note(note).await;
+                    }
+                }
                 _ = async { (&mut self.bot.as_mut().expect("guarded")).await }, if self.bot.is_some() => {
                     // The client's run loop ended without our asking (logout by the phone,
                     // fatal error). Its handle is spent; never shut it down twice. Its last
@@ -196,6 +223,7 @@ impl Actor {
                     self.bot = None;
                     self.client.send_replace(None);
                     self.reconnect_deadline = None;
+                    self.release_proxy();
                     self.ended_grace = Some(Instant::now() + ENDED_GRACE);
                 }
                 _ = tokio::time::sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {
@@ -208,8 +236,11 @@ impl Actor {
                 _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                     self.reconnect_deadline = None;
                     let secs = self.deps.reconnect_timeout.as_secs();
+                    // A proxy failure seen on the way says more than the timeout alone.
+                    let cause = self.snapshot().last_error.filter(|e| e.starts_with("proxy "));
                     self.stop_client().await;
-                    self.set_failed(&format!("could not reconnect to WhatsApp for {secs}s")).await;
+                    let why = format!("could not reconnect to WhatsApp for {secs}s");
+                    self.set_failed(&cause.map_or(why.clone(), |c| format!("{why}: {c}"))).await;
                 }
             }
         }
@@ -282,9 +313,17 @@ impl Actor {
             s.pairing_code = None;
         });
         self.set_status(Status::Starting, None, Tag::Connecting, StatusDetail::default()).await;
+        let route = match self.route().await {
+            Ok(r) => r,
+            Err(why) => return self.set_failed(&why).await,
+        };
+        self.pooled = matches!(route, super::proxy::Route::Pool { .. });
+        let in_use = route.current().zip(route.source()).map(|(p, source)| ProxyInUse { url: p.masked(), source });
+        self.state.send_modify(|s| s.proxy = in_use);
+        let net = Net { route, notes: Notes { generation, tx: self.proxy_tx.clone() } };
         let backend = self.deps.stores.open(&self.id);
         let durable = self.deps.sinks.has_committer();
-        match spawn_bot(backend, &self.deps.wa, fwd_tx, pair_phone, durable).await {
+        match spawn_bot(backend, &self.deps.wa, net, fwd_tx, pair_phone, durable).await {
             Ok(handle) => {
                 let _ = client_tx.send(handle.client());
                 self.client.send_replace(Some(handle.client()));
@@ -305,6 +344,7 @@ impl Actor {
             self.client.send_replace(None);
             bot.shutdown().await;
         }
+        self.release_proxy();
     }
 
     async fn logout(&mut self) {

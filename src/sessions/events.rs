@@ -35,6 +35,9 @@ pub struct StatusDetail<'a> {
     pub pairing_code: Option<&'a str>,
     pub me: Option<&'a Me>,
     pub reason: Option<&'a str>,
+    /// The proxy a session moved to (masked; empty when none is usable) and from.
+    pub proxy: Option<&'a str>,
+    pub previous_proxy: Option<&'a str>,
 }
 
 pub fn me_json(me: &Me) -> Value {
@@ -73,6 +76,12 @@ impl EventBus {
         }
         if let Some(reason) = d.reason {
             data["reason"] = json!(reason);
+        }
+        if let Some(p) = d.proxy {
+            data["proxy"] = json!(Some(p).filter(|p| !p.is_empty()));
+        }
+        if let Some(p) = d.previous_proxy {
+            data["previousProxy"] = json!(p);
         }
         let ev = SessionEvent {
             event: "session_status",

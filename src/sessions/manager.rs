@@ -62,6 +62,7 @@ impl SessionManager {
             pairing_code: None,
             me: row.me.clone(),
             last_error: row.last_error.clone(),
+            proxy: None,
         }
     }
 

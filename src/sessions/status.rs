@@ -56,6 +56,8 @@ pub enum Tag {
     Failed,
     Stopped,
     Delete,
+    /// The pool moved the session to another proxy (`reason`, `proxy`, `previousProxy`).
+    ProxyChanged,
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ use whatsapp_rust::wacore::pair_code::PairCodeOptions;
 use whatsapp_rust::wacore::store::traits::Backend;
 
 use super::hooks::{DurableBatch, Forwarded};
+use super::proxy::http::RoutedHttp;
+use super::proxy::transport::ProxyTransportFactory;
+use super::proxy::{Notes, ProxySpec, Route};
 
 /// How sessions reach WhatsApp. `url` is `None` in production (WhatsApp's own endpoint);
 /// sandbox builds point it at the simulated network.
@@ -58,13 +61,27 @@ pub struct ReqwestHttp {
 }
 
 impl ReqwestHttp {
+    fn builder() -> reqwest::ClientBuilder {
+        reqwest::Client::builder().connect_timeout(Duration::from_secs(15)).timeout(Duration::from_secs(300))
+    }
+
     pub fn new() -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(300))
-            .build()
-            .expect("reqwest client with static settings");
+        let client = Self::builder().build().expect("reqwest client with static settings");
         ReqwestHttp { client }
+    }
+
+    /// Every request through `proxy` (SOCKS5 or HTTP), and never directly: `no_proxy`
+    /// rules of the environment do not apply to it.
+    pub fn through(proxy: &ProxySpec) -> anyhow::Result<Self> {
+        // The URL carries the credentials; reqwest's errors never print it back.
+        let p = reqwest::Proxy::all(proxy.url_with_credentials())
+            .map_err(|_| anyhow::anyhow!("proxy {} is not usable by the media client", proxy.masked()))?;
+        let client = Self::builder()
+            .no_proxy()
+            .proxy(p)
+            .build()
+            .map_err(|_| anyhow::anyhow!("cannot build the media client for proxy {}", proxy.masked()))?;
+        Ok(ReqwestHttp { client })
     }
 }
 
@@ -96,13 +113,15 @@ impl HttpClient for ReqwestHttp {
 /// The media client when none was given: plain reqwest, except that a sandbox build
 /// pointed at a sandbox (`WAREST_WA_URL`) reaches the sandbox's media host over plain
 /// HTTP on the sandbox's own address.
-fn default_http(opts: &WaOptions) -> Arc<dyn HttpClient> {
+fn default_http(opts: &WaOptions, route: &Route) -> Arc<dyn HttpClient> {
+    let inner: Arc<dyn HttpClient> =
+        if route.is_direct() { Arc::new(ReqwestHttp::new()) } else { Arc::new(RoutedHttp::new(route.clone())) };
     #[cfg(feature = "sandbox")]
     if let Some(base) = opts.url.as_deref().and_then(sandbox_media::base_url) {
-        return Arc::new(sandbox_media::Rewrite { inner: ReqwestHttp::new(), base });
+        return Arc::new(sandbox_media::Rewrite { inner, base });
     }
     let _ = opts;
-    Arc::new(ReqwestHttp::new())
+    inner
 }
 
 /// The pinned version; a sandbox build pointed at a sandbox pins the sandbox's, so it
@@ -135,7 +154,7 @@ mod sandbox_media {
 
     /// Sends requests for the sandbox media host to `base`; everything else as is.
     pub struct Rewrite {
-        pub inner: ReqwestHttp,
+        pub inner: Arc<dyn HttpClient>,
         pub base: String,
     }
 
@@ -202,30 +221,41 @@ impl InboundDurabilityHook for Durable {
     }
 }
 
+/// How this client reaches WhatsApp: directly or through a proxy, whose outcomes go to
+/// `notes` (the session's actor).
+pub struct Net {
+    pub route: Route,
+    pub notes: Notes,
+}
+
 /// Builds and spawns a client for one session. The caller must have fully stopped any
 /// previous client on the same store first. With `durable`, inbound messages are
 /// acknowledged only once stored (see [`Durable`]).
 pub async fn spawn_bot(
     backend: Arc<dyn Backend>,
     opts: &WaOptions,
+    net: Net,
     events: mpsc::UnboundedSender<Forwarded>,
     pair_phone: Option<String>,
     durable: bool,
 ) -> anyhow::Result<BotHandle> {
-    let mut transport = TokioWebSocketTransportFactory::new();
-    if let Some(url) = &opts.url {
-        transport = transport.with_url(url.clone());
-    }
     let http: Arc<dyn HttpClient> = match &opts.http {
-        Some(h) => h.clone(),
-        None => default_http(opts),
+        // A client given by the embedder (the sandbox's test client) has no proxy.
+        Some(h) if net.route.is_direct() => h.clone(),
+        _ => default_http(opts, &net.route),
     };
-    let mut builder = Bot::builder()
-        .with_backend_arc(backend)
-        .with_transport_factory(transport)
-        .with_http_client(SharedHttp(http))
-        .with_event_handler(Forward(events.clone()))
-        .skip_history_sync();
+    let builder = Bot::builder().with_backend_arc(backend);
+    let builder = if net.route.is_direct() {
+        let mut transport = TokioWebSocketTransportFactory::new();
+        if let Some(url) = &opts.url {
+            transport = transport.with_url(url.clone());
+        }
+        builder.with_transport_factory(transport)
+    } else {
+        builder.with_transport_factory(ProxyTransportFactory::new(opts.url.clone(), net.route, net.notes))
+    };
+    let mut builder =
+        builder.with_http_client(SharedHttp(http)).with_event_handler(Forward(events.clone())).skip_history_sync();
     if durable {
         builder = builder.with_inbound_durability_hook(Durable(events));
     }

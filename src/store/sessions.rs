@@ -55,6 +55,10 @@ pub struct SessionRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_connected_at: Option<i64>,
+    /// The session's own proxy URL, credentials included: never log or return it as is.
+    pub proxy: Option<String>,
+    /// The masked URL of the pool proxy it last used (sticky pools).
+    pub proxy_assigned: Option<String>,
 }
 
 pub struct NewSession<'a> {
@@ -75,10 +79,11 @@ pub struct ConfigPatch {
     pub webhook_url: Option<Option<String>>,
     pub webhook_secret: Option<Option<String>>,
     pub flags: Option<Value>,
+    pub proxy: Option<Option<String>>,
 }
 
 const COLUMNS: &str = "id, registry, label, status, auto_start, metadata, webhook_url, webhook_secret, flags, \
-     last_error, me_jid, me_lid, me_push_name, me_platform, created_at, updated_at, last_connected_at";
+     last_error, me_jid, me_lid, me_push_name, me_platform, created_at, updated_at, last_connected_at, proxy, proxy_assigned";
 
 fn json_col(row: &AnyRow, col: &str) -> StoreResult<Value> {
     let text: String = row.try_get(col)?;
@@ -107,6 +112,8 @@ fn from_row(row: &AnyRow) -> StoreResult<SessionRow> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         last_connected_at: row.try_get("last_connected_at")?,
+        proxy: row.try_get("proxy")?,
+        proxy_assigned: row.try_get("proxy_assigned")?,
     })
 }
 
@@ -228,9 +235,14 @@ impl Db {
         let url = patch.webhook_url.unwrap_or(cur.webhook_url);
         let secret = patch.webhook_secret.unwrap_or(cur.webhook_secret);
         let flags = patch.flags.unwrap_or(cur.flags);
+        // A new own proxy also forgets the pool's sticky choice.
+        let (proxy, assigned) = match patch.proxy {
+            Some(p) => (p, None),
+            None => (cur.proxy, cur.proxy_assigned),
+        };
         sqlx::query(
             "UPDATE sessions SET label = $1, auto_start = $2, metadata = $3, webhook_url = $4, webhook_secret = $5,
-                    flags = $6, updated_at = $7 WHERE id = $8",
+                    flags = $6, updated_at = $7, proxy = $9, proxy_assigned = $10 WHERE id = $8",
         )
         .bind(label)
         .bind(i64::from(auto_start))
@@ -240,9 +252,21 @@ impl Db {
         .bind(flags.to_string())
         .bind(now_ms())
         .bind(id)
+        .bind(proxy)
+        .bind(assigned)
         .execute(self.pool())
         .await?;
         self.session(id).await
+    }
+
+    /// Records the pool proxy a session got (masked URL), for sticky pools.
+    pub async fn set_session_proxy_assigned(&self, id: &str, proxy: Option<&str>) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET proxy_assigned = $1 WHERE id = $2")
+            .bind(proxy)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Deletes the session row and every per-session row of the store, in one transaction.

@@ -14,6 +14,8 @@
 mod chats_support;
 mod common;
 mod groups_support;
+#[cfg(feature = "sandbox")]
+mod proxy_support;
 mod webhooks_support;
 
 mod api_auth;
@@ -40,6 +42,7 @@ mod e2e_send_media;
 mod e2e_send_paced;
 mod e2e_sessions;
 mod migrations;
+mod proxy_api;
 mod restart_schedule;
 mod retention;
 mod ui_browser;
@@ -52,6 +55,7 @@ mod webhooks_ops;
 // network (`WAREST_WA_URL`, `warest sandbox`, the sandbox-only fail points).
 #[cfg(feature = "sandbox")]
 mod e2e_action_once;
+// Proxied media reaches the sandbox's media host only in sandbox builds.
 #[cfg(feature = "sandbox")]
 mod e2e_actions;
 #[cfg(feature = "sandbox")]
@@ -70,5 +74,11 @@ mod e2e_sandbox_process;
 mod inbound_crash;
 #[cfg(feature = "sandbox")]
 mod outbound_crash;
+#[cfg(feature = "sandbox")]
+mod proxy_e2e;
+#[cfg(feature = "sandbox")]
+mod proxy_logs;
+#[cfg(feature = "sandbox")]
+mod proxy_pool;
 #[cfg(feature = "sandbox")]
 mod sandbox_interop;

@@ -1,6 +1,7 @@
 //! `/api/v1/server/*`: ping, runtime info, health, readiness and CPU history (restarts are
 //! in `server_restart.rs`).
 
+pub mod proxies;
 pub mod restart;
 
 use axum::Extension;
@@ -29,6 +30,7 @@ pub fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(info))
         .routes(routes!(cpu_history))
         .merge(crate::http::routes::server::restart::router())
+        .merge(crate::http::routes::server::proxies::router())
 }
 
 /// Health probes answer anonymous callers too (container health checks carry no key),

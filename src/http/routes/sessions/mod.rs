@@ -4,6 +4,7 @@
 
 pub mod control;
 pub mod flags;
+pub mod proxy;
 pub mod views;
 
 use axum::extract::State;
@@ -52,6 +53,10 @@ pub struct CreateQuery {
     /// Phone number for `/create/pair-code`: digits with country code.
     #[param(pattern = "^[+ ()-]*[1-9](?:[+ ()-]*[0-9]){6,14}[+ ()-]*$")]
     phone: Option<String>,
+    /// The session's proxy, `socks5://user:pass@host:port` or `http://…` (percent-encode
+    /// special characters); stored, and used from this start on. `POST /session/{id}/config`
+    /// takes WAHA's `{server, username, password}` too.
+    proxy: Option<String>,
 }
 
 /// The query of `/create/pair-code` (documentation only: it is read as [`CreateQuery`],
@@ -94,6 +99,7 @@ async fn create_or_get(
     who: &crate::auth::Principal,
     id: &str,
     label: Option<&str>,
+    proxy: Option<Option<String>>,
 ) -> ApiResult<crate::store::sessions::SessionRow> {
     let found = match state.db.get_session(Scope::of(who), id).await {
         Ok(row) => Ok(row),
@@ -121,10 +127,14 @@ async fn create_or_get(
         }
         Err(e) => Err(e.into()),
     };
-    if let Ok(row) = &found {
-        crate::http::session::note(row.label.as_deref());
+    let mut row = found?;
+    // The proxy given with a create (new or existing session) becomes its own.
+    if let Some(p) = proxy.filter(|p| *p != row.proxy) {
+        let patch = ConfigPatch { proxy: Some(p), ..Default::default() };
+        row = state.db.update_session_config(Scope::of(who), id, patch).await?;
     }
-    found
+    crate::http::session::note(row.label.as_deref());
+    Ok(row)
 }
 
 #[utoipa::path(get, path = "/api/v1/session/create", tag = "Sessions", operation_id = "getSessionCreate",
@@ -142,7 +152,8 @@ async fn create(
     ApiQuery(q): ApiQuery<CreateQuery>,
 ) -> ApiResult<Reply<SessionCreateResult>> {
     let id = SessionQuery { session_id: q.session_id, ..Default::default() }.required()?;
-    let row = create_or_get(&state, &who, &id, q.label.as_deref()).await?;
+    let proxy = q.proxy.map(|p| proxy::parse("proxy", &Value::String(p))).transpose()?;
+    let row = create_or_get(&state, &who, &id, q.label.as_deref(), proxy).await?;
     let handle = state.sessions.handle(&row);
     if handle.snapshot().status == Status::Working {
         return Ok(Reply::with_code(
@@ -219,7 +230,8 @@ async fn pair_code(
 ) -> ApiResult<Reply<SessionPairCodeResult>> {
     let id = SessionQuery { session_id: q.session_id, ..Default::default() }.required()?;
     let phone = normalize_phone(q.phone.as_deref().ok_or_else(|| ApiError::field("phone", "phone is required"))?)?;
-    let row = create_or_get(&state, &who, &id, q.label.as_deref()).await?;
+    let proxy = q.proxy.map(|p| proxy::parse("proxy", &Value::String(p))).transpose()?;
+    let row = create_or_get(&state, &who, &id, q.label.as_deref(), proxy).await?;
     let handle = state.sessions.handle(&row);
     let result = |snap: &crate::sessions::actor::Snapshot| SessionPairCodeResult {
         registry_user: row.registry.clone(),
@@ -345,10 +357,16 @@ pub struct SessionConfigRequest {
     #[schema(value_type = Option<Object>)]
     metadata: Option<Value>,
     flags: Option<crate::http::routes::sessions::flags::SessionFlags>,
+    /// The session's proxy for its WhatsApp socket and media (not webhooks): a URL
+    /// (`socks5://user:pass@host:port`, `http://host:port`) or WAHA's
+    /// `{server, username, password}`; `""` removes it. Used from the next start or
+    /// `/session/reconnect`; answers show it with the password masked.
+    #[schema(value_type = Option<proxy::ProxyInput>)]
+    proxy: Option<Value>,
 }
 
 #[utoipa::path(post, path = "/api/v1/session/{sessionId}/config", tag = "Sessions", operation_id = "postSessionSessionIdConfig",
-    summary = "Update session config", description = "Webhook URL and secret, flags, label, auto-start and metadata. Omitted fields are kept.",
+    summary = "Update session config", description = "Webhook URL and secret, flags, label, auto-start, metadata and proxy. Omitted fields are kept.",
     params(("sessionId" = String, Path)), request_body = SessionConfigRequest,
     responses((status = 200, description = "Config updated", body = Envelope<SessionView>), AdminErrors))]
 async fn config(
@@ -376,6 +394,7 @@ async fn config(
             .transpose()?
             .map(|s| Some(s).filter(|x| !x.is_empty())),
         flags: req.flags.map(|f| serde_json::to_value(f).unwrap_or_default()),
+        proxy: req.proxy.as_ref().map(|p| proxy::parse("proxy", p)).transpose()?,
     };
     if req.preflight == Some(true) {
         // Tested before anything is saved: a failing receiver leaves the config unchanged.

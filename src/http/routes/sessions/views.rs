@@ -100,6 +100,8 @@ pub struct SessionView {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_connected_at: Option<i64>,
+    /// The session's proxy (its own, or the pool's it uses), password masked.
+    pub proxy: Option<super::proxy::ProxyView>,
 }
 
 impl SessionView {
@@ -118,6 +120,7 @@ impl SessionView {
             created_at: row.created_at,
             updated_at: row.updated_at,
             last_connected_at: row.last_connected_at,
+            proxy: super::proxy::ProxyView::of(row, snap),
         }
     }
 }
