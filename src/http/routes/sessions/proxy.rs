@@ -25,6 +25,9 @@ pub enum ProxyInput {
 #[allow(dead_code)]
 pub struct ProxyParts {
     /// `host:port` (HTTP) or a `socks5://` / `http://` URL.
+    #[schema(
+        pattern = "^\\s*(?:(?:socks5h?|http)://)?(?:[A-Za-z0-9._~%-]+(?::[A-Za-z0-9._~%-]*)?@)?[A-Za-z0-9.-]+:[1-9][0-9]{0,4}/?\\s*$"
+    )]
     server: String,
     username: Option<String>,
     password: Option<String>,
