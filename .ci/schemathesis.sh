@@ -46,7 +46,7 @@ status=0
   --checks all \
   --max-examples "${ST_MAX_EXAMPLES:-5}" \
   --seed "${ST_SEED:-1}" \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 30 \
   --exclude-path-regex '^/api/v1/server/restart$|^/api/v1/events/stream$' \
   --report junit --report-dir "$work/report" \

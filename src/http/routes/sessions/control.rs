@@ -122,7 +122,8 @@ pub struct QrResult {
     summary = "The current QR code", description = "404 when the session shows no QR (not started, or already linked).",
     params(("sessionId" = String, Path), QrQuery),
     responses((status = 200, description = "The QR (json); with format=png an image/png body, with format=raw text/plain",
-               body = Envelope<QrResult>), AdminErrors))]
+               content((Envelope<QrResult> = "application/json"), (Vec<u8> = "image/png"), (String = "text/plain"))),
+              AdminErrors))]
 async fn qr(
     State(state): State<AppState>,
     Tenant(who): Tenant,
