@@ -18,12 +18,11 @@ use wacore_binary::builder::NodeBuilder;
 use wacore_binary::{Jid, Server};
 use waproto::whatsapp as wa;
 
-use crate::events::SandboxEvent;
 use crate::harness::Sandbox;
 use crate::nodes::{now, random_id};
 use crate::phone::Identity;
 use crate::phone_keys::PHONE_DEVICE;
-use crate::phone_send::encrypt;
+use crate::phone_send::{encrypt, relay};
 
 impl Sandbox {
     /// The virtual phone of `from` (device 0) sends `text` to group `group` (`<id>@g.us`),
@@ -101,13 +100,7 @@ impl Sandbox {
         }
         drop(signal);
 
-        let sender = Jid::pn(from).to_string();
-        let mut st = hub.state();
-        for (addr, node) in nodes {
-            let live = st.deliver(&addr, node);
-            let (to_phone, to_device) = addr;
-            hub.emit(SandboxEvent::MessageRelayed { id: id.clone(), from: sender.clone(), to_phone, to_device, live });
-        }
+        relay(hub, from, &id, nodes);
         Ok(id)
     }
 }

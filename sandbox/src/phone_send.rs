@@ -141,14 +141,20 @@ async fn send(hub: &Hub, from: &str, to: &str, out: Outgoing) -> Result<String> 
     }
     drop(signal);
 
+    relay(hub, from, &id, nodes);
+    Ok(id)
+}
+
+/// Hands the phone's sealed stanzas to the devices (queued for offline ones), as the
+/// server relays a client's message, and says so in the event log.
+pub(crate) fn relay(hub: &Hub, from: &str, id: &str, nodes: Vec<(DeviceAddr, Node)>) {
     let sender = Jid::pn(from).to_string();
     let mut st = hub.state();
     for (addr, node) in nodes {
         let live = st.deliver(&addr, node);
         let (to_phone, to_device) = addr;
-        hub.emit(SandboxEvent::MessageRelayed { id: id.clone(), from: sender.clone(), to_phone, to_device, live });
+        hub.emit(SandboxEvent::MessageRelayed { id: id.to_string(), from: sender.clone(), to_phone, to_device, live });
     }
-    Ok(id)
 }
 
 /// Seals `plaintext` for one device, starting a session from its bundle when the phone

@@ -67,11 +67,22 @@ where
 /// Parses JSON into `T`, turning any failure into a 400 naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    // Syntax first, into a value: JSON has one number type, so `5.0` is the integer 5 to
-    // a client (and to the JSON Schema of an `integer` field), and serde would refuse it.
-    let mut value: serde_json::Value = serde_path_to_error::deserialize(de).map_err(json_error)?;
-    integral_floats_as_integers(&mut value);
-    serde_path_to_error::deserialize(value).map_err(json_error)
+    let err = match serde_path_to_error::deserialize(de) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    // JSON has one number type: `5.0` is the integer 5 to a client (and to the JSON Schema
+    // of an `integer` field), but serde refuses it. Only a body that failed on its types
+    // pays for the second pass; its own error is what the client sees otherwise.
+    if err.inner().classify() == serde_json::error::Category::Data
+        && let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes)
+    {
+        integral_floats_as_integers(&mut value);
+        if let Ok(v) = serde_json::from_value(value) {
+            return Ok(v);
+        }
+    }
+    Err(json_error(err))
 }
 
 /// `5.0` → `5` everywhere in `v` (floats with no fraction, within the i64 range).
@@ -88,7 +99,7 @@ fn integral_floats_as_integers(v: &mut serde_json::Value) {
     }
 }
 
-/// A 400 naming the field of a JSON error, from either pass.
+/// A 400 naming the field of a JSON error.
 fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     // The root reads as "." (or "?" when the syntax broke before any key was read).
     let path = Some(err.path().to_string()).filter(|p| p != "." && p != "?");

@@ -159,11 +159,7 @@ fn text(pattern: &str, max_length: usize, description: &str) -> utoipa::openapi:
 /// array (of such strings), at most 50 in all.
 pub fn chat_list() -> RefOr<Schema> {
     use crate::outbound::recipient::{MAX_RECIPIENTS, patterns};
-    let one = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some(patterns::CHAT_LIST))
-        .description(Some("Phone numbers, user JIDs, LIDs or group JIDs, comma-separated; at most 50"))
-        .build();
+    let one = chat_list_text();
     // The array form holds one chat per item, so its length is the count WAREST limits.
     let item = text(patterns::CHAT, 128, "Phone number, user JID, LID or group JID");
     let many = ArrayBuilder::new().items(item).min_items(Some(1)).max_items(Some(MAX_RECIPIENTS));
@@ -200,15 +196,6 @@ pub fn phone() -> RefOr<Schema> {
         "Phone number with country code (a leading 0 takes the default)",
     )
     .into()
-}
-
-/// Up to 50 people, comma-separated.
-pub fn user_list() -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some(crate::outbound::recipient::patterns::USER_LIST))
-        .description(Some("Phone numbers or user JIDs, comma-separated; at most 50"))
-        .into()
 }
 
 /// One person: a group member, a blocklist entry.
