@@ -35,10 +35,11 @@ run() { # $1 = label, $2 = proxy urls (may be empty)
   rm -rf "$dir"
 }
 PORT_S=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-microsocks -i 127.0.0.1 -p "$PORT_S" > /tmp/rss/microsocks.log 2>&1 &
+MSLOG=$(mktemp)
+microsocks -i 127.0.0.1 -p "$PORT_S" > "$MSLOG" 2>&1 &
 MS=$!
 sleep 0.5
 run direct ""
 run proxied "socks5://127.0.0.1:$PORT_S"
-echo "microsocks RssAnon with its tunnels closed again: $(awk '/RssAnon/{print $2}' /proc/$MS/status)KiB, connections logged: $(grep -c 'connected to' /tmp/rss/microsocks.log)"
-kill $MS
+echo "microsocks RssAnon with its tunnels closed again: $(awk '/RssAnon/{print $2}' /proc/$MS/status)KiB, connections logged: $(grep -c 'connected to' "$MSLOG")"
+kill $MS; rm -f "$MSLOG"

@@ -153,6 +153,19 @@ impl Sandbox {
         }
     }
 
+    /// The source address of every TCP connection the network's port accepted (the
+    /// WebSocket, the media host, HTTPS), oldest first: a proxy test checks that every one
+    /// came from the proxy's outgoing address, i.e. that nothing connected directly.
+    pub fn connection_peers(&self) -> Vec<SocketAddr> {
+        self.hub.peers()
+    }
+
+    /// The source address of each connection one of `phone`'s devices linked or logged in
+    /// on, oldest first.
+    pub fn login_peers(&self, phone: &str) -> Vec<SocketAddr> {
+        self.hub.login_peers(phone)
+    }
+
     /// The URL to give `TokioWebSocketTransportFactory::with_url`.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws/chat", self.addr)

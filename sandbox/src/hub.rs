@@ -22,6 +22,8 @@ pub(crate) struct Registration {
     pub conn: ConnHandle,
     pub noise_pub: [u8; 32],
     pub keys: DeviceKeys,
+    /// Where its connection came from (`Hub::record_login` once it is linked).
+    pub peer: std::net::SocketAddr,
 }
 
 /// A `pair-success` sent and waiting for the companion's `pair-device-sign`.
@@ -73,7 +75,21 @@ pub struct Hub {
     /// The virtual phones' Signal sessions and sender keys (`phone_inbox.rs`), held
     /// across the awaits of a decryption or encryption.
     pub(crate) phone_signal: tokio::sync::Mutex<crate::phone_inbox::PhoneSignal>,
+    /// Where each accepted TCP connection came from, oldest first (capped), so a test can
+    /// tell which connections reached the network directly and which through a proxy.
+    peers: Mutex<Peers>,
 }
+
+/// Connection origins, for `Sandbox::connection_peers` and `login_peers`.
+#[derive(Default)]
+struct Peers {
+    accepted: Vec<std::net::SocketAddr>,
+    /// (phone, origin) of each link (the QR socket of a device that got linked) and login.
+    logins: Vec<(String, std::net::SocketAddr)>,
+}
+
+/// How many connection origins `Hub::peers` keeps; a test needs a handful.
+const MAX_PEERS: usize = 10_000;
 
 impl Hub {
     pub(crate) fn new(root: &wacore::libsignal::protocol::KeyPair) -> Self {
@@ -86,7 +102,34 @@ impl Hub {
             identity: ServerIdentity::new(root),
             next_conn: AtomicU64::new(1),
             phone_signal: Default::default(),
+            peers: Default::default(),
         }
+    }
+
+    fn peer_log(&self) -> MutexGuard<'_, Peers> {
+        self.peers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn record_peer(&self, peer: std::net::SocketAddr) {
+        let mut log = self.peer_log();
+        if log.accepted.len() < MAX_PEERS {
+            log.accepted.push(peer);
+        }
+    }
+
+    pub(crate) fn record_login(&self, peer: std::net::SocketAddr, phone: &str) {
+        let mut log = self.peer_log();
+        if log.logins.len() < MAX_PEERS {
+            log.logins.push((phone.to_string(), peer));
+        }
+    }
+
+    pub(crate) fn peers(&self) -> Vec<std::net::SocketAddr> {
+        self.peer_log().accepted.clone()
+    }
+
+    pub(crate) fn login_peers(&self, phone: &str) -> Vec<std::net::SocketAddr> {
+        self.peer_log().logins.iter().filter(|(p, _)| p == phone).map(|(_, a)| *a).collect()
     }
 
     /// The state lock. Held only for short, non-async sections; a panic while

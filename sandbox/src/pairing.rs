@@ -71,6 +71,7 @@ pub(crate) fn link_companion(
         .position(|r| r.noise_pub == noise_pub)
         .ok_or_else(|| anyhow!("no companion is showing this QR code"))?;
     let reg = st.registrations.remove(idx);
+    hub.record_login(reg.peer, phone);
     if reg.keys.identity.as_slice() != identity_pub {
         bail!("QR identity key does not match the registration payload");
     }
@@ -179,7 +180,12 @@ pub(crate) fn on_pair_error(session: &Session, iq_id: &str) {
     log::warn!("sandbox: companion rejected pairing as {:?}", flight.addr);
     let removed = st.accounts.get_mut(&flight.addr.0).and_then(|a| a.devices.remove(&flight.addr.1));
     if let Some(dev) = removed {
-        st.registrations.push(Registration { conn: flight.conn, noise_pub: flight.noise_pub, keys: dev.keys });
+        st.registrations.push(Registration {
+            conn: flight.conn,
+            noise_pub: flight.noise_pub,
+            keys: dev.keys,
+            peer: session.peer,
+        });
     }
     drop(st);
     let (phone, device) = flight.addr;

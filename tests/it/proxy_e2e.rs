@@ -2,11 +2,12 @@
 //! and HTTP CONNECT with basic auth (tinyproxy). Each session is created with its proxy,
 //! linked, sends a text and an image (uploaded), receives a text and an image (downloaded);
 //! the proxy's own log shows the tunnels to the network's port (the WebSocket, and the
-//! media host on the same port). A proxy that is down or refuses the credentials leaves the session unconnected
+//! media host on the same port), and the network saw every connection come from the
+//! proxy's outgoing address, none directly from the gateway. A proxy that is down or refuses the credentials leaves the session unconnected
 //! (never a direct fallback) with a `lastError` that says so.
 
 use crate::common;
-use crate::proxy_support::{ProxyProc, free_port};
+use crate::proxy_support::{OUTGOING, ProxyProc, free_port};
 
 use std::time::Duration;
 
@@ -149,6 +150,17 @@ async fn through(proxy: &ProxyProc) {
     })
     .await;
     assert_eq!(bytes, picture);
+
+    // Nothing reached the network but through the proxy: every connection its port
+    // accepted (the QR's socket, the logins, the media host's) came from the proxy's
+    // outgoing address, none from the gateway's own. The contact is a client of the
+    // sandbox in this process and connects directly; its logins are set apart.
+    let logins = sandbox.login_peers(PHONE);
+    assert!(!logins.is_empty() && logins.iter().all(|p| p.ip() == OUTGOING), "the session's logins: {logins:?}");
+    let contact = sandbox.login_peers(CONTACT);
+    let direct: Vec<_> =
+        sandbox.connection_peers().into_iter().filter(|p| p.ip() != OUTGOING && !contact.contains(p)).collect();
+    assert!(direct.is_empty(), "{}: direct connections to the network: {direct:?}", proxy.masked());
     app.stop().await;
 }
 

@@ -3,6 +3,8 @@
 //! with basic auth), from Debian packages. Each binds 127.0.0.1 on a port picked free
 //! just before, logs to a file of its own temp dir (the proof the traffic went through
 //! it), and is killed when dropped. Absent tools skip the test (`require::tool`).
+//! Each opens its outgoing connections from `OUTGOING` (127.0.0.2, still loopback), so the
+//! sandbox can tell a tunnelled connection from a direct one by its source address.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -21,6 +23,10 @@ pub struct ProxyProc {
     auth: Option<(String, String)>,
 }
 
+/// The source address of every connection a test proxy opens onward; the gateway itself
+/// connects from 127.0.0.1.
+pub const OUTGOING: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
 /// A port nothing listens on right now (the kernel's pick, released at once).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -34,7 +40,7 @@ impl ProxyProc {
         let port = free_port();
         let log = dir.path().join("microsocks.log");
         let mut cmd = Command::new(bin);
-        cmd.args(["-i", "127.0.0.1", "-p", &port.to_string()]);
+        cmd.args(["-i", "127.0.0.1", "-p", &port.to_string(), "-b", &OUTGOING.to_string()]);
         if let Some((u, p)) = auth {
             cmd.args(["-u", u, "-P", p]);
         }
@@ -49,7 +55,7 @@ impl ProxyProc {
         let log = dir.path().join("tinyproxy.log");
         // No ConnectPort line: CONNECT to any port (the sandbox's is not 443).
         let mut conf = format!(
-            "Port {port}\nListen 127.0.0.1\nTimeout 600\nLogFile \"{}\"\nLogLevel Info\nMaxClients 100\nAllow 127.0.0.1\n",
+            "Port {port}\nListen 127.0.0.1\nBind {OUTGOING}\nTimeout 600\nLogFile \"{}\"\nLogLevel Info\nMaxClients 100\nAllow 127.0.0.1\n",
             log.display()
         );
         if let Some((u, p)) = auth {

@@ -31,6 +31,7 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
             conn: session.conn.clone(),
             noise_pub: client_static,
             keys,
+            peer: session.peer,
         });
         crate::pairing::send_pair_device(session);
         session.hub.emit(SandboxEvent::AwaitingPairing { conn: session.conn.id });
@@ -102,6 +103,7 @@ pub(crate) fn start(session: &mut Session, client_static: [u8; 32], payload: wa:
             }
         });
     }
+    hub.record_login(session.peer, &phone);
     info!("sandbox: {phone}:{device} logged in ({queued} queued stanzas flushed)");
     hub.emit(SandboxEvent::LoggedIn { phone, device });
 }

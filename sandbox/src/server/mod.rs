@@ -42,6 +42,7 @@ pub(crate) fn listen(
                 continue;
             };
             let _ = tcp.set_nodelay(true);
+            hub.record_peer(peer);
             let (hub, api, tls) = (hub.clone(), api.clone(), tls.clone());
             tokio::spawn(async move {
                 let result = match http::peek_kind(&tcp).await {
@@ -49,7 +50,7 @@ pub(crate) fn listen(
                         Ok(stream) => http::serve(&hub.media, api.as_ref(), peer, stream).await,
                         Err(e) => Err(e.into()),
                     },
-                    Ok(Some(http::Kind::Chat)) => session::serve(hub, tcp).await,
+                    Ok(Some(http::Kind::Chat)) => session::serve(hub, tcp, peer).await,
                     Ok(Some(_)) => http::serve(&hub.media, api.as_ref(), peer, tcp).await,
                     Err(e) => Err(e),
                 };

@@ -75,6 +75,8 @@ pub(crate) struct Session {
     pub hub: Arc<Hub>,
     pub conn: ConnHandle,
     pub who: Who,
+    /// Where the connection came from (`Hub::record_login`).
+    pub peer: std::net::SocketAddr,
 }
 
 impl Session {
@@ -107,7 +109,7 @@ impl Session {
 const FIRST_FRAME_DELAY: std::time::Duration = std::time::Duration::from_millis(40);
 
 /// Serves one accepted TCP connection until either side closes it.
-pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
+pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream, peer: std::net::SocketAddr) -> Result<()> {
     let (_request, ws) = tokio_websockets::ServerBuilder::new().accept(tcp).await?;
     let mut io = FrameIo::new(ws);
     let established = hub.identity.respond(&mut io).await?;
@@ -138,7 +140,7 @@ pub(crate) async fn serve(hub: Arc<Hub>, tcp: TcpStream) -> Result<()> {
     // so a frame that arrives within that moment is read as plaintext and every later
     // one fails to decrypt. One simulated round trip before the first frame.
     tokio::time::sleep(FIRST_FRAME_DELAY).await;
-    let mut session = Session { hub: hub.clone(), conn, who: Who::Anonymous };
+    let mut session = Session { hub: hub.clone(), conn, who: Who::Anonymous, peer };
     crate::server::login::start(&mut session, established.client_static, established.payload);
 
     let stopped = hub.stopped();

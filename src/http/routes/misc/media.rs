@@ -68,12 +68,16 @@ pub struct ThumbnailRequest {
     #[schema(pattern = "^(?:image|video)$")]
     kind: String,
     /// Bounding box, 1-4096 (default 320 × 320); the aspect ratio is kept, never enlarged.
+    #[schema(minimum = 1, maximum = 4096)]
     width: Option<u32>,
+    #[schema(minimum = 1, maximum = 4096)]
     height: Option<u32>,
     /// Number of stills of a video (1-10, default 1), evenly spaced from the start over an
     /// MP4's duration (other containers: the first frame only). A short video may give fewer.
+    #[schema(minimum = 1, maximum = 10)]
     count: Option<u32>,
     /// `jpeg` (default), `png` or `webp` (lossless). Not in the reference spec.
+    #[schema(pattern = "^(?:jpg|jpeg|png|webp)$")]
     format: Option<String>,
     /// `base64` (default: data URLs), `url` (signed, expiring links to `GET /api/v1/media/{id}`)
     /// or `file` (the thumbnail's bytes as the response; one still only).
@@ -172,11 +176,14 @@ async fn thumbnail(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImageResize {
     /// 1-4096; give width, height or both. With one, the other follows the aspect ratio.
+    #[schema(minimum = 1, maximum = 4096)]
     width: Option<u32>,
+    #[schema(minimum = 1, maximum = 4096)]
     height: Option<u32>,
     /// `inside` (default: fit in the box, aspect kept, never enlarged), `fill` (exactly the box),
     /// `cover` (exactly the box, centre-cropped), `contain` (exactly the box, padded with
     /// transparency) or `outside` (covers the box, not cropped). No result may exceed 4096 on a side.
+    #[schema(pattern = "^(?:inside|fill|cover|contain|outside)$")]
     fit: Option<String>,
 }
 
@@ -185,6 +192,7 @@ pub struct ImageResize {
 pub struct ImageCompress {
     /// 1-100: the JPEG quality (default 85); for PNG any value means the smallest encoding;
     /// WebP output is lossless and ignores it.
+    #[schema(minimum = 1, maximum = 100)]
     quality: Option<u32>,
 }
 
@@ -193,6 +201,7 @@ pub struct ImageCompress {
 pub struct ImageActions {
     /// `jpg`/`jpeg`, `png` or `webp` (lossless). Default: the input's format (a GIF becomes PNG).
     /// `tiff` and `avif` are not offered (400).
+    #[schema(pattern = "^(?:jpg|jpeg|png|webp)$")]
     convert: Option<String>,
     resize: Option<ImageResize>,
     compress: Option<ImageCompress>,
