@@ -280,7 +280,10 @@ fn peak_rss_mib() -> f64 {
 fn metrics_overhead(messages: usize, sessions: usize) {
     let exe = std::env::current_exe().expect("own executable");
     println!("send_throughput metrics overhead: {messages} messages, {sessions} session(s), {}", cpu_model());
-    println!("{:>4} | {:<7} | {:>9} | {:>10} | {:>10} | {:>13}", "run", "metrics", "msg/s", "p50 ms", "p99 ms", "peak RSS MiB");
+    println!(
+        "{:>4} | {:<7} | {:>9} | {:>10} | {:>10} | {:>13}",
+        "run", "metrics", "msg/s", "p50 ms", "p99 ms", "peak RSS MiB"
+    );
     for (run, on) in [false, true, false, true].into_iter().enumerate() {
         let out = std::process::Command::new(&exe)
             .args(["--metrics-child", if on { "on" } else { "off" }, &messages.to_string(), &sessions.to_string()])
@@ -320,7 +323,10 @@ fn main() {
     }
     if raw.iter().any(|a| a == "metrics") {
         let n: Vec<usize> = raw.iter().filter_map(|a| a.parse().ok()).collect();
-        metrics_overhead(n.first().copied().unwrap_or(500).clamp(1, 100_000), n.get(1).copied().unwrap_or(1).clamp(1, 100));
+        metrics_overhead(
+            n.first().copied().unwrap_or(500).clamp(1, 100_000),
+            n.get(1).copied().unwrap_or(1).clamp(1, 100),
+        );
         return;
     }
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();

@@ -238,8 +238,9 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
     let server = tokio::spawn(async move { server.await });
     let metrics_server = match state.config.metrics.listen {
         Some(at) if state.metrics.enabled() => {
-            let listener =
-                TcpListener::bind(at).await.with_context(|| format!("cannot listen on {at} (WAREST_METRICS_LISTEN)"))?;
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} (WAREST_METRICS_LISTEN)"))?;
             tracing::info!(addr = %listener.local_addr()?, "metrics listening");
             let app = crate::http::routes::server::metrics::own_listener(state.clone());
             let stop = shutdown.clone();

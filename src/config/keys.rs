@@ -187,7 +187,10 @@ pub const KEYS: &[KeySpec] = &[
     key("WAREST_PROXY_MAX_SESSIONS_PER_PROXY", "0", "Most sessions on one pool proxy (0: no limit)"),
     // Observability
     key("WAREST_METRICS", "true", "Serve Prometheus metrics at GET /metrics (false: off, 404)"),
-    secret("WAREST_METRICS_TOKEN", "Bearer token /metrics requires (empty: no token; then keep it off public networks)"),
+    secret(
+        "WAREST_METRICS_TOKEN",
+        "Bearer token /metrics requires (empty: no token; then keep it off public networks)",
+    ),
     key(
         "WAREST_METRICS_LISTEN",
         "",

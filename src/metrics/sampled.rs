@@ -35,7 +35,12 @@ pub(super) async fn render(state: &AppState, out: &mut String) {
         None => failed.push("sessions"),
     }
     let queue = [
-        ("send_queue", bounded(db.outbound_backlog()).await, "Sends waiting or in flight", "Age of the oldest waiting send"),
+        (
+            "send_queue",
+            bounded(db.outbound_backlog()).await,
+            "Sends waiting or in flight",
+            "Age of the oldest waiting send",
+        ),
         (
             "webhook_outbox",
             bounded(db.outbox_backlog()).await,

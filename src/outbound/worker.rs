@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use tracing::Instrument;
 use sha2::Digest;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use whatsapp_rust::NodeFilter;
 use whatsapp_rust::client::Client;
 use whatsapp_rust::send::{SendError, SendOptions};

@@ -171,7 +171,8 @@ impl Db {
 
     /// How many sessions are in each status (statuses without sessions are absent).
     pub async fn sessions_by_status(&self) -> StoreResult<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM sessions GROUP BY status").fetch_all(self.pool()).await?;
+        let rows =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM sessions GROUP BY status").fetch_all(self.pool()).await?;
         rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
     }
 

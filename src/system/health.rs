@@ -156,9 +156,7 @@ async fn ffmpeg(state: &AppState) -> Check {
 /// `sends`: the send queue, else the webhook outbox. Older than
 /// `WAREST_HEALTH_MAX_QUEUE_AGE_SEC` means stuck (a paused queue, a dead receiver).
 async fn backlog(state: &AppState, sends: bool) -> Check {
-    let read = async {
-        if sends { state.db.outbound_backlog().await } else { state.db.outbox_backlog().await }
-    };
+    let read = async { if sends { state.db.outbound_backlog().await } else { state.db.outbox_backlog().await } };
     let limit = state.config.health_max_queue_age;
     match tokio::time::timeout(CHECK_LIMIT, read).await {
         Ok(Ok(b)) => {

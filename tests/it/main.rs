@@ -41,6 +41,7 @@ mod e2e_send_kinds;
 mod e2e_send_media;
 mod e2e_send_paced;
 mod e2e_sessions;
+mod metrics_health;
 mod metrics_prometheus;
 mod metrics_scrape;
 mod migrations;

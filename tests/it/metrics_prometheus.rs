@@ -73,7 +73,8 @@ fn dashboard_queries_are_valid_promql() {
         for target in panel["targets"].as_array().unwrap() {
             let expr = target["expr"].as_str().unwrap();
             assert!(expr.contains("warest_"), "{expr}");
-            rules.push_str(&format!("      - record: dashboard_query_{n}\n        expr: {}\n", serde_json::json!(expr)));
+            rules
+                .push_str(&format!("      - record: dashboard_query_{n}\n        expr: {}\n", serde_json::json!(expr)));
             n += 1;
         }
     }
