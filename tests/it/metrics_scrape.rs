@@ -126,6 +126,26 @@ async fn metrics_need_the_token() {
 }
 
 #[tokio::test]
+async fn metrics_can_have_their_own_listener() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let app = TestApp::spawn_with(Kind::Sqlite, &[("WAREST_METRICS_LISTEN", &listen)]).await;
+    // Not on the API's listener any more…
+    assert_eq!(scrape_text(&app, None).await.0, 404);
+    // …but on its own (it starts with the API; the first answer may race its bind).
+    let url = format!("http://{listen}/metrics");
+    let text = eventually("the metrics listener", WAIT, async || match app.http.get(&url).send().await {
+        Ok(r) if r.status() == 200 => Ok(r.text().await.unwrap()),
+        Ok(r) => Err(r.status().to_string()),
+        Err(e) => Err(e.to_string()),
+    })
+    .await;
+    let s = Scrape::parse(&text);
+    assert!(s.has("warest_sessions") && s.sum("warest_sessions", &[]) == 0.0, "{text}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn metrics_families_move_through_a_scripted_sandbox_run() {
     let sandbox = Sandbox::start().await.unwrap();
     sandbox.create_contact(CONTACT, Behaviour::Silent).await.unwrap();
