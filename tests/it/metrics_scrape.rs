@@ -242,5 +242,18 @@ async fn metrics_families_move_through_a_scripted_sandbox_run() {
         if n < after.sum("warest_sse_clients", &[]) { Ok(()) } else { Err(n) }
     })
     .await;
+
+    // A logout through the API: counted by who did it, and the session is STOPPED.
+    let (status, body) = app.get("/api/v1/session/logout?sessionId=main", Some(&key)).await;
+    assert_eq!(status, 200, "{body}");
+    let last = eventually("the session to be STOPPED", WAIT, async || {
+        let s = scrape(&app).await;
+        if s.sum("warest_sessions", &[("status", "STOPPED")]) == 1.0 { Ok(s) } else { Err(format!("{:?}", s.0.len())) }
+    })
+    .await;
+    assert_eq!(last.sum("warest_sessions", &[("status", "WORKING")]), 0.0);
+    let moved_since = |name: &str, labels: &[(&str, &str)]| last.sum(name, labels) - after.sum(name, labels);
+    assert!(moved_since("warest_session_logouts_total", &[("by", "api")]) >= 1.0);
+    assert!(moved_since("warest_session_transitions_total", &[("status", "STOPPED"), ("reason", "logged_out")]) >= 1.0);
     app.stop().await;
 }
