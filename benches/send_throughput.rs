@@ -18,6 +18,10 @@
 //!
 //! `cargo bench --profile dev --bench send_throughput -- [messages] [sessions…]`
 //! (default 500 1 10)
+//!
+//! `… -- metrics [messages] [sessions]` measures what `/metrics` costs instead: the gateway
+//! side only, with `WAREST_METRICS=false` and with metrics on and scraped every second, in
+//! alternating child processes (off, on, off, on) so each run's peak RSS is its own.
 
 // A bench drives the gateway like a client: plain HTTP clients and its own env.
 #![allow(clippy::disallowed_methods, clippy::too_many_lines)]
@@ -92,7 +96,7 @@ fn latencies(sent: &HashMap<String, Instant>, arrived: &HashMap<String, Instant>
     sent.iter().filter_map(|(id, t0)| arrived.get(id).map(|t| t.duration_since(*t0))).collect()
 }
 
-async fn gateway(messages: usize, sessions: usize) -> Figures {
+async fn gateway(messages: usize, sessions: usize, metrics: bool) -> Figures {
     let net = Arc::new(Sandbox::start().await.expect("sandbox"));
     net.create_contact(CONTACT, Behaviour::Silent).await.expect("contact");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -105,6 +109,7 @@ async fn gateway(messages: usize, sessions: usize) -> Figures {
         ("RATE_LIMIT_MAX", "1000000".to_string()),
         ("QUOTA_MAX", "0".to_string()),
         ("SPAM_COOLDOWN_MS", "0".to_string()),
+        ("WAREST_METRICS", metrics.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -145,6 +150,21 @@ async fn gateway(messages: usize, sessions: usize) -> Figures {
             .expect("watch");
     }
     let http = reqwest::Client::new();
+    if metrics {
+        // Scraped as a Prometheus server would (every second), so its cost is in the figure.
+        let (http, url, stop) = (http.clone(), format!("{base}/metrics"), stop.clone());
+        tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                let res = http.get(&url).send().await.expect("scrape");
+                assert!(res.status().is_success(), "scrape answered {}", res.status());
+                let _ = res.text().await;
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        });
+    }
     // One warm-up send per session (prekey fetch, first session setup), not measured.
     for i in 0..sessions {
         post(&http, &base, &format!("s{i}"), "warm-up").await;
@@ -245,7 +265,70 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
+/// Peak resident memory of this process (VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    kb / 1024.0
+}
+
+/// `metrics [messages] [sessions]`: off/on pairs, each run in its own process.
+fn metrics_overhead(messages: usize, sessions: usize) {
+    let exe = std::env::current_exe().expect("own executable");
+    println!("send_throughput metrics overhead: {messages} messages, {sessions} session(s), {}", cpu_model());
+    println!(
+        "{:>4} | {:<7} | {:>9} | {:>10} | {:>10} | {:>13}",
+        "run", "metrics", "msg/s", "p50 ms", "p99 ms", "peak RSS MiB"
+    );
+    for (run, on) in [false, true, false, true].into_iter().enumerate() {
+        let out = std::process::Command::new(&exe)
+            .args(["--metrics-child", if on { "on" } else { "off" }, &messages.to_string(), &sessions.to_string()])
+            .output()
+            .expect("child run");
+        assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find_map(|l| l.strip_prefix("CHILD ")).expect("the child's figures");
+        let f: Vec<&str> = line.split_whitespace().collect();
+        println!(
+            "{:>4} | {:<7} | {:>9} | {:>10} | {:>10} | {:>13}",
+            run + 1,
+            if on { "on" } else { "off" },
+            f[0],
+            f[1],
+            f[2],
+            f[3]
+        );
+    }
+}
+
 fn main() {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(pos) = raw.iter().position(|a| a == "--metrics-child") {
+        let on = raw.get(pos + 1).is_some_and(|v| v == "on");
+        let n: Vec<usize> = raw[pos + 2..].iter().filter_map(|a| a.parse().ok()).collect();
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let f = rt.block_on(gateway(n.first().copied().unwrap_or(500), n.get(1).copied().unwrap_or(1), on));
+        println!(
+            "CHILD {:.1} {:.1} {:.1} {:.1}",
+            f.per_sec,
+            f.p50.as_secs_f64() * 1000.0,
+            f.p99.as_secs_f64() * 1000.0,
+            peak_rss_mib()
+        );
+        return;
+    }
+    if raw.iter().any(|a| a == "metrics") {
+        let n: Vec<usize> = raw.iter().filter_map(|a| a.parse().ok()).collect();
+        metrics_overhead(
+            n.first().copied().unwrap_or(500).clamp(1, 100_000),
+            n.get(1).copied().unwrap_or(1).clamp(1, 100),
+        );
+        return;
+    }
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let messages = args.first().copied().unwrap_or(500).clamp(1, 100_000);
     let sessions: Vec<usize> = if args.len() > 1 { args[1..].to_vec() } else { vec![1, 10] };
@@ -255,7 +338,7 @@ fn main() {
     println!("{:>8} | {:<9} | {:>9} | {:>10} | {:>10}", "sessions", "side", "msg/s", "p50 ms", "p99 ms");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     for s in sessions.into_iter().map(|s| s.clamp(1, 100)) {
-        let g = rt.block_on(gateway(messages, s));
+        let g = rt.block_on(gateway(messages, s, true));
         let b = rt.block_on(baseline(messages, s));
         for (side, f) in [("gateway", &g), ("baseline", &b)] {
             println!(

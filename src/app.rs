@@ -37,6 +37,8 @@ pub struct AppState {
     /// The embedded simulated network, in `warest sandbox` only.
     #[cfg(feature = "sandbox")]
     pub sandbox: Option<Arc<crate::sandbox_api::SandboxHost>>,
+    /// The Prometheus recorder's handle (`GET /metrics`).
+    pub metrics: crate::metrics::Metrics,
     /// True once migrations ran and session bootstrap was attempted.
     pub ready: Arc<AtomicBool>,
     pub started: Instant,
@@ -71,6 +73,7 @@ impl AppState {
         let outbound = crate::outbound::Outbound::new(db.clone(), config.outbound.clone());
         let webhooks = crate::webhooks::Webhooks::new(db.clone(), config.webhook.clone(), &events);
         AppState {
+            metrics: crate::metrics::Metrics::from_config(&config.metrics),
             outbound,
             webhooks,
             config: Arc::new(config),
@@ -233,6 +236,20 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
     let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { stop.cancelled().await });
     let server = tokio::spawn(async move { server.await });
+    let metrics_server = match state.config.metrics.listen {
+        Some(at) if state.metrics.enabled() => {
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} (WAREST_METRICS_LISTEN)"))?;
+            tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+            let app = crate::http::routes::server::metrics::own_listener(state.clone());
+            let stop = shutdown.clone();
+            Some(tokio::spawn(async move {
+                axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await
+            }))
+        }
+        _ => None,
+    };
 
     shutdown.cancelled().await;
     tracing::info!("shutting down");
@@ -256,6 +273,9 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
         Err(_) => tracing::warn!(?grace, "in-flight requests did not finish in time"),
     }
     let _ = sampler.await;
+    if let Some(m) = metrics_server {
+        let _ = tokio::time::timeout(grace, m).await;
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())

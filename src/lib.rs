@@ -20,6 +20,7 @@ pub mod inbound;
 pub mod media;
 pub mod message_ops;
 pub mod messages;
+pub mod metrics;
 pub mod misc;
 pub mod outbound;
 #[cfg(feature = "sandbox")]

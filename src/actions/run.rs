@@ -154,6 +154,11 @@ impl<'a> Exec<'a> {
                 Ok(a) => Box::pin(self.once(s, a)).await,
             };
             let ok = outcome.is_ok();
+            crate::metrics::action_run(match (ok, note) {
+                (_, Some(_)) => "skipped",
+                (true, None) => "ok",
+                (false, None) => "error",
+            });
             self.record_noted(s, &outcome, note);
             ok
         })

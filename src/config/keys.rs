@@ -185,6 +185,22 @@ pub const KEYS: &[KeySpec] = &[
         "Each further cool-off in a row lasts this many times longer (capped at an hour)",
     ),
     key("WAREST_PROXY_MAX_SESSIONS_PER_PROXY", "0", "Most sessions on one pool proxy (0: no limit)"),
+    // Observability
+    key("WAREST_METRICS", "true", "Serve Prometheus metrics at GET /metrics (false: off, 404)"),
+    secret(
+        "WAREST_METRICS_TOKEN",
+        "Bearer token /metrics requires (empty: no token; then keep it off public networks)",
+    ),
+    key(
+        "WAREST_METRICS_LISTEN",
+        "",
+        "Separate address for /metrics, e.g. 127.0.0.1:9308 (empty: served on the API listener)",
+    ),
+    key(
+        "WAREST_HEALTH_MAX_QUEUE_AGE_SEC",
+        "600",
+        "Health is degraded when the oldest waiting send or webhook delivery is older than this",
+    ),
     // Logging
     key("LOG_LEVEL", "info", "Log level: trace, debug, info, warn or error"),
     key("LOG_PRETTY", "true", "true: human-readable logs; false: one JSON object per line"),

@@ -101,6 +101,20 @@ pub struct Config {
     pub media: MediaConfig,
     /// The managed proxy pool (`WAREST_PROXY_*`); `None` without `WAREST_PROXY_URLS`.
     pub proxy_pool: Option<crate::sessions::proxy::pool::PoolSettings>,
+    /// `/metrics` (`WAREST_METRICS*`).
+    pub metrics: MetricsConfig,
+    /// Oldest waiting send or delivery before health reports the queue stuck.
+    pub health_max_queue_age: Duration,
+}
+
+/// The Prometheus endpoint.
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Bearer token `/metrics` requires; `None`: open.
+    pub token: Option<Secret>,
+    /// Its own listener; `None`: a route of the API listener.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// HMAC hash of the WAREST signature header.
@@ -214,6 +228,15 @@ impl Config {
             actions: actions(&s)?,
             media: media(&s)?,
             proxy_pool: proxy::proxy_pool(&s)?,
+            metrics: MetricsConfig {
+                enabled: s.bool("WAREST_METRICS")?,
+                token: s.opt("WAREST_METRICS_TOKEN").map(Secret::new),
+                listen: match s.opt("WAREST_METRICS_LISTEN") {
+                    None => None,
+                    Some(_) => Some(s.parse("WAREST_METRICS_LISTEN", "an address such as 127.0.0.1:9308")?),
+                },
+            },
+            health_max_queue_age: Duration::from_secs(s.range("WAREST_HEALTH_MAX_QUEUE_AGE_SEC", 1, 604_800)?),
         })
     }
 }

@@ -63,6 +63,15 @@ impl Modify for Security {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "MetricsToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`WAREST_METRICS_TOKEN`, for `GET /metrics` only."))
+                    .build(),
+            ),
+        );
     }
 }
 

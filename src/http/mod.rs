@@ -72,7 +72,7 @@ fn routes(sandbox: bool) -> Routes {
             .merge(routes::misc::decrypt::router())
             .merge(if sandbox { sandbox_routes() } else { OpenApiRouter::new() }),
         key_optional: routes::server::probes().merge(routes::media::router()),
-        public: routes::users::login::router(),
+        public: routes::users::login::router().merge(routes::server::metrics::router()),
     }
 }
 
@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::map_response(security_headers))
         .layer(cors)
         .layer(middleware::from_fn(mark_start))
+        .layer(middleware::from_fn(record_http))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -145,6 +146,17 @@ fn sandbox_routes() -> OpenApiRouter<AppState> {
 async fn mark_start(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestStart(Instant::now()));
     next.run(req).await
+}
+
+/// Counts the request under its route template (never the raw path: it carries ids).
+async fn record_http(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    let method = req.method().clone();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let route = route.as_deref().unwrap_or("unmatched");
+    crate::metrics::http_request(method.as_str(), route, res.status().as_u16(), start.elapsed());
+    res
 }
 
 async fn not_found() -> ApiError {

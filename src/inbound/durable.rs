@@ -43,6 +43,7 @@ pub(super) async fn commit(deps: &Deps, ctx: &WaEventCtx, batch: &[InboundMessag
     if normalized.is_empty() {
         return Ok(());
     }
+    let started = std::time::Instant::now();
     let mut tx = begin_write(&hooks.db).await?;
     let mut stored = Vec::new();
     let mut fresh = 0;
@@ -57,10 +58,10 @@ pub(super) async fn commit(deps: &Deps, ctx: &WaEventCtx, batch: &[InboundMessag
     let crash = fail_point::reached(fresh);
     #[cfg(feature = "sandbox")]
     fail_point::abort_if(crash, fail_point::Phase::BeforeCommit);
-    let _ = fresh;
     tx.commit().await?;
     #[cfg(feature = "sandbox")]
     fail_point::abort_if(crash, fail_point::Phase::AfterCommit);
+    crate::metrics::inbound_committed(fresh as u64, started.elapsed());
     hooks.committed(&stored);
     prune(deps).await;
     Ok(())

@@ -56,6 +56,22 @@ impl FfmpegConfig {
             .ok_or_else(|| FfmpegError::Missing("no ffmpeg on PATH".into()))
     }
 
+    /// The first line of `ffmpeg -version` (for the health check), within `limit`.
+    pub async fn version(&self, limit: Duration) -> Result<String, FfmpegError> {
+        let program = self.program()?;
+        let mut cmd = tokio::process::Command::new(&program);
+        cmd.arg("-version").stdin(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
+        let out = match tokio::time::timeout(limit, cmd.output()).await {
+            Ok(r) => r.map_err(|e| FfmpegError::Missing(format!("{}: {e}", program.display())))?,
+            Err(_) => return Err(FfmpegError::Timeout(limit.as_millis())),
+        };
+        if !out.status.success() {
+            return Err(FfmpegError::Failed(format!("`ffmpeg -version` exited with {}", out.status)));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text.lines().next().unwrap_or_default().trim().to_string())
+    }
+
     /// Converts `input` (written as `in.<in_ext>`) with `args` between the input and the
     /// output file `out.<out_ext>`, and returns the output's bytes.
     pub async fn convert(

@@ -260,6 +260,7 @@ impl Outbound {
         let max = self.inner.cfg.max_size;
         match self.inner.db.outbound_accept(&req.session_id, &req.registry, &jobs, idem, max).await? {
             Accepted::Queued => {
+                crate::metrics::send("accepted", jobs.len() as u64);
                 self.wake(&req.session_id);
                 Ok(Enqueued { messages, replayed: false })
             }

@@ -50,13 +50,16 @@ impl ReceiptSink {
             while let Some(u) = rx.recv().await {
                 for id in &u.ids {
                     match db.outbound_advance(&u.session_id, id, u.status, u.ts).await {
-                        Ok(Some(to)) => bus.publish(SessionEvent {
+                        Ok(Some(to)) => {
+                            crate::metrics::send(u.status, 1);
+                            bus.publish(SessionEvent {
                             event: "message_ack",
                             session_id: u.session_id.to_string(),
                             registry: u.registry.to_string(),
                             data: json!({ "id": id, "messageId": id, "to": to, "ack": u.status, "ackName": u.status.to_uppercase(), "timestamp": u.ts }),
                             ts: now_ms(),
-                        }),
+                            })
+                        }
                         Ok(None) => {}
                         Err(e) => tracing::warn!(message_id = %id, error = %e, "could not record a receipt"),
                     }

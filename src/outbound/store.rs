@@ -59,6 +59,8 @@ pub struct Job {
     pub to_jid: String,
     pub payload: String,
     pub attempts: i64,
+    /// When the send was accepted (Unix ms): the start of `warest_send_latency_seconds`.
+    pub created_at: i64,
 }
 
 /// The status record of one sent (or queued) message.
@@ -101,6 +103,18 @@ const RECORD_COLUMNS: &str = "message_id, session_id, to_jid, kind, status, atte
      updated_at, sent_at, delivered_at, read_at, played_at";
 
 impl Db {
+    /// Jobs waiting or in flight, all sessions (the partial index `outbound_messages_waiting`
+    /// keeps this off the finished rows).
+    pub async fn outbound_backlog(&self) -> StoreResult<crate::store::Backlog> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbound_messages
+             WHERE status IN ('queued', 'sending')",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        crate::store::Backlog::from_row(&row)
+    }
+
     /// Stores the jobs of one request for `session`, unless its idempotency key was seen
     /// (then the first answer comes back) or the queue would exceed `max_size`.
     pub async fn outbound_accept(
@@ -206,7 +220,7 @@ impl Db {
                                             WHERE q.session_id = $1 AND q.paused = 1)
                           ORDER BY seq LIMIT 1)
                AND status = 'queued'
-             RETURNING seq, message_id, to_jid, payload, attempts",
+             RETURNING seq, message_id, to_jid, payload, attempts, created_at",
         )
         .bind(session_id)
         .bind(now)
@@ -219,6 +233,7 @@ impl Db {
                 to_jid: r.try_get("to_jid")?,
                 payload: r.try_get("payload")?,
                 attempts: r.try_get("attempts")?,
+                created_at: r.try_get("created_at")?,
             })
         })
         .transpose()

@@ -18,6 +18,7 @@ use rand::Rng;
 use sha2::Digest;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use whatsapp_rust::NodeFilter;
 use whatsapp_rust::client::Client;
 use whatsapp_rust::send::{SendError, SendOptions};
@@ -98,7 +99,9 @@ pub(super) async fn run(
                         // The write slot is handed back (and the worker woken) as soon as
                         // the stanza is written; the window slot once the outcome is stored.
                         let mut slot = Some((permit, wake.clone()));
-                        send_one(&out, &client, &session_id, job, &mut slot).await;
+                        // One span per job: every log line of its attempt names the session and message.
+                        let span = tracing::info_span!("send", session = %session_id, message_id = %job.message_id, attempt = job.attempts);
+                        send_one(&out, &client, &session_id, job, &mut slot).instrument(span).await;
                         drop(slot);
                         out.flight(-1);
                         drop(unacked);
@@ -167,9 +170,14 @@ async fn send_one(out: &Outbound, client: &Client, session_id: &str, job: Job, s
     let db = &out.inner.db;
     let result = attempt(out, client, session_id, &job, slot).await;
     let outcome = match result {
-        Ok(()) => db.outbound_sent(job.seq).await,
+        Ok(()) => {
+            crate::metrics::send("sent", 1);
+            crate::metrics::send_latency(Duration::from_millis((now_ms() - job.created_at).max(0) as u64));
+            db.outbound_sent(job.seq).await
+        }
         Err(Failure::Permanent(why)) => {
             tracing::warn!(message_id = %job.message_id, reason = %why, "send failed for good");
+            crate::metrics::send("failed", 1);
             db.outbound_failed(job.seq, &why).await
         }
         Err(Failure::Transient(why)) => {
@@ -180,7 +188,10 @@ async fn send_one(out: &Outbound, client: &Client, session_id: &str, job: Job, s
                     tracing::info!(message_id = %job.message_id, reason = %why, retry_in = ?d, "send will be retried");
                     db.outbound_retry_at(job.seq, now_ms() + d.as_millis() as i64, &why).await
                 }
-                None => db.outbound_failed(job.seq, &format!("{why} (after {} attempts)", job.attempts)).await,
+                None => {
+                    crate::metrics::send("failed", 1);
+                    db.outbound_failed(job.seq, &format!("{why} (after {} attempts)", job.attempts)).await
+                }
             }
         }
     };

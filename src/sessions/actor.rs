@@ -355,6 +355,7 @@ impl Actor {
         }
         self.stop_client().await;
         self.wipe_credentials().await;
+        crate::metrics::session_logout("api");
         self.set_status(Status::Stopped, None, Tag::LoggedOut, StatusDetail::default()).await;
     }
 
@@ -417,12 +418,14 @@ impl Actor {
             }
             Event::Disconnected(_) if self.snapshot().status == Status::Working => {
                 self.reconnect_deadline = Some(Instant::now() + self.deps.reconnect_timeout);
+                crate::metrics::session_reconnect();
                 self.set_status(Status::Starting, None, Tag::Reconnecting, StatusDetail::default()).await;
             }
             Event::LoggedOut(_) if !self.logging_out => {
                 // The phone removed this device (or WhatsApp logged it out): credentials are dead.
                 self.stop_client().await;
                 self.wipe_credentials().await;
+                crate::metrics::session_logout("phone");
                 let reason = "logged out from the phone";
                 self.set_status(
                     Status::Failed,
@@ -434,23 +437,28 @@ impl Actor {
             }
             Event::TemporaryBan(b) => {
                 let reason = format!("temporarily banned by WhatsApp ({:?}) for {}s", b.code, b.expire.num_seconds());
+                crate::metrics::session_failure("temporary_ban");
                 self.stop_client().await;
                 self.set_failed(&reason).await;
             }
             Event::ClientOutdated(_) => {
+                crate::metrics::session_failure("outdated");
                 self.stop_client().await;
                 self.set_failed("WhatsApp rejected this client version as outdated").await;
             }
             Event::StreamReplaced(_) => {
+                crate::metrics::session_failure("replaced");
                 self.stop_client().await;
                 self.set_failed("another client connected with this session's credentials").await;
             }
             Event::PairingQrCodesExhausted(_) => {
+                crate::metrics::session_failure("qr_timeout");
                 self.stop_client().await;
                 self.set_failed("no QR code was scanned in time; start the session again for new codes").await;
             }
             Event::ConnectFailure(f) if !f.reason.should_reconnect() => {
                 let reason = format!("WhatsApp refused the connection: {:?}", f.reason);
+                crate::metrics::session_failure("refused");
                 self.stop_client().await;
                 self.set_failed(&reason).await;
             }
@@ -503,6 +511,7 @@ impl Actor {
         detail: StatusDetail<'_>,
         also: impl FnOnce(&mut Snapshot),
     ) {
+        crate::metrics::session_transition(status.as_str(), tag.as_str());
         if let Err(e) = self.deps.db.set_session_status(&self.id, status.as_str(), error).await {
             tracing::error!(session = %self.id, error = %e, "could not store the session status");
         }

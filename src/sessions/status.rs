@@ -60,6 +60,25 @@ pub enum Tag {
     ProxyChanged,
 }
 
+impl Tag {
+    /// Its wire name (the `reason` label of `warest_session_transitions_total`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tag::Create => "create",
+            Tag::Connecting => "connecting",
+            Tag::Qr => "qr",
+            Tag::PairingCode => "pairing_code",
+            Tag::Open => "open",
+            Tag::Reconnecting => "reconnecting",
+            Tag::LoggedOut => "logged_out",
+            Tag::Failed => "failed",
+            Tag::Stopped => "stopped",
+            Tag::Delete => "delete",
+            Tag::ProxyChanged => "proxy_changed",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +91,8 @@ mod tests {
         }
         assert_eq!(Status::parse("open"), None);
         assert_eq!(serde_json::to_value(Tag::PairingCode).unwrap(), "pairing_code");
+        for t in [Tag::Create, Tag::Qr, Tag::Open, Tag::Reconnecting, Tag::LoggedOut, Tag::ProxyChanged] {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
     }
 }

@@ -124,6 +124,26 @@ impl Db {
     }
 }
 
+/// A queue's depth and the creation time (Unix ms) of its oldest waiting row, for
+/// `/metrics` and the health checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub depth: i64,
+    pub oldest_at: Option<i64>,
+}
+
+impl Backlog {
+    /// Age of the oldest waiting row at `now` (Unix ms); 0 when nothing waits.
+    pub fn oldest_age_ms(&self, now: i64) -> i64 {
+        self.oldest_at.map_or(0, |t| (now - t).max(0))
+    }
+
+    pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Backlog> {
+        use sqlx::Row;
+        Ok(Backlog { depth: r.try_get("depth")?, oldest_at: r.try_get("oldest")? })
+    }
+}
+
 /// Milliseconds since the Unix epoch: every timestamp column stores this, the one time
 /// type both databases agree on through the `Any` driver.
 pub fn now_ms() -> i64 {

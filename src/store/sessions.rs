@@ -169,6 +169,13 @@ impl Db {
         Ok(row.try_get("n")?)
     }
 
+    /// How many sessions are in each status (statuses without sessions are absent).
+    pub async fn sessions_by_status(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM sessions GROUP BY status").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
+    }
+
     pub async fn list_sessions(&self, scope: Scope<'_>) -> StoreResult<Vec<SessionRow>> {
         let (cond, bind) = scope.filter(1);
         let sql = format!("SELECT {COLUMNS} FROM sessions WHERE 1 = 1{cond} ORDER BY created_at, id");

@@ -1,6 +1,7 @@
 //! Host and process facts for the server endpoints: CPU history, memory, disks, load.
 
 pub mod cpu;
+pub mod health;
 pub mod restart;
 pub mod retention;
 

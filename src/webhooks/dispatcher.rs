@@ -10,6 +10,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::answers::{Answer, AnswerSlot, read_capped};
 use super::queue::{AttemptLog, Claimed};
@@ -30,11 +31,24 @@ pub enum Outcome {
     Deferred,
 }
 
+impl Outcome {
+    /// The `outcome` label of `warest_webhook_deliveries_total`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Delivered => "delivered",
+            Outcome::Retry => "retry",
+            Outcome::Dead => "dead",
+            Outcome::Gone => "gone",
+            Outcome::Deferred => "deferred",
+        }
+    }
+}
+
 pub struct Dispatcher {
     db: Db,
     cfg: Arc<WebhookConfig>,
     http: reqwest::Client,
-    breakers: Breakers,
+    breakers: Arc<Breakers>,
     pub(crate) wake: Arc<Notify>,
     answers: AnswerSlot,
 }
@@ -110,7 +124,13 @@ impl Dispatcher {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("reqwest client with static settings");
-        Dispatcher { db, cfg, http, breakers: Breakers::default(), wake, answers: AnswerSlot::default() }
+        Dispatcher { db, cfg, http, breakers: Arc::default(), wake, answers: AnswerSlot::default() }
+    }
+
+    /// Shares the breakers with the `Webhooks` handle, so `/metrics` can count the open ones.
+    pub fn with_breakers(mut self, breakers: Arc<Breakers>) -> Self {
+        self.breakers = breakers;
+        self
     }
 
     /// Hands 2xx answers to the handler set in `slot` (the action runner).
@@ -168,14 +188,34 @@ impl Dispatcher {
     }
 
     /// One attempt of one claimed delivery.
-    #[expect(clippy::too_many_lines, reason = "one attempt read top to bottom: breaker, sign, send, record, decide")]
     pub async fn deliver(&self, c: &Claimed) -> StoreResult<Outcome> {
+        let span = tracing::info_span!(
+            "webhook_delivery",
+            session = %c.session_id,
+            delivery = c.id,
+            attempt = c.attempts + 1,
+            event_id = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        let outcome = self.attempt(c, &span).instrument(span.clone()).await;
+        if let Ok(o) = &outcome {
+            span.record("outcome", o.name());
+        }
+        if let Ok(o) = &outcome {
+            crate::metrics::webhook_delivery(o.name());
+        }
+        outcome
+    }
+
+    #[expect(clippy::too_many_lines, reason = "one attempt read top to bottom: breaker, sign, send, record, decide")]
+    async fn attempt(&self, c: &Claimed, span: &tracing::Span) -> StoreResult<Outcome> {
         let now = now_ms();
         if let Some(until) = self.breakers.open_until(&c.url, now) {
             self.db.delivery_defer(c.id, until).await?;
             return Ok(Outcome::Deferred);
         }
         let ev = self.db.webhook_event(c.event_seq).await?;
+        span.record("event_id", ev.id.as_str());
         let parsed: Value = serde_json::from_str(&ev.body).unwrap_or(Value::Null);
         let secret = match self.db.delivery_secret(&c.session_id, c.target_id.as_deref()).await? {
             Some(s) => Some(s),
@@ -198,6 +238,7 @@ impl Dispatcher {
         });
         let started = Instant::now();
         let res = self.http.post(&c.url).headers(headers).body(ev.body.clone()).send().await;
+        crate::metrics::webhook_attempt(started.elapsed());
         let duration_ms = started.elapsed().as_millis() as i64;
         let (status, error, retry_after) = match &res {
             Ok(r) => {

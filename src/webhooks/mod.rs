@@ -51,6 +51,8 @@ pub struct Webhooks {
     /// Subscribed at construction so no `session_status` published before `start` is missed.
     bus_rx: Arc<Mutex<Option<broadcast::Receiver<SessionEvent>>>>,
     answers: answers::AnswerSlot,
+    /// One set of breakers for every dispatcher this handle makes.
+    breakers: Arc<retry::Breakers>,
 }
 
 impl Webhooks {
@@ -62,6 +64,7 @@ impl Webhooks {
             stream: broadcast::channel(4096).0,
             bus_rx: Arc::new(Mutex::new(Some(bus.subscribe()))),
             answers: Arc::default(),
+            breakers: Arc::default(),
         }
     }
 
@@ -104,8 +107,14 @@ impl Webhooks {
     pub fn dispatcher(&self) -> Arc<dispatcher::Dispatcher> {
         Arc::new(
             dispatcher::Dispatcher::new(self.db.clone(), self.cfg.clone(), self.wake.clone())
-                .with_answers(self.answers.clone()),
+                .with_answers(self.answers.clone())
+                .with_breakers(self.breakers.clone()),
         )
+    }
+
+    /// Targets whose circuit breaker is open now.
+    pub fn open_breakers(&self) -> usize {
+        self.breakers.open_count(crate::store::now_ms())
     }
 
     /// Installs what acts on receivers' 2xx answers (once; later calls are ignored).

@@ -15,6 +15,22 @@ use crate::store::{Db, DbKind, StoreResult, now_ms};
 type AnyQuery<'q> = sqlx::query::Query<'q, Any, AnyArguments<'q>>;
 
 impl Db {
+    /// Deliveries not yet done (waiting, retrying or in flight), all sessions.
+    pub async fn outbox_backlog(&self) -> StoreResult<crate::store::Backlog> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM webhook_deliveries WHERE state = 'pending'",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        crate::store::Backlog::from_row(&row)
+    }
+
+    /// Events in the dead-letter table (they stay until replayed or deleted).
+    pub async fn dead_letter_count(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM webhook_dead_letters").fetch_one(self.pool()).await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// Runs `q` without waiting for the disk on Postgres (`synchronous_commit = off`, for
     /// this transaction only): for rows whose loss in a *database server* crash only repeats
     /// what the gateway does at least once anyway (a delivery marked done is delivered again

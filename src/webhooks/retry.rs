@@ -73,6 +73,11 @@ impl Breakers {
         None
     }
 
+    /// How many targets are held at `now` (the open-breakers gauge of `/metrics`).
+    pub fn open_count(&self, now: i64) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).values().filter(|(_, until)| *until > now).count()
+    }
+
     /// Holds a target for `for_ms` regardless of its count (401/403 security cool-off).
     pub fn hold(&self, url: &str, until: i64) {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());

@@ -168,6 +168,10 @@ async fn the_dashboard_needs_a_sign_in_and_its_pages_carry_a_strict_csp() {
     }
     let (_, server) = page(&app, &admin.cookie, "/ui/server").await;
     assert!(server.contains("<polyline") && server.contains("Users"), "an admin's server page has the chart and users");
+    assert!(
+        server.contains(r#"data-testid="health-checks""#) && server.contains("<dt>sendQueue</dt>"),
+        "the server page lists the health checks"
+    );
 
     for (file, kind) in [("app.js", "text/javascript"), ("app.css", "text/css")] {
         let res = app.http.get(app.url(&format!("/ui/static/{file}"))).send().await.unwrap();

@@ -1,6 +1,7 @@
 //! `/api/v1/server/*`: ping, runtime info, health, readiness and CPU history (restarts are
 //! in `server_restart.rs`).
 
+pub mod metrics;
 pub mod proxies;
 pub mod restart;
 
@@ -22,7 +23,7 @@ use crate::http::docs::{AdminErrors, CommonErrors};
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::ApiQuery;
-use crate::system::{self, cpu};
+use crate::system::{self, cpu, health};
 
 pub fn authed() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -144,49 +145,52 @@ async fn info(State(state): State<AppState>, _a: Admin) -> ApiResult<Reply<Serve
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerHealth {
-    /// `healthy`, `degraded` (serving, something non-essential is wrong) or `unhealthy`.
+    /// `healthy`, `degraded` (serving, something needs an operator) or `unhealthy` (the database is down).
     #[schema(example = "healthy")]
     status: &'static str,
     /// Per-dependency status; present for authenticated callers only.
     #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     services: Option<serde_json::Value>,
+    /// Each check by name (`database`, `dataDir`, `ffmpeg`, `sendQueue`, `webhookOutbox`,
+    /// `sessions`) with its `state` (`ok`, `degraded`, `error`); authenticated callers also
+    /// get its `detail`.
+    #[schema(value_type = Object, example = json!({"database": {"state": "ok"}, "sessions": {"state": "degraded"}}))]
+    checks: serde_json::Value,
     uptime_seconds: u64,
     timestamp: i64,
 }
 
 #[utoipa::path(get, path = "/api/v1/server/healthz", tag = "Server", operation_id = "getServerHealthz",
     summary = "Check dependency health",
-    description = "Verifies the database and the data directory. Anonymous callers (container probes) get the overall status; \
-                   callers with a key also get each dependency. 503 when unhealthy.",
+    description = "Checks the database (a query), the data directory (a file written and removed), ffmpeg, the send queue and \
+                   the webhook outbox (oldest waiting item under WAREST_HEALTH_MAX_QUEUE_AGE_SEC) and the sessions (none FAILED). \
+                   Anonymous callers (container probes) get the overall status and each check's state; callers with a key also \
+                   get each check's detail. 503 when the database is down; anything else only degrades.",
     security((), ("ApiKeyAuth" = [])),
     responses((status = 200, description = "Healthy or degraded", body = Envelope<ServerHealth>),
               (status = 503, description = "Unhealthy", body = Envelope<ServerHealth>), CommonErrors))]
 async fn healthz(State(state): State<AppState>, MaybeTenant(who): MaybeTenant) -> Response {
-    let db_ok = state.db.ping().await.is_ok();
-    let dir = state.config.data_dir.clone();
-    let fs_ok = tokio::task::spawn_blocking(move || system::data_dir_writable(&dir)).await.unwrap_or(false);
-    let status = match (db_ok, fs_ok) {
-        (false, _) => "unhealthy",
-        (true, false) => "degraded",
-        (true, true) => "healthy",
-    };
-    let ok = |b: bool| if b { "ok" } else { "error" };
+    let report = health::check(&state).await;
+    let status = report.status();
+    let db_ok = report.database_ok();
+    let ok = |name: &str| if report.state_of(name) == Some(health::State::Ok) { "ok" } else { "error" };
     let body = ServerHealth {
         status,
-        services: who.map(|_| {
+        services: who.as_ref().map(|_| {
             json!({
-                "database": { "status": ok(db_ok), "databaseType": state.db.kind().as_str() },
-                "fileSystem": ok(fs_ok),
+                "database": { "status": ok("database"), "databaseType": state.db.kind().as_str() },
+                "fileSystem": ok("dataDir"),
             })
         }),
+        checks: report.to_json(who.is_some()),
         uptime_seconds: state.started.elapsed().as_secs(),
         timestamp: Utc::now().timestamp(),
     };
-    let (http, code, msg) = if db_ok {
-        (StatusCode::OK, Code::Ok, if fs_ok { "All services healthy" } else { "Some services degraded" })
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Code::NotReady, "Database unavailable")
+    let (http, code, msg) = match status {
+        "healthy" => (StatusCode::OK, Code::Ok, "All services healthy"),
+        _ if db_ok => (StatusCode::OK, Code::Ok, "Some services degraded"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, Code::NotReady, "Database unavailable"),
     };
     envelope_with_status(http, code, msg, body)
 }
@@ -196,22 +200,28 @@ pub struct ServerReady {
     ready: bool,
     #[schema(value_type = Object)]
     dependencies: serde_json::Value,
+    /// `database` and `bootstrap` (`ok`, or `error` while migrations or the session bootstrap run).
+    #[schema(value_type = Object, example = json!({"database": {"state": "ok"}, "bootstrap": {"state": "ok"}}))]
+    checks: serde_json::Value,
     timestamp: i64,
 }
 
 #[utoipa::path(get, path = "/api/v1/server/ready", tag = "Server", operation_id = "getServerReady",
     summary = "Check readiness",
-    description = "Ready once migrations ran and session bootstrap was attempted, and the database answers. 503 otherwise.",
+    description = "Ready once migrations ran and session bootstrap was attempted, and the database answers a query. 503 otherwise.",
     security((), ("ApiKeyAuth" = [])),
     responses((status = 200, description = "Ready", body = Envelope<ServerReady>),
               (status = 503, description = "Not ready", body = Envelope<ServerReady>), CommonErrors))]
 async fn ready(State(state): State<AppState>) -> Response {
     let booted = state.is_ready();
-    let db = state.db.ping().await.is_ok();
+    let database = health::database_only(&state).await;
+    let db = database.state == health::State::Ok;
     let ready = booted && db;
+    let state_of = |ok: bool| if ok { "ok" } else { "error" };
     let body = ServerReady {
         ready,
         dependencies: json!({ "db": db, "bootstrap": booted }),
+        checks: json!({ "database": { "state": state_of(db) }, "bootstrap": { "state": state_of(booted) } }),
         timestamp: Utc::now().timestamp(),
     };
     if ready {

@@ -286,6 +286,10 @@ async fn stream(
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+    // The stream is dropped when the client goes away, and the count with it.
+    let client = crate::metrics::SseClient::open();
+    let stream = futures_util::stream::unfold((rx, client), |(mut rx, client)| async move {
+        rx.recv().await.map(|x| (x, (rx, client)))
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
