@@ -101,7 +101,17 @@ pub const KEYS: &[KeySpec] = &[
     key("WAREST_COMMAND_PREFIX", "!", "Text starting with this is also delivered as message_command (empty: off)"),
     // HTTP guards
     key("RATE_LIMIT_WINDOW_MS", "60000", "Rate-limit window per API key, in milliseconds"),
-    key("RATE_LIMIT_MAX", "120", "Requests allowed per API key per window"),
+    key("RATE_LIMIT_MAX", "120", "Requests allowed per API key per window (also failed sign-ins per client address)"),
+    key(
+        "WAREST_TRUSTED_PROXIES",
+        "",
+        "Comma-separated CIDR blocks of reverse proxies whose X-Forwarded-For names the client (empty: none)",
+    ),
+    key(
+        "WAREST_LOGIN_MAX_CONCURRENT",
+        "4",
+        "Password checks (argon2, ~19 MiB each) running at once; sign-ins beyond it get 429",
+    ),
     key(
         "ALLOWED_ORIGINS",
         "http://localhost:5173,http://localhost:8000,http://localhost:4000,http://127.0.0.1:4000",
