@@ -27,6 +27,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub limiter: Arc<RateLimiter>,
+    /// The bound on password verifications (`WAREST_LOGIN_MAX_CONCURRENT`).
+    pub login_gate: Arc<crate::auth::LoginGate>,
     pub cpu: Arc<CpuHistory>,
     pub sessions: SessionManager,
     pub events: EventBus,
@@ -57,6 +59,7 @@ impl AppState {
     /// With another device store (tests use memory to run without a database per client).
     pub fn with_stores(config: Config, db: Db, stores: Arc<dyn DeviceStores>) -> Self {
         let limiter = RateLimiter::new(config.rate_limit_window, config.rate_limit_max);
+        let login_gate = Arc::new(crate::auth::LoginGate::new(config.login_max_concurrent));
         let events = EventBus::default();
         let sessions = SessionManager::new(ActorDeps {
             db: db.clone(),
@@ -76,6 +79,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             limiter: Arc::new(limiter),
+            login_gate,
             cpu: Arc::new(CpuHistory::default()),
             sessions,
             events,

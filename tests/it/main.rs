@@ -20,6 +20,7 @@ mod webhooks_support;
 
 mod api_auth;
 mod api_http;
+mod api_login;
 mod api_misc;
 mod api_misc_decrypt;
 mod api_sessions;
