@@ -42,6 +42,7 @@ mod e2e_send_kinds;
 mod e2e_send_media;
 mod e2e_send_paced;
 mod e2e_sessions;
+mod media_guard;
 mod migrations;
 mod proxy_api;
 mod restart_schedule;
@@ -51,6 +52,7 @@ mod webhooks_config;
 mod webhooks_crash;
 mod webhooks_delivery;
 mod webhooks_ops;
+mod webhooks_reuse;
 
 // Sandbox builds only: the gateway itself must be able to point sessions at the simulated
 // network (`WAREST_WA_URL`, `warest sandbox`, the sandbox-only fail points).
