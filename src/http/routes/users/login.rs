@@ -21,6 +21,11 @@ use crate::store::now_ms;
 
 pub const COOKIE: &str = "WAREST_DOCS_SESSION";
 
+crate::error_set!(
+    /// Sign-in answers: besides the common ones, a full password-check gate.
+    pub LoginErrors = [LoginBusy]
+);
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(login)).routes(routes!(session)).routes(routes!(logout))
 }
@@ -82,7 +87,7 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
     security(()),
     request_body(content = LoginRequest, content_type = "application/json"),
     responses((status = 200, description = "Signed in; cookie set", body = Envelope<DocsSession>),
-              (status = 303, description = "Form post: signed in, redirected"), CommonErrors))]
+              (status = 303, description = "Form post: signed in, redirected"), LoginErrors))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
