@@ -278,3 +278,46 @@ async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
     assert_eq!(bad(&direct, "203.0.113.50").await.unwrap().status(), 429);
     direct.stop().await;
 }
+
+fn admin_config(key: &str) -> warest::config::Config {
+    warest::config::Config::from_map(&std::collections::HashMap::from([(
+        "WAREST_ADMIN_APIKEY".to_string(),
+        key.to_string(),
+    )]))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_generated_admin_key_is_retired_once_the_env_key_is_set() {
+    for kind in kinds() {
+        let t = match kind {
+            common::Kind::Sqlite => warest::testing::TestDb::sqlite().await,
+            common::Kind::Postgres => warest::testing::TestDb::postgres().await.unwrap(),
+        };
+        let generated = warest::auth::seed_admin(&t.db, &admin_config("")).await.unwrap().generated_key.unwrap();
+        warest::auth::seed_admin(&t.db, &admin_config("env-admin-key-00000000000000")).await.unwrap();
+        assert!(warest::auth::authenticate_key(&t.db, &generated).await.unwrap().is_none(), "{kind:?}");
+        assert!(warest::auth::authenticate_key(&t.db, "env-admin-key-00000000000000").await.unwrap().is_some());
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_env_admin_key_revoked_through_the_api_does_not_break_the_next_boot() {
+    for kind in kinds() {
+        let t = match kind {
+            common::Kind::Sqlite => warest::testing::TestDb::sqlite().await,
+            common::Kind::Postgres => warest::testing::TestDb::postgres().await.unwrap(),
+        };
+        let config = admin_config("env-admin-key-11111111111111");
+        let seeded = warest::auth::seed_admin(&t.db, &config).await.unwrap();
+        let keys = t.db.list_api_keys(&seeded.admin.id).await.unwrap();
+        t.db.revoke_api_key(&seeded.admin.id, &keys[0].id).await.unwrap();
+        // The next start succeeds, and the revocation holds: a revoked key never comes back
+        // by itself (the operator sets a new WAREST_ADMIN_APIKEY).
+        let again = warest::auth::seed_admin(&t.db, &config).await;
+        assert!(again.is_ok(), "{kind:?}: {again:?}");
+        assert!(warest::auth::authenticate_key(&t.db, "env-admin-key-11111111111111").await.unwrap().is_none());
+        t.cleanup().await;
+    }
+}
