@@ -105,7 +105,7 @@ pub const KEYS: &[KeySpec] = &[
     key(
         "WAREST_TRUSTED_PROXIES",
         "",
-        "Comma-separated CIDR blocks of reverse proxies whose X-Forwarded-For names the client (empty: none)",
+        "Comma-separated CIDR blocks of reverse proxies whose X-Forwarded-For names the client and whose X-Forwarded-Proto: https makes the docs cookie Secure (empty: none)",
     ),
     key(
         "WAREST_LOGIN_MAX_CONCURRENT",

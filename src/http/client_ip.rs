@@ -95,6 +95,19 @@ impl TrustedProxies {
         }
         client
     }
+
+    /// Whether the client reached us over HTTPS: only a trusted proxy can say so (the
+    /// gateway itself serves plain HTTP), in the `X-Forwarded-Proto` it set last.
+    pub fn https(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        self.contains(canonical(peer))
+            && headers
+                .get_all("x-forwarded-proto")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.rsplit(','))
+                .next()
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +152,15 @@ mod tests {
         // An untrusted peer's header is its own word.
         assert_eq!(t.client(ip("203.0.113.9"), &xff(&["1.2.3.4"])), ip("203.0.113.9"));
         assert_eq!(TrustedProxies::default().client(proxy, &xff(&["1.2.3.4"])), proxy);
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_says_https() {
+        let t = TrustedProxies::parse("127.0.0.1").unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", "http, https".parse().unwrap());
+        assert!(t.https(ip("127.0.0.1"), &h), "the last value is the nearest proxy's");
+        assert!(!t.https(ip("203.0.113.9"), &h));
+        assert!(!t.https(ip("127.0.0.1"), &HeaderMap::new()));
     }
 }

@@ -133,7 +133,10 @@ async fn login(
     let ttl = state.config.docs_session_ttl;
     let expires_at = now_ms() + ttl.as_millis() as i64;
     state.db.create_docs_session(&auth::sha256_hex(&token), &principal.registry, expires_at).await?;
-    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", ttl.as_secs());
+    // Secure when a trusted proxy says the browser came over HTTPS; not otherwise, since a
+    // browser does not send a Secure cookie back over plain HTTP.
+    let secure = if state.config.trusted_proxies.https(peer.ip(), &headers) { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}", ttl.as_secs());
 
     let mut res = if from_form {
         Redirect::to(safe_next(req.next.as_deref())).into_response()
