@@ -4,6 +4,7 @@
 //! Keys are 256-bit random tokens, so a plain SHA-256 is a safe and fast lookup hash;
 //! passwords are low-entropy and get argon2. Does not own rate limits or HTTP responses.
 
+pub mod handover;
 mod login_gate;
 mod seed;
 

@@ -42,7 +42,10 @@ pub const KEYS: &[KeySpec] = &[
     // Admin and auth
     key("WAREST_AUTHADMIN_USERNAME", "admin", "Username of the admin user seeded on first start"),
     secret("WAREST_AUTHADMIN_PASSWORD", "Admin password for /api/auth/login (empty: password login off)"),
-    secret("WAREST_ADMIN_APIKEY", "Admin API key (empty: one is generated on first start and printed once)"),
+    secret(
+        "WAREST_ADMIN_APIKEY",
+        "Admin API key (empty: one is generated on first start, printed to a terminal or else written to <data dir>/admin-api-key.txt, mode 0600)",
+    ),
     key("WAREST_DOCS_SESSION_TTL_SEC", "43200", "Lifetime of the WAREST_DOCS_SESSION cookie, in seconds"),
     // Database
     key("WAREST_DB_CLIENT", "sqlite", "Database: sqlite (embedded, data/warest.db) or postgres"),

@@ -18,6 +18,7 @@ mod groups_support;
 mod proxy_support;
 mod webhooks_support;
 
+mod admin_key_handover;
 mod api_auth;
 mod api_http;
 mod api_login;
