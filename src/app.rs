@@ -27,6 +27,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub limiter: Arc<RateLimiter>,
+    /// The bound on password verifications (`WAREST_LOGIN_MAX_CONCURRENT`).
+    pub login_gate: Arc<crate::auth::LoginGate>,
     pub cpu: Arc<CpuHistory>,
     pub sessions: SessionManager,
     pub events: EventBus,
@@ -59,6 +61,7 @@ impl AppState {
     /// With another device store (tests use memory to run without a database per client).
     pub fn with_stores(config: Config, db: Db, stores: Arc<dyn DeviceStores>) -> Self {
         let limiter = RateLimiter::new(config.rate_limit_window, config.rate_limit_max);
+        let login_gate = Arc::new(crate::auth::LoginGate::new(config.login_max_concurrent));
         let events = EventBus::default();
         let sessions = SessionManager::new(ActorDeps {
             db: db.clone(),
@@ -79,6 +82,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             limiter: Arc::new(limiter),
+            login_gate,
             cpu: Arc::new(CpuHistory::default()),
             sessions,
             events,
@@ -127,18 +131,24 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// Opens and migrates the database, seeds the admin, and builds the state. Prints a
-/// generated admin key (once). Nothing listens yet.
+/// Opens and migrates the database, seeds the admin, and builds the state. Hands a
+/// generated admin key over once (auth::handover). Nothing listens yet.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let db = open_database(&config).await?;
     let seeded = crate::auth::seed_admin(&db, &config).await.context("cannot seed the admin user")?;
     if let Some(key) = &seeded.generated_key {
-        // Printed, not logged: it must not end up in log aggregation, and it is shown once.
-        println!(
-            "\n  WAREST generated an admin API key for user {:?}. It is shown only this once:\n\n    {key}\n\n  \
-             Store it now, or set WAREST_ADMIN_APIKEY.\n",
-            seeded.admin.username
-        );
+        // Never logged: it must not end up in log aggregation, and it is handed over once.
+        match crate::auth::handover::hand_over(&config.data_dir, &seeded.admin.username, key)
+            .context("cannot hand over the generated admin key")?
+        {
+            crate::auth::handover::Handover::Printed => {}
+            crate::auth::handover::Handover::File(path) => tracing::warn!(
+                path = %path.display(),
+                "generated an admin API key for user {:?}; no terminal is attached, so it was written to this \
+                 file (mode 0600): read it, store it, delete the file, or set WAREST_ADMIN_APIKEY",
+                seeded.admin.username
+            ),
+        }
     }
     let state = AppState::new(config, db);
     // Receipts advance the status records of sent messages.

@@ -4,6 +4,8 @@
 //! Keys are 256-bit random tokens, so a plain SHA-256 is a safe and fast lookup hash;
 //! passwords are low-entropy and get argon2. Does not own rate limits or HTTP responses.
 
+pub mod handover;
+mod login_gate;
 mod seed;
 
 use argon2::Argon2;
@@ -12,6 +14,7 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+pub use login_gate::{LoginError, LoginGate};
 pub use seed::{SeedOutcome, seed_admin};
 
 use crate::store::api_keys::{ApiKey, KeySource, NewApiKey};

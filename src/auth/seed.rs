@@ -1,7 +1,7 @@
 //! First-start seeding of the admin user and its key, idempotent on every later start.
 
 use crate::config::Config;
-use crate::store::api_keys::{KeySource, NewApiKey};
+use crate::store::api_keys::{KeySource, KeyState, NewApiKey};
 use crate::store::users::{NewUser, User};
 use crate::store::{Db, StoreResult};
 
@@ -35,20 +35,30 @@ pub async fn seed_admin(db: &Db, config: &Config) -> StoreResult<SeedOutcome> {
     match &config.admin_api_key {
         Some(key) => {
             // The env key is authoritative: add it if new, and retire a previous env key so
-            // rotating WAREST_ADMIN_APIKEY really locks the old one out.
+            // rotating WAREST_ADMIN_APIKEY really locks the old one out, and any generated
+            // key (it stood in for the env key until one was set).
             let hash = sha256_hex(key.expose());
-            if !db.key_hash_exists(&hash).await? {
-                db.insert_api_key(NewApiKey {
-                    id: &new_id("key"),
-                    user_id: &admin.id,
-                    name: "WAREST_ADMIN_APIKEY",
-                    prefix: &display_prefix(key.expose()),
-                    key_hash: &hash,
-                    source: KeySource::Env,
-                })
-                .await?;
+            match db.key_hash_state(&hash).await? {
+                KeyState::Live => {}
+                // Revoked through the API: the revocation holds (a revoked key must not
+                // come back by a restart), and the start goes on; the operator sets a new key.
+                KeyState::Revoked => tracing::warn!(
+                    "WAREST_ADMIN_APIKEY was revoked through the API and stays revoked; set a new key to use one"
+                ),
+                KeyState::Unknown => {
+                    db.insert_api_key(NewApiKey {
+                        id: &new_id("key"),
+                        user_id: &admin.id,
+                        name: "WAREST_ADMIN_APIKEY",
+                        prefix: &display_prefix(key.expose()),
+                        key_hash: &hash,
+                        source: KeySource::Env,
+                    })
+                    .await?;
+                }
             }
             db.revoke_keys_of_source_except(&admin.id, KeySource::Env, &hash).await?;
+            db.revoke_keys_of_source_except(&admin.id, KeySource::Generated, &hash).await?;
         }
         None => {
             // Generate only when the admin has no usable key at all, so a restart never

@@ -42,7 +42,10 @@ pub const KEYS: &[KeySpec] = &[
     // Admin and auth
     key("WAREST_AUTHADMIN_USERNAME", "admin", "Username of the admin user seeded on first start"),
     secret("WAREST_AUTHADMIN_PASSWORD", "Admin password for /api/auth/login (empty: password login off)"),
-    secret("WAREST_ADMIN_APIKEY", "Admin API key (empty: one is generated on first start and printed once)"),
+    secret(
+        "WAREST_ADMIN_APIKEY",
+        "Admin API key (empty: one is generated on first start, printed to a terminal or else written to <data dir>/admin-api-key.txt, mode 0600)",
+    ),
     key("WAREST_DOCS_SESSION_TTL_SEC", "43200", "Lifetime of the WAREST_DOCS_SESSION cookie, in seconds"),
     // Database
     key("WAREST_DB_CLIENT", "sqlite", "Database: sqlite (embedded, data/warest.db) or postgres"),
@@ -101,7 +104,17 @@ pub const KEYS: &[KeySpec] = &[
     key("WAREST_COMMAND_PREFIX", "!", "Text starting with this is also delivered as message_command (empty: off)"),
     // HTTP guards
     key("RATE_LIMIT_WINDOW_MS", "60000", "Rate-limit window per API key, in milliseconds"),
-    key("RATE_LIMIT_MAX", "120", "Requests allowed per API key per window"),
+    key("RATE_LIMIT_MAX", "120", "Requests allowed per API key per window (also failed sign-ins per client address)"),
+    key(
+        "WAREST_TRUSTED_PROXIES",
+        "",
+        "Comma-separated CIDR blocks of reverse proxies whose X-Forwarded-For names the client and whose X-Forwarded-Proto: https makes the docs cookie Secure (empty: none)",
+    ),
+    key(
+        "WAREST_LOGIN_MAX_CONCURRENT",
+        "4",
+        "Password checks (argon2, ~19 MiB each) running at once; sign-ins beyond it get 429",
+    ),
     key(
         "ALLOWED_ORIGINS",
         "http://localhost:5173,http://localhost:8000,http://localhost:4000,http://127.0.0.1:4000",

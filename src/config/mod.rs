@@ -82,6 +82,10 @@ pub struct Config {
     pub db_pool_max: u32,
     pub rate_limit_window: Duration,
     pub rate_limit_max: u32,
+    /// `WAREST_TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::http::client_ip::TrustedProxies,
+    /// Password verifications (argon2) in flight at once.
+    pub login_max_concurrent: usize,
     pub allowed_origins: AllowedOrigins,
     pub log_level: String,
     pub log_pretty: bool,
@@ -209,6 +213,9 @@ impl Config {
             db_pool_max: s.range("WAREST_DB_POOL_MAX", 1, 1000)? as u32,
             rate_limit_window: Duration::from_millis(s.range("RATE_LIMIT_WINDOW_MS", 1, 86_400_000)?),
             rate_limit_max: s.range("RATE_LIMIT_MAX", 1, 1_000_000)? as u32,
+            trusted_proxies: crate::http::client_ip::TrustedProxies::parse(&s.raw("WAREST_TRUSTED_PROXIES"))
+                .map_err(|e| ConfigError::new("WAREST_TRUSTED_PROXIES", e))?,
+            login_max_concurrent: s.range("WAREST_LOGIN_MAX_CONCURRENT", 1, 256)? as usize,
             allowed_origins: allowed_origins(&s)?,
             log_level: log_level(&s)?,
             log_pretty: s.bool("LOG_PRETTY")?,

@@ -4,7 +4,7 @@
 //! [`Principal`], applies the per-key rate limit, and stamps the `X-WAREST-*` identity
 //! headers on the response. Handlers state what they need by extractor type.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -64,14 +64,28 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The peer address, the key of the bad-credentials slow-down.
-pub(crate) fn client_ip(req: &Request) -> String {
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into())
+/// The rate-limit bucket counting one client's failed authentications: keyed by the peer
+/// address, or the client a trusted proxy names ([`super::client_ip`]).
+pub(crate) fn authfail_bucket(state: &AppState, req: &Request) -> String {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    authfail_bucket_for(state, peer, req.headers())
 }
 
-/// The rate-limit bucket counting one client's failed authentications.
-pub(crate) fn authfail_bucket(req: &Request) -> String {
-    format!("authfail:{}", client_ip(req))
+pub(crate) fn authfail_bucket_for(state: &AppState, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
+    match peer {
+        Some(peer) => format!("authfail:{}", state.config.trusted_proxies.client(peer, headers)),
+        None => "authfail:unknown".into(),
+    }
+}
+
+/// Counts one failed authentication for `bucket`: 401 while the client is within its
+/// allowance, 429 once it is over. Only failures are counted, and only after the lookup,
+/// so a valid key behind the same address is never refused for someone else's guesses
+/// (keys are 256-bit random: the slow-down spares the database, it is not what stops
+/// guessing).
+pub(crate) fn refuse(state: &AppState, bucket: &str, unauthorized: ApiError) -> Response {
+    let decision = state.limiter.check(bucket);
+    if decision.allowed { unauthorized.into_response() } else { too_many(decision) }
 }
 
 /// Requires a valid key.
@@ -85,22 +99,13 @@ pub async fn optional_key(State(state): State<AppState>, req: Request, next: Nex
 }
 
 async fn authenticate(state: AppState, mut req: Request, next: Next, required: bool) -> Response {
-    let ip_bucket = authfail_bucket(&req);
-    // A client that keeps presenting bad keys is slowed down before any lookup, so keys
-    // cannot be brute-forced at database speed.
-    if state.limiter.is_blocked(&ip_bucket) {
-        return too_many(state.limiter.check(&ip_bucket));
-    }
     let key = presented_key(req.headers()).map(str::to_owned);
     let principal = match key {
         None if required => return ApiError::unauthorized().into_response(),
         None => None,
         Some(key) => match auth::authenticate_key(&state.db, &key).await {
             Ok(Some(p)) => Some(p),
-            Ok(None) => {
-                state.limiter.check(&ip_bucket);
-                return ApiError::unauthorized().into_response();
-            }
+            Ok(None) => return refuse(&state, &authfail_bucket(&state, &req), ApiError::unauthorized()),
             Err(e) => return ApiError::from(e).into_response(),
         },
     };
@@ -123,7 +128,7 @@ async fn authenticate(state: AppState, mut req: Request, next: Next, required: b
     res
 }
 
-fn too_many(decision: Decision) -> Response {
+pub(crate) fn too_many(decision: Decision) -> Response {
     let mut err = ApiError::new(Code::RateLimited, "Too many requests");
     err.retry_after = Some(decision.reset_secs);
     let mut res = err.into_response();

@@ -128,23 +128,19 @@ pub fn docs_router(state: AppState, doc: utoipa::openapi::OpenApi) -> Router<App
 /// Admits a valid docs cookie or API key. Browsers without one are sent to the login page;
 /// other clients get the 401 envelope.
 async fn docs_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    // Same slow-down as the API: the explorer must not be a side door for guessing keys.
-    let bucket = super::auth::authfail_bucket(&req);
-    if state.limiter.is_blocked(&bucket) {
-        let mut err = ApiError::new(super::error::Code::RateLimited, "Too many failed attempts");
-        err.retry_after = Some(state.config.rate_limit_window.as_secs().max(1));
-        return err.into_response();
-    }
     let allowed = match super::routes::users::login::cookie_principal(&state, req.headers()).await {
         Some(_) => true,
         None => match super::auth::presented_key(req.headers()) {
-            Some(key) => {
-                let ok = matches!(crate::auth::authenticate_key(&state.db, key).await, Ok(Some(_)));
-                if !ok {
-                    state.limiter.check(&bucket);
+            // Same slow-down as the API (failures only): the explorer is no side door for
+            // guessing keys, and a valid key is let in whatever its neighbours guessed.
+            Some(key) => match crate::auth::authenticate_key(&state.db, key).await {
+                Ok(Some(_)) => true,
+                Ok(None) => {
+                    let bucket = super::auth::authfail_bucket(&state, &req);
+                    return super::auth::refuse(&state, &bucket, ApiError::unauthorized());
                 }
-                ok
-            }
+                Err(e) => return ApiError::from(e).into_response(),
+            },
             None => false,
         },
     };

@@ -37,6 +37,8 @@ pub enum Code {
     CsrfRejected = 2202,
     Conflict = 2300,
     RateLimited = 2400,
+    /// `WAREST_LOGIN_MAX_CONCURRENT` password checks are running; retry shortly.
+    LoginBusy = 2402,
     PayloadTooLarge = 2413,
     NotFound = 2600,
     MethodNotAllowed = 2605,
@@ -131,7 +133,7 @@ impl Code {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited | LoginBusy => StatusCode::TOO_MANY_REQUESTS,
             GroupNotFound => StatusCode::NOT_FOUND,
             GroupForbidden => StatusCode::FORBIDDEN,
             GroupInviteInvalid => StatusCode::GONE,

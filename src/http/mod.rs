@@ -5,6 +5,7 @@
 //! Owns no WhatsApp calls and no SQL: handlers go through the store and component APIs.
 
 pub mod auth;
+pub mod client_ip;
 pub mod docs;
 pub mod envelope;
 pub mod error;

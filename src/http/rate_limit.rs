@@ -1,5 +1,5 @@
 //! Fixed-window request counting per key (an API key id, or a client address for failed
-//! logins). In memory: a node limits what it serves, which is what protects it.
+//! authentications and sign-in attempts). In memory: a node limits what it serves, which is what protects it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -59,10 +59,13 @@ impl RateLimiter {
         self.check_at(key, Instant::now())
     }
 
-    /// Whether `key` is over its limit, without counting a request.
-    pub fn is_blocked(&self, key: &str) -> bool {
-        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        buckets.get(key).is_some_and(|(start, n)| start.elapsed() < self.window && *n >= self.max)
+    /// Gives back one request counted for `key` in the current window (one that turned out
+    /// not to be what the bucket counts, e.g. a sign-in that succeeded).
+    pub fn refund(&self, key: &str) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, n)) = buckets.get_mut(key) {
+            *n = n.saturating_sub(1);
+        }
     }
 }
 
@@ -80,6 +83,17 @@ mod tests {
         assert_eq!(blocked.reset_secs, 8, "7.5s left rounds up");
         assert!(rl.check_at("other", t0).allowed, "keys are independent");
         assert!(rl.check_at("k", t0 + Duration::from_secs(10)).allowed, "new window");
+    }
+
+    #[test]
+    fn a_refund_gives_one_request_back() {
+        let rl = RateLimiter::new(Duration::from_secs(10), 1);
+        let t0 = Instant::now();
+        assert!(rl.check_at("k", t0).allowed);
+        rl.refund("k");
+        assert!(rl.check_at("k", t0).allowed);
+        assert!(!rl.check_at("k", t0).allowed);
+        rl.refund("absent");
     }
 
     #[test]

@@ -95,8 +95,11 @@ async fn fetch(raw: &str, limits: &MediaLimits) -> Result<Loaded, MediaError> {
         )));
     }
     // Pinned to the checked address, so a second DNS answer cannot point elsewhere, and no
-    // redirects: a redirect could lead to an address that was never checked.
+    // redirects: a redirect could lead to an address that was never checked. No proxy from
+    // the environment either (HTTP(S)_PROXY, ALL_PROXY): a proxy resolves the name again
+    // itself and reaches whatever it likes.
     let client = reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(limits.timeout)
         .resolve(&lookup_host, first)
@@ -130,7 +133,8 @@ async fn fetch(raw: &str, limits: &MediaLimits) -> Result<Loaded, MediaError> {
 }
 
 /// Addresses a gateway-side fetch must not reach: loopback, private, link-local, CGNAT,
-/// unspecified, multicast, broadcast, documentation and reserved ranges.
+/// unspecified, multicast, broadcast, documentation and reserved ranges, site-local, and
+/// the IPv6 prefixes that tunnel to IPv4 (NAT64, 6to4, Teredo).
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_internal_v4(v4),
@@ -144,7 +148,15 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (seg[0] & 0xfe00) == 0xfc00 // unique local
                 || (seg[0] & 0xffc0) == 0xfe80 // link-local
+                || (seg[0] & 0xffc0) == 0xfec0 // site-local (deprecated, still routed internally)
                 || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+                // Prefixes that carry an IPv4 address a gateway would reach for us: NAT64
+                // (well-known and local-use), 6to4 and Teredo. Refused whole: the embedded
+                // address is whatever the sender chose.
+                || (seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0]) // 64:ff9b::/96
+                || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1) // 64:ff9b:1::/48
+                || seg[0] == 0x2002 // 6to4, 2002::/16
+                || (seg[0] == 0x2001 && seg[1] == 0) // Teredo, 2001::/32
                 || v6 == Ipv6Addr::from([0u16, 0, 0, 0, 0, 0xffff, 0, 0])
         }
     }
@@ -161,6 +173,7 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
         || ip.is_documentation()
         || o[0] == 0
         || (o[0] == 100 && (64..128).contains(&o[1])) // CGNAT
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments (DS-Lite, NAT64 discovery)
         || (o[0] == 198 && (o[1] == 18 || o[1] == 19)) // benchmarking
         || o[0] >= 240
 }
@@ -211,6 +224,31 @@ mod tests {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn tunnelled_and_reserved_ranges_are_internal() {
+        // Each can carry or route to an internal IPv4 address: NAT64 (64:ff9b::7f00:1 is
+        // 127.0.0.1 through a NAT64 gateway), 6to4, Teredo; plus site-local and
+        // 192.0.0.0/24 (IETF protocol assignments, e.g. DS-Lite's 192.0.0.1).
+        for ip in [
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::1",
+            "2002:c0a8:101::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
+            "feff::1",
+            "192.0.0.1",
+            "192.0.0.170",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        // Neighbours that are public.
+        for ip in ["2001:4860:4860::8888", "2003::1", "192.0.1.1", "64:ff9c::1"] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }
     }

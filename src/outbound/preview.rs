@@ -62,7 +62,9 @@ pub async fn build(text: &str, limits: &MediaLimits) -> Option<LinkPreview> {
     let page = match load(url, &page_limits).await {
         Ok(p) => p,
         Err(e) => {
-            tracing::info!(url, error = %e, "link preview skipped");
+            // The host only: a URL in a message can carry tokens in its path or query.
+            let host = reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string));
+            tracing::info!(host = host.as_deref().unwrap_or("?"), error = %e, "link preview skipped");
             return None;
         }
     };
@@ -181,6 +183,41 @@ fn unescape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Collects what `tracing` writes while a test runs (on this thread).
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_preview_logs_the_host_not_the_url() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let limits = MediaLimits { max_bytes: 1024, allow_private: false, timeout: Duration::from_secs(2) };
+        // Refused by the address guard, so nothing is fetched.
+        let text = "see http://127.0.0.1:9/reset-password?token=s3cr3t-t0ken now";
+        assert!(build(text, &limits).await.is_none());
+        let out = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(out.contains("link preview skipped") && out.contains("127.0.0.1"), "{out}");
+        for private in ["s3cr3t-t0ken", "reset-password"] {
+            assert!(!out.contains(private), "the log has {private:?}: {out}");
+        }
+    }
 
     #[test]
     fn the_first_url_is_found_without_trailing_punctuation() {

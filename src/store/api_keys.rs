@@ -7,6 +7,14 @@ use sqlx::any::AnyRow;
 use super::users::User;
 use super::{Db, StoreError, StoreResult, conflict_or, now_ms};
 
+/// What the store knows of a key hash (hashes are unique: one row at most).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Unknown,
+    Live,
+    Revoked,
+}
+
 /// Where a key came from: the admin env var, generated at first start, or the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeySource {
@@ -171,11 +179,16 @@ impl Db {
         Ok(done.rows_affected())
     }
 
-    pub async fn key_hash_exists(&self, key_hash: &str) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+    /// Whether a key with this hash was ever issued, and if so whether it is revoked.
+    pub async fn key_hash_state(&self, key_hash: &str) -> StoreResult<KeyState> {
+        let row = sqlx::query("SELECT revoked_at FROM api_keys WHERE key_hash = $1")
             .bind(key_hash)
-            .fetch_one(self.pool())
+            .fetch_optional(self.pool())
             .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
+        Ok(match row {
+            None => KeyState::Unknown,
+            Some(r) if r.try_get::<Option<i64>, _>("revoked_at")?.is_some() => KeyState::Revoked,
+            Some(_) => KeyState::Live,
+        })
     }
 }

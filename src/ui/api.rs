@@ -112,8 +112,18 @@ impl Api {
     }
 
     /// An unauthenticated call with the caller's address (sign-in).
-    pub async fn anonymous(&self, peer: Option<SocketAddr>, method: Method, uri: &str, body: Option<&Value>) -> Answer {
+    pub async fn anonymous(
+        &self,
+        peer: Option<SocketAddr>,
+        headers: &[(&str, &str)],
+        method: Method,
+        uri: &str,
+        body: Option<&Value>,
+    ) -> Answer {
         let mut req = Request::builder().method(method).uri(uri).header(header::CONTENT_TYPE, "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some(p) = peer {
             req = req.extension(ConnectInfo(p));
         }

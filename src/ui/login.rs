@@ -62,7 +62,13 @@ pub async fn submit(
     let username = form.text("username").unwrap_or_default();
     let body = json!({ "username": form.text("username"), "password": form.get("password").filter(|p| !p.is_empty()),
                        "apiKey": form.text("apiKey") });
-    let ans = ui.api.anonymous(Some(peer), Method::POST, "/api/auth/login", Some(&body)).await;
+    // The proxy headers go along, so the sign-in slow-down counts the client a trusted
+    // proxy names and the cookie is Secure when that proxy says HTTPS.
+    let forwarded: Vec<(&str, &str)> = ["x-forwarded-for", "x-forwarded-proto"]
+        .into_iter()
+        .flat_map(|name| headers.get_all(name).iter().filter_map(move |v| v.to_str().ok().map(|v| (name, v))))
+        .collect();
+    let ans = ui.api.anonymous(Some(peer), &forwarded, Method::POST, "/api/auth/login", Some(&body)).await;
     if !ans.ok() {
         let err = json!({ "code": ans.code(), "message": ans.message(), "field": ans.field() });
         return form_page(&ui, ans.http, &next, Some(err), &username);

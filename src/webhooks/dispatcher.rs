@@ -268,6 +268,7 @@ impl Dispatcher {
                 event_id: &ev.id,
                 event: &ev.event,
                 session_id: &c.session_id,
+                registry: &ev.registry,
                 url: &c.url,
                 attempt,
                 status,

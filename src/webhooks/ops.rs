@@ -168,17 +168,9 @@ impl Db {
     }
 
     pub async fn list_attempts(&self, f: &Filter<'_>, limit: i64, offset: i64) -> StoreResult<(Vec<Attempt>, i64)> {
-        // Attempts carry no registry: scope through the session.
-        let mut f2 = f.clone();
-        let registry = f2.registry.take();
-        let (mut cond, mut binds) = conditions(&f2, "created_at", true, 1);
-        if let Some(r) = registry {
-            cond.push_str(&format!(
-                " AND session_id IN (SELECT id FROM sessions WHERE registry = ${})",
-                binds.len() + 1
-            ));
-            binds.push(Bind::S(r.into()));
-        }
+        // Scoped by the tenant recorded with the attempt, not through `sessions`: a session
+        // id can be deleted and created again by another tenant.
+        let (cond, binds) = conditions(f, "created_at", true, 1);
         let n = binds.len();
         let sql = format!(
             "SELECT id, delivery_id, event_id, event, session_id, url, attempt, status, error, duration_ms, created_at,

@@ -70,6 +70,8 @@ pub struct AttemptLog<'a> {
     pub event_id: &'a str,
     pub event: &'a str,
     pub session_id: &'a str,
+    /// The tenant the event belongs to, which scopes the attempt from now on.
+    pub registry: &'a str,
     pub url: &'a str,
     pub attempt: i64,
     pub status: Option<u16>,
@@ -119,8 +121,8 @@ impl Db {
     pub async fn log_attempt(&self, a: &AttemptLog<'_>) -> StoreResult<i64> {
         let row = sqlx::query(
             "INSERT INTO webhook_attempts (delivery_id, event_id, event, session_id, url, attempt, status, error,
-                                           duration_ms, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                                           duration_ms, created_at, registry)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(a.delivery_id)
         .bind(a.event_id)
@@ -131,7 +133,8 @@ impl Db {
         .bind(a.status.map(i64::from))
         .bind(a.error)
         .bind(a.duration_ms)
-        .bind(now_ms());
+        .bind(now_ms())
+        .bind(a.registry);
         let row = self.relaxed_fetch(row).await?.ok_or(crate::store::StoreError::NotFound)?;
         Ok(row.try_get("id")?)
     }

@@ -232,3 +232,92 @@ async fn rotating_the_env_admin_key_retires_the_old_one() {
     assert!(warest::auth::authenticate_key(&t.db, "second-admin-key-000000000").await.unwrap().is_some());
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_valid_key_is_served_after_130_bad_keys_from_its_address() {
+    // The default limit (120 per window): one address behind a NAT or a reverse proxy sends
+    // more failures than that, and its colleagues' valid keys must keep working.
+    let app = TestApp::spawn(common::Kind::Sqlite).await;
+    for _ in 0..130 {
+        let status = app.get("/api/v1/server/ping", Some("wrst_guess")).await.0;
+        assert!(status == 401 || status == 429, "{status}");
+    }
+    let (status, body) = app.get("/api/v1/server/ping", Some("wrst_guess")).await;
+    assert_eq!((status, envelope_code(&body)), (429, 2400), "failures are still slowed down");
+    assert_eq!(app.get("/api/v1/server/ping", Some(ADMIN_KEY)).await.0, 200);
+    assert_eq!(app.get("/openapi.json", Some(ADMIN_KEY)).await.0, 200, "the explorer's gate too");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    let bad = |app: &TestApp, forwarded: &str| {
+        app.req(Method::GET, "/api/v1/server/ping", Some("wrst_guess")).header("x-forwarded-for", forwarded).send()
+    };
+    // Behind a trusted proxy the rightmost untrusted hop is the client: a second client
+    // behind the same proxy is not slowed down by the first one's failures, and what the
+    // first client wrote itself (the leftmost entries) does not move it to a fresh bucket.
+    let proxied = TestApp::spawn_with(
+        common::Kind::Sqlite,
+        &[("RATE_LIMIT_MAX", "3"), ("WAREST_TRUSTED_PROXIES", "127.0.0.0/8")],
+    )
+    .await;
+    for i in 0..3 {
+        let res = bad(&proxied, &format!("198.51.100.{i}, 203.0.113.7")).await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    assert_eq!(bad(&proxied, "192.0.2.99, 203.0.113.7").await.unwrap().status(), 429);
+    assert_eq!(bad(&proxied, "203.0.113.8").await.unwrap().status(), 401, "another client behind the proxy");
+    proxied.stop().await;
+
+    // Without trusted proxies the header is the client's own word and changes nothing.
+    let direct = TestApp::spawn_with(common::Kind::Sqlite, &[("RATE_LIMIT_MAX", "3")]).await;
+    for i in 0..3 {
+        assert_eq!(bad(&direct, &format!("203.0.113.{i}")).await.unwrap().status(), 401);
+    }
+    assert_eq!(bad(&direct, "203.0.113.50").await.unwrap().status(), 429);
+    direct.stop().await;
+}
+
+fn admin_config(key: &str) -> warest::config::Config {
+    warest::config::Config::from_map(&std::collections::HashMap::from([(
+        "WAREST_ADMIN_APIKEY".to_string(),
+        key.to_string(),
+    )]))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_generated_admin_key_is_retired_once_the_env_key_is_set() {
+    for kind in kinds() {
+        let t = match kind {
+            common::Kind::Sqlite => warest::testing::TestDb::sqlite().await,
+            common::Kind::Postgres => warest::testing::TestDb::postgres().await.unwrap(),
+        };
+        let generated = warest::auth::seed_admin(&t.db, &admin_config("")).await.unwrap().generated_key.unwrap();
+        warest::auth::seed_admin(&t.db, &admin_config("env-admin-key-00000000000000")).await.unwrap();
+        assert!(warest::auth::authenticate_key(&t.db, &generated).await.unwrap().is_none(), "{kind:?}");
+        assert!(warest::auth::authenticate_key(&t.db, "env-admin-key-00000000000000").await.unwrap().is_some());
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_env_admin_key_revoked_through_the_api_does_not_break_the_next_boot() {
+    for kind in kinds() {
+        let t = match kind {
+            common::Kind::Sqlite => warest::testing::TestDb::sqlite().await,
+            common::Kind::Postgres => warest::testing::TestDb::postgres().await.unwrap(),
+        };
+        let config = admin_config("env-admin-key-11111111111111");
+        let seeded = warest::auth::seed_admin(&t.db, &config).await.unwrap();
+        let keys = t.db.list_api_keys(&seeded.admin.id).await.unwrap();
+        t.db.revoke_api_key(&seeded.admin.id, &keys[0].id).await.unwrap();
+        // The next start succeeds, and the revocation holds: a revoked key never comes back
+        // by itself (the operator sets a new WAREST_ADMIN_APIKEY).
+        let again = warest::auth::seed_admin(&t.db, &config).await;
+        assert!(again.is_ok(), "{kind:?}: {again:?}");
+        assert!(warest::auth::authenticate_key(&t.db, "env-admin-key-11111111111111").await.unwrap().is_none());
+        t.cleanup().await;
+    }
+}

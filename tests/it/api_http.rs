@@ -222,3 +222,30 @@ async fn shutdown_is_graceful_and_the_server_stops() {
     app.stop().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener closed after shutdown");
 }
+
+#[tokio::test]
+async fn the_docs_cookie_is_secure_when_a_trusted_proxy_says_https() {
+    let login = |app: &TestApp, proto: Option<&str>| {
+        let mut req = app.req(Method::POST, "/api/auth/login", None).json(&json!({ "apiKey": ADMIN_KEY }));
+        if let Some(p) = proto {
+            req = req.header("x-forwarded-proto", p);
+        }
+        req.send()
+    };
+    let cookie = |res: reqwest::Response| res.headers()["set-cookie"].to_str().unwrap().to_string();
+    let proxied = TestApp::spawn_with(Kind::Sqlite, &[("WAREST_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let c = cookie(login(&proxied, Some("https")).await.unwrap());
+    assert!(c.contains("; Secure"), "{c}");
+    let c = cookie(login(&proxied, Some("http")).await.unwrap());
+    assert!(!c.contains("Secure"), "{c}");
+    let c = cookie(login(&proxied, None).await.unwrap());
+    assert!(!c.contains("Secure"), "{c}");
+    proxied.stop().await;
+
+    // From anyone else the header is the client's own word: plain HTTP, no Secure (a
+    // browser would not send a Secure cookie back over it).
+    let direct = TestApp::spawn(Kind::Sqlite).await;
+    let c = cookie(login(&direct, Some("https")).await.unwrap());
+    assert!(!c.contains("Secure"), "{c}");
+    direct.stop().await;
+}

@@ -18,8 +18,10 @@ mod groups_support;
 mod proxy_support;
 mod webhooks_support;
 
+mod admin_key_handover;
 mod api_auth;
 mod api_http;
+mod api_login;
 mod api_misc;
 mod api_misc_decrypt;
 mod api_sessions;
@@ -41,6 +43,7 @@ mod e2e_send_kinds;
 mod e2e_send_media;
 mod e2e_send_paced;
 mod e2e_sessions;
+mod media_guard;
 mod metrics_health;
 mod metrics_prometheus;
 mod metrics_scrape;
@@ -53,6 +56,7 @@ mod webhooks_config;
 mod webhooks_crash;
 mod webhooks_delivery;
 mod webhooks_ops;
+mod webhooks_reuse;
 
 // Sandbox builds only: the gateway itself must be able to point sessions at the simulated
 // network (`WAREST_WA_URL`, `warest sandbox`, the sandbox-only fail points).

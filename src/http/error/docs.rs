@@ -43,6 +43,7 @@ impl Code {
             CsrfRejected => "a dashboard form without its CSRF token",
             Conflict => "the resource already exists",
             RateLimited => "the API key's rate limit; see `Retry-After`",
+            LoginBusy => "too many password checks at once (WAREST_LOGIN_MAX_CONCURRENT); see `Retry-After`",
             PayloadTooLarge => "the body is over WAREST_HTTP_BODY_LIMIT_MB",
             NotFound => "no such resource",
             MethodNotAllowed => "method not allowed",

@@ -3,6 +3,7 @@
 //! one code on every route; causes worth logging were logged where the error arose.
 
 use super::{ApiError, Code};
+use crate::auth::LoginError;
 use crate::chats::actions::ActionError;
 use crate::contacts::ContactError;
 use crate::groups::GroupError;
@@ -25,6 +26,19 @@ impl From<SessionError> for ApiError {
             SessionError::NotLinked => ApiError::new(Code::SessionNotLinked, msg),
             SessionError::NotConnected => ApiError::new(Code::SessionNotConnected, msg),
             SessionError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::Busy => {
+                let mut e = ApiError::new(Code::LoginBusy, err.to_string());
+                e.retry_after = Some(1);
+                e
+            }
+            LoginError::Store(e) => e.into(),
         }
     }
 }

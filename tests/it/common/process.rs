@@ -95,6 +95,16 @@ impl Proc {
         format!("http://{}", self.addr)
     }
 
+    /// The child's peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/<pid>/status (Linux)")
+    }
+
     /// Waits (bounded) for the process to exit on its own.
     pub async fn wait_exit(&mut self, bound: Duration) -> ExitStatus {
         let child = &mut self.child;

@@ -21,6 +21,11 @@ use crate::store::now_ms;
 
 pub const COOKIE: &str = "WAREST_DOCS_SESSION";
 
+crate::error_set!(
+    /// Sign-in answers: besides the common ones, a full password-check gate.
+    pub LoginErrors = [LoginBusy]
+);
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(login)).routes(routes!(session)).routes(routes!(logout))
 }
@@ -82,34 +87,56 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
     security(()),
     request_body(content = LoginRequest, content_type = "application/json"),
     responses((status = 200, description = "Signed in; cookie set", body = Envelope<DocsSession>),
-              (status = 303, description = "Form post: signed in, redirected"), CommonErrors))]
+              (status = 303, description = "Form post: signed in, redirected"), LoginErrors))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     LoginBody { req, from_form }: LoginBody,
 ) -> ApiResult<Response> {
-    let bucket = format!("authfail:{}", peer.ip());
-    if state.limiter.is_blocked(&bucket) {
-        let mut err = ApiError::new(Code::RateLimited, "Too many failed sign-in attempts");
-        err.retry_after = Some(state.config.rate_limit_window.as_secs().max(1));
-        return Err(err);
-    }
+    let bucket = crate::http::auth::authfail_bucket_for(&state, Some(peer.ip()), &headers);
     let principal = match (non_empty(&req.api_key), non_empty(&req.username), req.password.as_deref()) {
-        (Some(key), _, _) => auth::authenticate_key(&state.db, key).await?,
-        (None, Some(user), Some(pw)) if !pw.is_empty() => check_password(&state, user, pw).await?,
+        // A key is checked first and only a failure counts, as on the API: a valid key is
+        // never refused for its neighbours' guesses.
+        (Some(key), _, _) => match auth::authenticate_key(&state.db, key).await? {
+            Some(p) => p,
+            None => return Ok(crate::http::auth::refuse(&state, &bucket, invalid())),
+        },
+        // A password can be guessed: the attempt is counted before argon2 runs (so a burst
+        // cannot all pass the check before the first failure is counted), and given back
+        // when it succeeds.
+        (None, Some(user), Some(pw)) if !pw.is_empty() => {
+            let decision = state.limiter.check(&bucket);
+            if !decision.allowed {
+                let mut err = ApiError::new(Code::RateLimited, "Too many failed sign-in attempts");
+                err.retry_after = Some(decision.reset_secs);
+                return Err(err);
+            }
+            match state.login_gate.check_password(&state.db, user, pw).await {
+                Ok(Some(p)) => {
+                    state.limiter.refund(&bucket);
+                    p
+                }
+                Ok(None) => return Err(invalid()),
+                Err(e) => {
+                    // A busy gate verified nothing: it is not a failed guess.
+                    state.limiter.refund(&bucket);
+                    return Err(e.into());
+                }
+            }
+        }
         (None, None, _) => return Err(ApiError::field("username", "give username and password, or apiKey")),
         (None, Some(_), _) => return Err(ApiError::field("password", "is required with username")),
-    };
-    let Some(principal) = principal else {
-        state.limiter.check(&bucket);
-        return Err(ApiError::new(Code::Unauthorized, "Invalid credentials"));
     };
 
     let token = auth::generate_session_token();
     let ttl = state.config.docs_session_ttl;
     let expires_at = now_ms() + ttl.as_millis() as i64;
     state.db.create_docs_session(&auth::sha256_hex(&token), &principal.registry, expires_at).await?;
-    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", ttl.as_secs());
+    // Secure when a trusted proxy says the browser came over HTTPS; not otherwise, since a
+    // browser does not send a Secure cookie back over plain HTTP.
+    let secure = if state.config.trusted_proxies.https(peer.ip(), &headers) { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}", ttl.as_secs());
 
     let mut res = if from_form {
         Redirect::to(safe_next(req.next.as_deref())).into_response()
@@ -129,16 +156,8 @@ async fn login(
     Ok(res)
 }
 
-async fn check_password(state: &AppState, username: &str, password: &str) -> ApiResult<Option<Principal>> {
-    let Some(user) = state.db.find_user_by_username(username).await? else { return Ok(None) };
-    if user.disabled {
-        return Ok(None);
-    }
-    let Some(hash) = state.db.user_password_hash(&user.id).await? else { return Ok(None) };
-    let pw = password.to_string();
-    // argon2 is deliberately slow; keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash)).await.unwrap_or(false);
-    Ok(ok.then(|| Principal::from_user(&user, None)))
+fn invalid() -> ApiError {
+    ApiError::new(Code::Unauthorized, "Invalid credentials")
 }
 
 /// Only same-origin paths: an absolute or protocol-relative `next` would be an open redirect.
