@@ -110,6 +110,7 @@ async fn gateway(messages: usize, sessions: usize, metrics: bool) -> Figures {
         ("QUOTA_MAX", "0".to_string()),
         ("SPAM_COOLDOWN_MS", "0".to_string()),
         ("WAREST_METRICS", metrics.to_string()),
+        ("WAREST_WEBHOOK_ALLOW_PRIVATE", "all".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

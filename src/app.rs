@@ -63,6 +63,11 @@ impl AppState {
         let limiter = RateLimiter::new(config.rate_limit_window, config.rate_limit_max);
         let login_gate = Arc::new(crate::auth::LoginGate::new(config.login_max_concurrent));
         let events = EventBus::default();
+        let proxies = config.proxy_pool.clone().map(|p| Arc::new(crate::sessions::proxy::ProxyPool::new(p)));
+        let webhooks = crate::webhooks::Webhooks::new(db.clone(), config.webhook.clone(), &events);
+        if let Some(pool) = &proxies {
+            webhooks.egress.set_pool(pool.clone());
+        }
         let sessions = SessionManager::new(ActorDeps {
             db: db.clone(),
             bus: events.clone(),
@@ -71,10 +76,9 @@ impl AppState {
             reconnect_timeout: config.session_reconnect_timeout,
             sinks: Default::default(),
             media_dir: crate::media::session_dir(&config.data_dir, ""),
-            proxies: config.proxy_pool.clone().map(|p| Arc::new(crate::sessions::proxy::ProxyPool::new(p))),
+            proxies,
         });
         let outbound = crate::outbound::Outbound::new(db.clone(), config.outbound.clone());
-        let webhooks = crate::webhooks::Webhooks::new(db.clone(), config.webhook.clone(), &events);
         AppState {
             metrics: crate::metrics::Metrics::from_config(&config.metrics),
             outbound,
@@ -255,7 +259,9 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
             let app = crate::http::routes::server::metrics::own_listener(state.clone());
             let stop = shutdown.clone();
             Some(tokio::spawn(async move {
-                axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await
+                axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
             }))
         }
         _ => None,

@@ -111,7 +111,7 @@ fn report(e: anyhow::Error) -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    crate::telemetry::init(&config);
+    let telemetry = crate::telemetry::init(&config);
     let listener = match bind(&config).await {
         Ok(l) => l,
         Err(e) => return report(e),
@@ -123,7 +123,9 @@ async fn serve(config: Config) -> ExitCode {
         Err(e) => return report(e),
     };
     let restart = state.restart.clone();
-    exit_code(crate::app::serve(state, listener, shutdown).await, &restart)
+    let served = crate::app::serve(state, listener, shutdown).await;
+    telemetry.flush().await;
+    exit_code(served, &restart)
 }
 
 /// Binds `WAREST_HOST:PORT` and says where on stderr, in a stable line: with `PORT=0` the
@@ -165,7 +167,7 @@ async fn cancel_on_signal(token: CancellationToken) {
 }
 
 async fn migrate(config: Config) -> ExitCode {
-    crate::telemetry::init(&config);
+    let _telemetry = crate::telemetry::init(&config);
     match crate::app::open_database(&config).await {
         Ok(db) => {
             db.close().await;

@@ -9,7 +9,7 @@ use super::{bind, cancel_on_signal, exit_code, report};
 use crate::config::Config;
 
 pub(super) async fn network(config: Config, listen: Option<std::net::SocketAddr>) -> ExitCode {
-    crate::telemetry::init(&config);
+    let _telemetry = crate::telemetry::init(&config);
     let Some(listen) = listen else {
         return report(anyhow::anyhow!("--network-only needs --listen <address:port>"));
     };
@@ -23,7 +23,7 @@ pub(super) async fn network(config: Config, listen: Option<std::net::SocketAddr>
 
 pub(super) async fn gateway(mut config: Config, listen: Option<std::net::SocketAddr>) -> ExitCode {
     use crate::sandbox_api::{ECHO_PHONE, SandboxHost};
-    crate::telemetry::init(&config);
+    let telemetry = crate::telemetry::init(&config);
     let opts =
         warest_sandbox::SandboxOptions { listen, data_dir: Some(config.data_dir.join("sandbox")), other_http: None };
     let net = match warest_sandbox::Sandbox::start_with(opts).await {
@@ -65,5 +65,6 @@ pub(super) async fn gateway(mut config: Config, listen: Option<std::net::SocketA
     if let Err(e) = host.sandbox.persist_now() {
         tracing::error!(error = %format!("{e:#}"), "could not save the sandbox state");
     }
+    telemetry.flush().await;
     exit_code(served, &restart)
 }

@@ -93,6 +93,21 @@ pub const KEYS: &[KeySpec] = &[
         "How long an open circuit breaker holds deliveries to its target",
     ),
     key("WAREST_WEBHOOK_CONCURRENCY", "32", "Webhook deliveries in flight at once, across all targets"),
+    key(
+        "WAREST_TENANT_SHARE_PERCENT",
+        "75",
+        "Most of the webhook delivery and action-runner slots one tenant may hold, in percent (the rest stay free for others)",
+    ),
+    key(
+        "WAREST_WEBHOOK_ALLOW_PRIVATE",
+        "admins",
+        "Whose webhooks may target private or local addresses: admins, all or none",
+    ),
+    key(
+        "WAREST_WEBHOOK_VIA_SESSION_PROXY",
+        "false",
+        "Send a session's webhooks through its proxy (own or pool); if it has none usable, retry later",
+    ),
     // Webhook actions (a receiver's answer {"actions":[...]})
     key("WAREST_ACTIONS_ENABLED", "true", "Execute the actions of webhook receivers' 2xx answers"),
     key("WAREST_ACTIONS_MAX_BODY_KB", "256", "Largest answer body read for actions, in KiB"),
@@ -202,12 +217,17 @@ pub const KEYS: &[KeySpec] = &[
     key("WAREST_METRICS", "true", "Serve Prometheus metrics at GET /metrics (false: off, 404)"),
     secret(
         "WAREST_METRICS_TOKEN",
-        "Bearer token /metrics requires (empty: no token; then keep it off public networks)",
+        "Bearer token /metrics requires (empty: no token; then only loopback or WAREST_METRICS_ALLOW may scrape)",
     ),
     key(
         "WAREST_METRICS_LISTEN",
         "",
         "Separate address for /metrics, e.g. 127.0.0.1:9308 (empty: served on the API listener)",
+    ),
+    key(
+        "WAREST_METRICS_ALLOW",
+        "",
+        "CIDR list that may scrape /metrics (empty: with no token, only loopback on the API listener; 0.0.0.0/0,::/0: anyone)",
     ),
     key(
         "WAREST_HEALTH_MAX_QUEUE_AGE_SEC",
@@ -217,6 +237,14 @@ pub const KEYS: &[KeySpec] = &[
     // Logging
     key("LOG_LEVEL", "info", "Log level: trace, debug, info, warn or error"),
     key("LOG_PRETTY", "true", "true: human-readable logs; false: one JSON object per line"),
+    // Traces (OpenTelemetry's own names)
+    key(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "",
+        "OTLP/HTTP collector base URL, e.g. http://127.0.0.1:4318; spans go to <url>/v1/traces (empty: no export)",
+    ),
+    secret("OTEL_EXPORTER_OTLP_HEADERS", "Headers sent to the collector, as key=value,key2=value2 (e.g. its token)"),
+    key("OTEL_SERVICE_NAME", "warest", "The service.name of exported spans"),
 ];
 
 /// Looks a key up in the registry.

@@ -89,6 +89,8 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     pub log_level: String,
     pub log_pretty: bool,
+    /// Where spans are exported; `None`: nowhere.
+    pub otlp: Option<OtlpConfig>,
     pub wa_url: Option<String>,
     pub wa_version: Option<(u32, u32, u32)>,
     pub session_qr_wait: Duration,
@@ -119,6 +121,18 @@ pub struct MetricsConfig {
     pub token: Option<Secret>,
     /// Its own listener; `None`: a route of the API listener.
     pub listen: Option<std::net::SocketAddr>,
+    /// `WAREST_METRICS_ALLOW`: who may scrape; empty means the default `metrics` explains.
+    pub allow: crate::http::client_ip::IpNets,
+}
+
+/// OTLP trace export (`OTEL_EXPORTER_OTLP_*`).
+#[derive(Debug, Clone)]
+pub struct OtlpConfig {
+    /// `<endpoint>/v1/traces`.
+    pub traces_url: String,
+    /// Sent with every export; values are secrets (collector tokens).
+    pub headers: Vec<(String, Secret)>,
+    pub service_name: String,
 }
 
 /// HMAC hash of the WAREST signature header.
@@ -155,6 +169,20 @@ pub struct WebhookConfig {
     pub breaker_threshold: u32,
     pub breaker_cooldown: Duration,
     pub concurrency: usize,
+    /// Deliveries leave through the proxy of the session they belong to.
+    pub via_session_proxy: bool,
+    /// Whose webhooks may target private and local addresses.
+    pub allow_private: PrivateTargets,
+    /// Most of the delivery slots one tenant may hold, in percent.
+    pub tenant_share_percent: u32,
+}
+
+/// `WAREST_WEBHOOK_ALLOW_PRIVATE`: whose webhook targets may be private or local addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivateTargets {
+    Admins,
+    All,
+    None,
 }
 
 impl Config {
@@ -219,6 +247,7 @@ impl Config {
             allowed_origins: allowed_origins(&s)?,
             log_level: log_level(&s)?,
             log_pretty: s.bool("LOG_PRETTY")?,
+            otlp: otlp(&s)?,
             wa_url: wa_url(&s)?,
             wa_version: wa_version(&s)?,
             session_qr_wait: Duration::from_secs(s.range("WAREST_SESSION_QR_WAIT_SEC", 1, 120)?),
@@ -242,6 +271,8 @@ impl Config {
                     None => None,
                     Some(_) => Some(s.parse("WAREST_METRICS_LISTEN", "an address such as 127.0.0.1:9308")?),
                 },
+                allow: crate::http::client_ip::IpNets::parse(&s.raw("WAREST_METRICS_ALLOW"))
+                    .map_err(|e| ConfigError::new("WAREST_METRICS_ALLOW", e))?,
             },
             health_max_queue_age: Duration::from_secs(s.range("WAREST_HEALTH_MAX_QUEUE_AGE_SEC", 1, 604_800)?),
         })
@@ -331,6 +362,14 @@ fn webhook(s: &Source) -> Result<WebhookConfig, ConfigError> {
         breaker_threshold: s.range("WAREST_WEBHOOK_BREAKER_THRESHOLD", 1, 10_000)? as u32,
         breaker_cooldown: Duration::from_millis(s.range("WAREST_WEBHOOK_BREAKER_COOLDOWN_MS", 0, 86_400_000)?),
         concurrency: s.range("WAREST_WEBHOOK_CONCURRENCY", 1, 10_000)? as usize,
+        via_session_proxy: s.bool("WAREST_WEBHOOK_VIA_SESSION_PROXY")?,
+        tenant_share_percent: s.range("WAREST_TENANT_SHARE_PERCENT", 1, 100)? as u32,
+        allow_private: match s.raw("WAREST_WEBHOOK_ALLOW_PRIVATE").to_ascii_lowercase().as_str() {
+            "admins" => PrivateTargets::Admins,
+            "all" | "true" => PrivateTargets::All,
+            "none" | "false" => PrivateTargets::None,
+            _ => return Err(ConfigError::new("WAREST_WEBHOOK_ALLOW_PRIVATE", "must be admins, all or none")),
+        },
     })
 }
 
@@ -502,3 +541,28 @@ fn log_level(s: &Source) -> Result<String, ConfigError> {
 
 #[cfg(test)]
 mod tests;
+
+fn otlp(s: &Source) -> Result<Option<OtlpConfig>, ConfigError> {
+    const KEY: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    let Some(base) = s.opt(KEY) else { return Ok(None) };
+    let url = reqwest::Url::parse(&base).map_err(|_| ConfigError::new(KEY, "must be an http(s) URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::new(KEY, "must be an http(s) URL"));
+    }
+    let mut headers = Vec::new();
+    for pair in s.raw("OTEL_EXPORTER_OTLP_HEADERS").split(',').filter(|p| !p.trim().is_empty()) {
+        // The value is never echoed back: it is usually a token.
+        let (k, v) = pair
+            .split_once('=')
+            .filter(|(k, _)| http::HeaderName::from_bytes(k.trim().as_bytes()).is_ok())
+            .ok_or_else(|| {
+                ConfigError::new("OTEL_EXPORTER_OTLP_HEADERS", "must be key=value pairs, comma-separated")
+            })?;
+        headers.push((k.trim().to_string(), Secret::new(v.trim().to_string())));
+    }
+    Ok(Some(OtlpConfig {
+        traces_url: format!("{}/v1/traces", base.trim_end_matches('/')),
+        headers,
+        service_name: s.non_empty("OTEL_SERVICE_NAME")?,
+    }))
+}

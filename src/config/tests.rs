@@ -47,6 +47,9 @@ fn bad_values_name_their_key() {
     assert_eq!(err_key(&[("WAREST_HTTP_BODY_LIMIT_MB", "0")]), "WAREST_HTTP_BODY_LIMIT_MB");
     assert_eq!(err_key(&[("WAREST_WA_VERSION", "2.3000")]), "WAREST_WA_VERSION");
     assert_eq!(err_key(&[("WAREST_SESSION_BOOT_CONCURRENCY", "0")]), "WAREST_SESSION_BOOT_CONCURRENCY");
+    assert_eq!(err_key(&[("WAREST_METRICS_ALLOW", "10.0.0.0/40")]), "WAREST_METRICS_ALLOW");
+    assert_eq!(err_key(&[("WAREST_WEBHOOK_VIA_SESSION_PROXY", "sometimes")]), "WAREST_WEBHOOK_VIA_SESSION_PROXY");
+    assert_eq!(err_key(&[("WAREST_WEBHOOK_ALLOW_PRIVATE", "tenants")]), "WAREST_WEBHOOK_ALLOW_PRIVATE");
 }
 
 #[test]

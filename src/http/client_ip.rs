@@ -63,18 +63,36 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// `WAREST_TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For` is believed.
+/// A comma-separated list of CIDR blocks (`WAREST_METRICS_ALLOW`, and the trusted proxies).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct IpNets(Vec<IpNet>);
 
-impl TrustedProxies {
-    /// A comma-separated CIDR list; empty trusts no one.
+impl IpNets {
     pub fn parse(raw: &str) -> Result<Self, String> {
         raw.split(',').map(str::trim).filter(|p| !p.is_empty()).map(IpNet::parse).collect::<Result<_, _>>().map(Self)
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|n| n.contains(ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// `WAREST_TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(IpNets);
+
+impl TrustedProxies {
+    /// A comma-separated CIDR list; empty trusts no one.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        IpNets::parse(raw).map(Self)
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.contains(ip)
     }
 
     /// The client behind `peer`, as [the module](self) explains.

@@ -1,7 +1,8 @@
-//! The dispatcher: claims due deliveries, signs and POSTs them in parallel (one in flight
-//! per session and target, so order holds), and records the outcome — delivered, retry
-//! later, target gone (404/410: URL cleared, pending rows dead-lettered), or dead after the
-//! last attempt. `dispatch_batch` is one step, so tests can drain it deterministically.
+//! The dispatcher: claims due deliveries for its free [`Slots`], signs and POSTs each in
+//! its own task (one in flight per session and target, so order holds), and records the
+//! outcome — delivered, retry later, target gone (404/410: URL cleared, pending rows
+//! dead-lettered), or dead after the last attempt. `dispatch_batch` is one step, so tests
+//! can drain it deterministically.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,9 +14,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::answers::{Answer, AnswerSlot, read_capped};
+use super::egress::Egress;
 use super::queue::{AttemptLog, Claimed};
 use super::retry::{Breakers, jitter, parse_retry_after, retry_delay};
 use super::sign;
+use super::slots::Slots;
 use crate::config::WebhookConfig;
 use crate::store::{Db, StoreResult, now_ms};
 
@@ -47,7 +50,8 @@ impl Outcome {
 pub struct Dispatcher {
     db: Db,
     cfg: Arc<WebhookConfig>,
-    http: reqwest::Client,
+    egress: Arc<Egress>,
+    slots: Arc<Slots>,
     breakers: Arc<Breakers>,
     pub(crate) wake: Arc<Notify>,
     answers: AnswerSlot,
@@ -117,14 +121,9 @@ pub fn signed_headers(i: &SignInput<'_>) -> HeaderMap {
 }
 
 impl Dispatcher {
-    pub fn new(db: Db, cfg: Arc<WebhookConfig>, wake: Arc<Notify>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            // A receiver that redirects is misconfigured; following it could leak the body.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("reqwest client with static settings");
-        Dispatcher { db, cfg, http, breakers: Arc::default(), wake, answers: AnswerSlot::default() }
+    pub fn new(db: Db, cfg: Arc<WebhookConfig>, wake: Arc<Notify>, egress: Arc<Egress>) -> Self {
+        let slots = Arc::new(Slots::new(cfg.concurrency, cfg.tenant_share_percent));
+        Dispatcher { db, cfg, egress, slots, breakers: Arc::default(), wake, answers: AnswerSlot::default() }
     }
 
     /// Shares the breakers with the `Webhooks` handle, so `/metrics` can count the open ones.
@@ -139,49 +138,68 @@ impl Dispatcher {
         self
     }
 
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-
     fn lease(&self) -> Duration {
         self.cfg.timeout + Duration::from_secs(5)
     }
 
-    /// Claims due deliveries and sends them concurrently; returns how many were claimed.
-    pub async fn dispatch_batch(self: &Arc<Self>) -> StoreResult<usize> {
+    /// Claims due deliveries for the free slots and sends each in its own task; returns
+    /// their handles. Rows of a tenant whose share is full go back at once.
+    async fn dispatch_free(self: &Arc<Self>) -> StoreResult<Vec<tokio::task::JoinHandle<()>>> {
+        let free = self.slots.free();
+        if free == 0 {
+            return Ok(Vec::new());
+        }
         let lease_until = now_ms() + self.lease().as_millis() as i64;
-        let claimed = self.db.claim_deliveries(self.cfg.concurrency as i64, lease_until).await?;
-        let n = claimed.len();
-        let mut set = tokio::task::JoinSet::new();
+        let claimed = self.db.claim_deliveries(free as i64, lease_until, &self.slots.saturated()).await?;
+        let mut handles = Vec::with_capacity(claimed.len());
+        let mut back = Vec::new();
         for c in claimed {
+            let Some(slot) = self.slots.take(&c.registry) else {
+                back.push(c.id);
+                continue;
+            };
             let me = self.clone();
-            set.spawn(async move {
+            handles.push(tokio::spawn(async move {
+                let _slot = slot;
                 if let Err(e) = me.deliver(&c).await {
                     // The lease expires and the row is claimed again.
                     tracing::warn!(error = %e, delivery = c.id, "webhook delivery bookkeeping failed");
                 }
-            });
+            }));
         }
-        while set.join_next().await.is_some() {}
+        self.db.release_deliveries(&back).await?;
+        Ok(handles)
+    }
+
+    /// Claims due deliveries, sends them and waits for them; returns how many were
+    /// claimed. One deterministic step for tests.
+    pub async fn dispatch_batch(self: &Arc<Self>) -> StoreResult<usize> {
+        let handles = self.dispatch_free().await?;
+        let n = handles.len();
+        for h in handles {
+            let _ = h.await;
+        }
         Ok(n)
     }
 
-    /// Runs until `shutdown`: dispatches while there is work, else waits for a wake-up
-    /// (an event was written here) or a short poll (retries falling due, other nodes).
+    /// Runs until `shutdown`: fills free slots while there is work, else waits for a
+    /// wake-up (an event was written here), a freed slot, or a short poll (retries falling
+    /// due, other nodes). Deliveries in flight at shutdown end with their lease.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         loop {
-            let n = tokio::select! {
+            let started = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                r = self.dispatch_batch() => r,
+                r = self.dispatch_free() => r,
             };
-            match n {
-                Ok(n) if n > 0 => continue,
+            match started {
+                Ok(h) if !h.is_empty() => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook dispatcher could not claim deliveries"),
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = self.wake.notified() => {}
+                _ = self.slots.freed.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             }
         }
@@ -210,12 +228,15 @@ impl Dispatcher {
     #[expect(clippy::too_many_lines, reason = "one attempt read top to bottom: breaker, sign, send, record, decide")]
     async fn attempt(&self, c: &Claimed, span: &tracing::Span) -> StoreResult<Outcome> {
         let now = now_ms();
-        if let Some(until) = self.breakers.open_until(&c.url, now) {
+        let ev = self.db.webhook_event(c.event_seq).await?;
+        span.record("event_id", ev.id.as_str());
+        // Per tenant and URL: a 401 caused by one tenant's secret, or one tenant's flood,
+        // must not cool off another tenant's deliveries to the same receiver.
+        let breaker = breaker_key(&ev.registry, &c.url);
+        if let Some(until) = self.breakers.open_until(&breaker, now) {
             self.db.delivery_defer(c.id, until).await?;
             return Ok(Outcome::Deferred);
         }
-        let ev = self.db.webhook_event(c.event_seq).await?;
-        span.record("event_id", ev.id.as_str());
         let parsed: Value = serde_json::from_str(&ev.body).unwrap_or(Value::Null);
         let secret = match self.db.delivery_secret(&c.session_id, c.target_id.as_deref()).await? {
             Some(s) => Some(s),
@@ -237,11 +258,16 @@ impl Dispatcher {
             custom: Some(&custom),
         });
         let started = Instant::now();
-        let res = self.http.post(&c.url).headers(headers).body(ev.body.clone()).send().await;
+        let res = match self.egress.for_delivery(&c.session_id, &c.url).await {
+            Ok(http) => Ok(http.post(&c.url).headers(headers).body(ev.body.clone()).send().await),
+            Err(no_route) => Err(no_route),
+        };
         crate::metrics::webhook_attempt(started.elapsed());
         let duration_ms = started.elapsed().as_millis() as i64;
         let (status, error, retry_after) = match &res {
-            Ok(r) => {
+            Err(no_route) => (None, Some(no_route.clone()), None),
+            Ok(Err(e)) => (None, Some(transport_error(e)), None),
+            Ok(Ok(r)) => {
                 let ra = r
                     .headers()
                     .get("retry-after")
@@ -249,13 +275,11 @@ impl Dispatcher {
                     .and_then(|v| parse_retry_after(v, now_ms()));
                 (Some(r.status().as_u16()), None, ra)
             }
-            // Without the URL: reqwest errors embed it, and URLs may carry tokens.
-            Err(e) => (None, Some(transport_error(e)), None),
         };
         // The body only matters to the action runner, so it is read (capped) only for it.
         let handler = self.answers.get().cloned();
         let answer = match (res, &handler) {
-            (Ok(r), Some(h)) if r.status().is_success() => {
+            (Ok(Ok(r)), Some(h)) if r.status().is_success() => {
                 let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
                 Some((ct, read_capped(r, h.max_body()).await))
             }
@@ -293,7 +317,7 @@ impl Dispatcher {
         let now = now_ms();
         match status {
             Some(s) if (200..300).contains(&s) => {
-                self.breakers.success(&c.url);
+                self.breakers.success(&breaker);
                 self.db.delivery_done(c.id, s).await?;
                 Ok(Outcome::Delivered)
             }
@@ -312,7 +336,7 @@ impl Dispatcher {
             _ => {
                 let why = error.clone().unwrap_or_else(|| format!("HTTP {}", status.unwrap_or_default()));
                 if attempt as u64 > u64::from(self.cfg.retries) {
-                    self.breakers.failure(&c.url, now, self.cfg.breaker_threshold, self.cfg.breaker_cooldown);
+                    self.breakers.failure(&breaker, now, self.cfg.breaker_threshold, self.cfg.breaker_cooldown);
                     self.db.delivery_dead(&c.session_id, &c.url, Some(c.id), status, &why).await?;
                     tracing::warn!(session = %c.session_id, event_id = %ev.id, attempts = attempt, "webhook event dead-lettered: {why}");
                     return Ok(Outcome::Dead);
@@ -323,11 +347,11 @@ impl Dispatcher {
                 if matches!(status, Some(401 | 403)) {
                     // The receiver rejects our credentials: hammering it will not help.
                     let until = now + self.cfg.auth_cooloff.as_millis() as i64;
-                    self.breakers.hold(&c.url, until);
+                    self.breakers.hold(&breaker, until);
                     next = next.max(until);
                     tracing::warn!(session = %c.session_id, status = ?status, "webhook target refused the signature; cooling off");
                 } else if let Some(until) =
-                    self.breakers.failure(&c.url, now, self.cfg.breaker_threshold, self.cfg.breaker_cooldown)
+                    self.breakers.failure(&breaker, now, self.cfg.breaker_threshold, self.cfg.breaker_cooldown)
                 {
                     next = next.max(until);
                 }
@@ -338,8 +362,16 @@ impl Dispatcher {
     }
 }
 
-fn transport_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
+/// A breaker's key: the tenant and the URL.
+fn breaker_key(registry: &str, url: &str) -> String {
+    format!("{registry} {url}")
+}
+
+/// Without the URL: reqwest errors embed it, and URLs may carry tokens.
+pub(super) fn transport_error(e: &reqwest::Error) -> String {
+    if super::egress::is_private_target(e) {
+        super::egress::PRIVATE_TARGET.into()
+    } else if e.is_timeout() {
         "timeout".into()
     } else if e.is_connect() {
         "connection failed".into()

@@ -9,12 +9,14 @@
 
 pub mod answers;
 pub mod dispatcher;
+pub mod egress;
 pub mod ops;
 pub mod outbox;
 pub mod preflight;
 pub mod queue;
 pub mod retry;
 pub mod sign;
+mod slots;
 mod status_feed;
 pub mod targets;
 
@@ -53,11 +55,15 @@ pub struct Webhooks {
     answers: answers::AnswerSlot,
     /// One set of breakers for every dispatcher this handle makes.
     breakers: Arc<retry::Breakers>,
+    /// How deliveries leave (directly, or through the session's proxy).
+    pub egress: Arc<egress::Egress>,
 }
 
 impl Webhooks {
     pub fn new(db: Db, cfg: WebhookConfig, bus: &EventBus) -> Self {
+        let egress = Arc::new(egress::Egress::new(db.clone(), cfg.timeout, cfg.via_session_proxy, cfg.allow_private));
         Webhooks {
+            egress,
             db,
             cfg: Arc::new(cfg),
             wake: Arc::new(Notify::new()),
@@ -106,7 +112,7 @@ impl Webhooks {
 
     pub fn dispatcher(&self) -> Arc<dispatcher::Dispatcher> {
         Arc::new(
-            dispatcher::Dispatcher::new(self.db.clone(), self.cfg.clone(), self.wake.clone())
+            dispatcher::Dispatcher::new(self.db.clone(), self.cfg.clone(), self.wake.clone(), self.egress.clone())
                 .with_answers(self.answers.clone())
                 .with_breakers(self.breakers.clone()),
         )

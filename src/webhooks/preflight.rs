@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::Webhooks;
-use super::dispatcher::{SignInput, signed_headers};
+use super::dispatcher::{SignInput, signed_headers, transport_error};
 use crate::store::now_ms;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -30,6 +30,9 @@ pub struct PreflightTarget<'a> {
     pub registry: &'a str,
     pub username: &'a str,
     pub label: Option<&'a str>,
+    /// The caller is an admin: exact errors and timings. Others learn only whether it
+    /// worked, so preflight cannot map which ports answer how fast.
+    pub detailed: bool,
 }
 
 pub async fn run(hooks: &Webhooks, t: PreflightTarget<'_>) -> PreflightResult {
@@ -55,20 +58,21 @@ pub async fn run(hooks: &Webhooks, t: PreflightTarget<'_>) -> PreflightResult {
         custom: None,
     });
     headers.insert(HeaderName::from_static("x-warest-preflight"), HeaderValue::from_static("1"));
-    let client = reqwest::Client::builder()
-        .timeout(hooks.cfg.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("reqwest client with static settings");
+    let guarded = hooks.egress.guarded_for(t.registry).await;
     let started = Instant::now();
-    let res = client.post(t.url).headers(headers).body(body).send().await;
-    let round_trip_ms = started.elapsed().as_millis() as u64;
-    let (status, error) = match res {
+    let res = match hooks.egress.direct(t.url, guarded) {
+        Ok(client) => client.post(t.url).headers(headers).body(body).send().await.map_err(|e| transport_error(&e)),
+        Err(refused) => Err(refused),
+    };
+    let mut round_trip_ms = started.elapsed().as_millis() as u64;
+    let (status, mut error) = match res {
         Ok(r) if r.status().is_success() => (Some(r.status().as_u16()), None),
         Ok(r) => (Some(r.status().as_u16()), Some(format!("receiver answered HTTP {}", r.status().as_u16()))),
-        Err(e) if e.is_timeout() => (None, Some("timeout".to_string())),
-        Err(e) if e.is_connect() => (None, Some("connection failed".to_string())),
-        Err(_) => (None, Some("request failed".to_string())),
+        Err(e) => (None, Some(e)),
     };
+    if !t.detailed && status.is_none() {
+        error = Some("the receiver could not be reached".to_string());
+        round_trip_ms = 0;
+    }
     PreflightResult { target: t.url.to_string(), ok: error.is_none(), status, error, round_trip_ms }
 }

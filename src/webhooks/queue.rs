@@ -61,6 +61,8 @@ pub struct Claimed {
     pub headers: String,
     /// Attempts already made before this one.
     pub attempts: i64,
+    /// The tenant the event belongs to (per-tenant fairness).
+    pub registry: String,
 }
 
 /// What one attempt ended in, as the queue records it.
@@ -81,23 +83,36 @@ pub struct AttemptLog<'a> {
 
 impl Db {
     /// Leases up to `limit` due head-of-line deliveries until `lease_until`.
-    pub async fn claim_deliveries(&self, limit: i64, lease_until: i64) -> StoreResult<Vec<Claimed>> {
+    pub async fn claim_deliveries(&self, limit: i64, lease_until: i64, skip: &[String]) -> StoreResult<Vec<Claimed>> {
         let now = now_ms();
-        let lock = if self.kind() == DbKind::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let lock = if self.kind() == DbKind::Postgres { " FOR UPDATE OF d SKIP LOCKED" } else { "" };
+        // Tenants at their share of the slots are left out, so their backlog waits for
+        // their own deliveries to finish instead of taking everyone's slots.
+        let skip_sql = if skip.is_empty() {
+            String::new()
+        } else {
+            let marks: Vec<String> = (0..skip.len()).map(|i| format!("${}", i + 4)).collect();
+            format!(" AND e.registry NOT IN ({})", marks.join(", "))
+        };
         let sql = format!(
             "UPDATE webhook_deliveries SET locked_until = $1, updated_at = $2
              WHERE id IN (
-                 SELECT d.id FROM webhook_deliveries d
+                 SELECT d.id FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq
                  WHERE d.state = 'pending' AND d.next_at <= $2
-                   AND (d.locked_until IS NULL OR d.locked_until < $2)
+                   AND (d.locked_until IS NULL OR d.locked_until < $2){skip_sql}
                    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
                                    WHERE p.session_id = d.session_id AND p.url = d.url
                                      AND p.state = 'pending' AND p.id < d.id)
                  ORDER BY d.id LIMIT $3{lock})
                AND (locked_until IS NULL OR locked_until < $2)
-             RETURNING id, event_seq, session_id, target_kind, target_id, url, headers, attempts"
+             RETURNING id, event_seq, session_id, target_kind, target_id, url, headers, attempts,
+                       (SELECT registry FROM webhook_events WHERE seq = event_seq) AS registry"
         );
-        let rows = sqlx::query(&sql).bind(lease_until).bind(now).bind(limit).fetch_all(self.pool()).await?;
+        let mut q = sqlx::query(&sql).bind(lease_until).bind(now).bind(limit);
+        for r in skip {
+            q = q.bind(r);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
         let mut out: Vec<Claimed> = rows
             .iter()
             .map(|r| {
@@ -110,11 +125,23 @@ impl Db {
                     url: r.try_get("url")?,
                     headers: r.try_get("headers")?,
                     attempts: r.try_get("attempts")?,
+                    registry: r.try_get::<Option<String>, _>("registry")?.unwrap_or_default(),
                 })
             })
             .collect::<StoreResult<_>>()?;
         out.sort_by_key(|c| c.id);
         Ok(out)
+    }
+
+    /// Gives claimed rows back unattempted (their tenant had no free slot).
+    pub async fn release_deliveries(&self, ids: &[i64]) -> StoreResult<()> {
+        for id in ids {
+            sqlx::query("UPDATE webhook_deliveries SET locked_until = NULL WHERE id = $1 AND state = 'pending'")
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Records one attempt; returns its id (the row an action run's results are added to).

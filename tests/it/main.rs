@@ -44,10 +44,12 @@ mod e2e_send_media;
 mod e2e_send_paced;
 mod e2e_sessions;
 mod media_guard;
+mod metrics_counters;
 mod metrics_health;
 mod metrics_prometheus;
 mod metrics_scrape;
 mod migrations;
+mod otlp_export;
 mod proxy_api;
 mod restart_schedule;
 mod retention;
@@ -56,6 +58,7 @@ mod webhooks_config;
 mod webhooks_crash;
 mod webhooks_delivery;
 mod webhooks_ops;
+mod webhooks_private;
 mod webhooks_reuse;
 
 // Sandbox builds only: the gateway itself must be able to point sessions at the simulated
@@ -87,5 +90,7 @@ mod proxy_e2e;
 mod proxy_logs;
 #[cfg(feature = "sandbox")]
 mod proxy_pool;
+#[cfg(feature = "sandbox")]
+mod proxy_webhooks;
 #[cfg(feature = "sandbox")]
 mod sandbox_interop;

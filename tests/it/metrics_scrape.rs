@@ -125,6 +125,44 @@ async fn metrics_need_the_token() {
     off.stop().await;
 }
 
+async fn scrape_from(app: &TestApp, forwarded_for: Option<&str>) -> u16 {
+    let mut req = app.http.get(app.url("/metrics"));
+    if let Some(f) = forwarded_for {
+        req = req.header("x-forwarded-for", f);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn without_a_token_metrics_answer_loopback_or_the_allow_list_only() {
+    // Defaults: a local scraper yes; what a reverse proxy on this host relays, no.
+    let app = TestApp::spawn_with(Kind::Sqlite, &[]).await;
+    assert_eq!(scrape_from(&app, None).await, 200);
+    assert_eq!(scrape_from(&app, Some("203.0.113.5")).await, 403);
+    app.stop().await;
+
+    let trusted = TestApp::spawn_with(Kind::Sqlite, &[("WAREST_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    assert_eq!(scrape_from(&trusted, Some("203.0.113.5")).await, 403, "a remote client behind the proxy");
+    trusted.stop().await;
+
+    let allow = [("WAREST_TRUSTED_PROXIES", "127.0.0.1"), ("WAREST_METRICS_ALLOW", "203.0.113.0/24, 2001:db8::/32")];
+    let listed = TestApp::spawn_with(Kind::Sqlite, &allow).await;
+    assert_eq!(scrape_from(&listed, Some("203.0.113.5")).await, 200);
+    assert_eq!(scrape_from(&listed, Some("2001:db8::7")).await, 200);
+    assert_eq!(scrape_from(&listed, Some("198.51.100.1")).await, 403);
+    assert_eq!(scrape_from(&listed, None).await, 403, "an allow-list replaces the loopback default");
+    listed.stop().await;
+
+    // Token and list together: both apply.
+    let both = TestApp::spawn_with(Kind::Sqlite, &[("WAREST_METRICS_TOKEN", TOKEN), allow[0], allow[1]]).await;
+    assert_eq!(scrape_text(&both, Some(TOKEN)).await.0, 403, "loopback is not on the list");
+    let res = both.http.get(both.url("/metrics")).header("x-forwarded-for", "203.0.113.9").bearer_auth(TOKEN).send();
+    assert_eq!(res.await.unwrap().status(), 200);
+    let res = both.http.get(both.url("/metrics")).header("x-forwarded-for", "203.0.113.9").send();
+    assert_eq!(res.await.unwrap().status(), 401);
+    both.stop().await;
+}
+
 #[tokio::test]
 async fn metrics_can_have_their_own_listener() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

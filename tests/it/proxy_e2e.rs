@@ -7,14 +7,13 @@
 //! (never a direct fallback) with a `lastError` that says so.
 
 use crate::common;
-use crate::proxy_support::{OUTGOING, ProxyProc, free_port};
+use crate::proxy_support::{OUTGOING, ProxyProc, free_port, wait_open};
+use crate::webhooks_support::Receiver;
 
 use std::time::Duration;
 
 use common::{TestApp, envelope_code, eventually};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
-use warest::sessions::events::SessionEvent;
 use warest_sandbox::{Behaviour, Sandbox};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -31,20 +30,6 @@ async fn create_with_proxy(app: &TestApp, key: &str, id: &str, proxy: &str) -> (
         .req(reqwest::Method::GET, "/api/v1/session/create", Some(key))
         .query(&[("sessionId", id), ("proxy", proxy)]);
     common::call(req).await
-}
-
-async fn wait_open(events: &mut broadcast::Receiver<SessionEvent>, id: &str) {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await {
-                Ok(ev) if ev.session_id == id && ev.tag() == Some("open") => return,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(e) => panic!("event bus closed: {e}"),
-            }
-        }
-    })
-    .await
-    .expect("session open through the proxy");
 }
 
 async fn session(app: &TestApp, key: &str, id: &str) -> Value {
@@ -67,7 +52,10 @@ async fn through(proxy: &ProxyProc) {
     let sandbox = Sandbox::start().await.unwrap();
     sandbox.create_contact(CONTACT, Behaviour::Silent).await.unwrap();
     let net_port: u16 = sandbox.ws_url().rsplit(':').next().unwrap().split('/').next().unwrap().parse().unwrap();
-    let app = gateway(&sandbox, &[("WAREST_DOWNLOAD_MEDIA_RECEIVED", "true")]).await;
+    // Webhooks go directly, not through the session's proxy (no flag set).
+    let receiver = Receiver::start().await;
+    let hook = receiver.url("/hook");
+    let app = gateway(&sandbox, &[("WAREST_DOWNLOAD_MEDIA_RECEIVED", "true"), ("WEBHOOK_DEFAULT_URL", &hook)]).await;
     let (_, key) = app.create_user("proxied").await;
 
     let mut events = app.state.events.subscribe();
@@ -161,6 +149,19 @@ async fn through(proxy: &ProxyProc) {
     let direct: Vec<_> =
         sandbox.connection_peers().into_iter().filter(|p| p.ip() != OUTGOING && !contact.contains(p)).collect();
     assert!(direct.is_empty(), "{}: direct connections to the network: {direct:?}", proxy.masked());
+    let hits = receiver
+        .wait_until("the contact's text as a webhook", WAIT, |h| {
+            h.iter().any(|h| h.json().to_string().contains("back via proxy"))
+        })
+        .await;
+    assert!(hits.iter().all(|h| h.peer.ip() != OUTGOING), "webhooks went through the proxy without the flag");
+    assert_eq!(
+        proxy.hits_to(receiver.addr.port()),
+        0,
+        "the proxy saw the receiver:
+{}",
+        proxy.log_text()
+    );
     app.stop().await;
 }
 

@@ -31,6 +31,8 @@ async fn spawn(dir: &std::path::Path, url: &str) -> Proc {
         .env("WEBHOOK_DEFAULT_SECRET", "crash-secret")
         .env("WAREST_WEBHOOK_TIMEOUT_MS", "1000")
         .env("WAREST_WEBHOOK_BACKOFF_MS", "50")
+        // The receiver is on loopback and the tenant is no admin.
+        .env("WAREST_WEBHOOK_ALLOW_PRIVATE", "all")
         .current_dir(dir);
     Proc::start(cmd, None).await
 }
@@ -57,11 +59,14 @@ async fn a_killed_gateway_delivers_every_event_after_restart() {
         })
         .await
         .unwrap();
-        let vars: HashMap<String, String> =
-            [("WAREST_DATA_DIR", dir.path().to_str().unwrap()), ("WEBHOOK_DEFAULT_URL", rx.url("/c").as_str())]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+        let vars: HashMap<String, String> = [
+            ("WAREST_DATA_DIR", dir.path().to_str().unwrap()),
+            ("WEBHOOK_DEFAULT_URL", rx.url("/c").as_str()),
+            ("WAREST_WEBHOOK_ALLOW_PRIVATE", "all"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         let cfg = Config::from_map(&vars).unwrap();
         let hooks = warest::webhooks::Webhooks::new(db.clone(), cfg.webhook, &EventBus::default());
         for n in 0..EVENTS {

@@ -1,8 +1,8 @@
 //! Proxies for a session's WhatsApp traffic: the WebSocket (a `TransportFactory` that
 //! tunnels through SOCKS5 or HTTP CONNECT) and its media upload/download (reqwest with
 //! the same proxy). A session's [`Route`] is its own proxy (session config), one lent by
-//! the managed [`pool::ProxyPool`] (`WAREST_PROXY_*`), or none. Webhooks never go
-//! through these proxies.
+//! the managed [`pool::ProxyPool`] (`WAREST_PROXY_*`), or none. Webhooks go through them
+//! only with `WAREST_WEBHOOK_VIA_SESSION_PROXY` (`webhooks::egress`).
 
 pub mod dial;
 pub mod http;

@@ -149,6 +149,11 @@ impl ProxyPool {
         self.assign(session, None)
     }
 
+    /// The proxy the session holds now, without assigning one.
+    pub fn held(&self, session: &str) -> Option<ProxySpec> {
+        self.lock().assigned.get(session).map(|&i| self.settings.proxies[i].clone())
+    }
+
     /// The session no longer runs: its place on the proxy is free.
     pub fn release(&self, session: &str) {
         self.lock().assigned.remove(session);

@@ -80,6 +80,9 @@ impl TestApp {
             ("WAREST_AUTHADMIN_PASSWORD", ADMIN_PASSWORD),
             ("LOG_LEVEL", "warn"),
             ("WAREST_SESSION_BOOT_JITTER_MS", "0"),
+            // Test receivers listen on loopback and most tenants are no admins; the guard
+            // itself is tested with this set back (`webhooks_private`).
+            ("WAREST_WEBHOOK_ALLOW_PRIVATE", "all"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -109,7 +112,7 @@ impl TestApp {
         data_dir: tempfile::TempDir,
         tweak_state: impl FnOnce(&mut AppState),
     ) -> TestApp {
-        warest::telemetry::init(&config);
+        let _ = warest::telemetry::init(&config);
         let mut state = warest::app::prepare(config.clone()).await.expect("prepare gateway");
         tweak_state(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

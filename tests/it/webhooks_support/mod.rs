@@ -1,5 +1,6 @@
 //! A small webhook receiver on 127.0.0.1 for the webhook tests: records every request's
-//! headers and body, and answers with scripted statuses (then a default).
+//! peer, headers and body, and answers with scripted statuses (then a default); a request
+//! whose body contains a given text gets the body set for it (a receiver's `actions`).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -7,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -15,6 +16,9 @@ use tokio::sync::Notify;
 
 #[derive(Debug, Clone)]
 pub struct Hit {
+    /// Who connected: the gateway, or the proxy it went through (the proxy tests).
+    #[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
+    pub peer: SocketAddr,
     pub headers: HeaderMap,
     pub body: Bytes,
     pub status: u16,
@@ -34,6 +38,8 @@ impl Hit {
 struct Plan {
     script: VecDeque<(u16, Option<(String, String)>)>,
     default: u16,
+    /// (needle, answer body): the first whose needle the request body contains.
+    bodies: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -51,15 +57,24 @@ struct Shared {
     changed: Arc<Notify>,
 }
 
-async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let (status, extra) = {
+async fn handle(
+    State(s): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (status, extra, answer) = {
         let mut plan = s.plan.lock().unwrap();
         let d = plan.default;
-        plan.script.pop_front().unwrap_or((d, None))
+        let text = String::from_utf8_lossy(&body);
+        let answer = plan.bodies.iter().find(|(n, _)| text.contains(n.as_str())).map(|(_, b)| b.clone());
+        let (status, extra) = plan.script.pop_front().unwrap_or((d, None));
+        (status, extra, answer.unwrap_or_else(|| "{}".into()))
     };
-    s.hits.lock().unwrap().push(Hit { headers, body, status });
+    s.hits.lock().unwrap().push(Hit { peer, headers, body, status });
     s.changed.notify_waiters();
-    let mut res = (StatusCode::from_u16(status).unwrap(), "{}").into_response();
+    let mut res =
+        (StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], answer).into_response();
     if let Some((k, v)) = extra {
         res.headers_mut().insert(
             axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
@@ -72,12 +87,13 @@ async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Res
 impl Receiver {
     pub async fn start() -> Receiver {
         let hits = Arc::new(Mutex::new(Vec::new()));
-        let plan = Arc::new(Mutex::new(Plan { script: VecDeque::new(), default: 200 }));
+        let plan = Arc::new(Mutex::new(Plan { default: 200, ..Plan::default() }));
         let changed = Arc::new(Notify::new());
         let shared = Shared { hits: hits.clone(), plan: plan.clone(), changed: changed.clone() };
         let app = axum::Router::new().fallback(handle).with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Receiver { addr, hits, plan, changed }
     }
@@ -92,6 +108,11 @@ impl Receiver {
 
     pub fn script(&self, status: u16, header: Option<(&str, &str)>) {
         self.plan.lock().unwrap().script.push_back((status, header.map(|(k, v)| (k.into(), v.into()))));
+    }
+
+    /// Requests whose body contains `needle` are answered with `body`.
+    pub fn answer_containing(&self, needle: &str, body: serde_json::Value) {
+        self.plan.lock().unwrap().bodies.push((needle.into(), body.to_string()));
     }
 
     pub fn hits(&self) -> Vec<Hit> {

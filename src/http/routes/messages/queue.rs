@@ -104,6 +104,8 @@ async fn clear(
 ) -> ApiResult<Reply<QueueControl>> {
     let Session { row, .. } = session::find(&state, &who, &id).await?;
     let cleared = state.db.outbound_clear(&row.id).await?;
+    // They end as failed records, so the send counter says so too.
+    crate::metrics::send("failed", cleared);
     Ok(Reply::ok(
         "Queue cleared",
         QueueControl { paused: state.outbound.is_paused(&row.id), session_id: row.id, cleared },

@@ -1,9 +1,17 @@
-//! `GET /metrics`: the Prometheus exposition. Anonymous unless `WAREST_METRICS_TOKEN` is
-//! set (then `Authorization: Bearer <token>`); not found when metrics are off, or on the
+//! `GET /metrics`: the Prometheus exposition; not found when metrics are off, or on the
 //! API listener when `WAREST_METRICS_LISTEN` gives them their own.
+//!
+//! Who may scrape: with `WAREST_METRICS_TOKEN`, whoever sends `Authorization: Bearer
+//! <token>`; with `WAREST_METRICS_ALLOW`, only those addresses (both apply when both are
+//! set). With neither, the API listener answers loopback clients only, and not what a
+//! local reverse proxy relays — the families tell a stranger how many sessions and tenants
+//! run and what fails — while a listener of its own is open: binding it is the operator's
+//! choice of who reaches it.
+
+use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
@@ -14,8 +22,8 @@ use crate::app::AppState;
 use crate::http::error::{ApiError, Code};
 
 crate::error_set!(
-    /// A missing or wrong metrics token; metrics off.
-    pub MetricsErrors = [Unauthorized, NotFound]
+    /// A missing or wrong metrics token; an address not allowed; metrics off.
+    pub MetricsErrors = [Unauthorized, Forbidden, NotFound]
 );
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,18 +38,45 @@ pub fn own_listener(state: AppState) -> Router {
 #[utoipa::path(get, path = "/metrics", tag = "Server", operation_id = "getMetrics",
     summary = "Prometheus metrics",
     description = "The Prometheus text exposition (families prefixed `warest_`). Needs `Authorization: Bearer <WAREST_METRICS_TOKEN>` \
-                   when that is set; 404 when `WAREST_METRICS=false`, or here when `WAREST_METRICS_LISTEN` serves it on its own address.",
+                   when that is set, and a client address in `WAREST_METRICS_ALLOW` when that is set; with neither, only loopback \
+                   clients are answered (403 otherwise). 404 when `WAREST_METRICS=false`, or here when `WAREST_METRICS_LISTEN` serves it on its own address.",
     security((), ("MetricsToken" = [])),
     responses((status = 200, description = "Prometheus text format 0.0.4",
                content_type = "text/plain; version=0.0.4; charset=utf-8", body = String), MetricsErrors))]
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
     if state.config.metrics.listen.is_some() {
         return ApiError::new(Code::NotFound, "Not found").into_response();
     }
-    scrape(State(state), headers).await
+    let m = &state.config.metrics;
+    let client = state.config.trusted_proxies.client(peer.ip(), &headers);
+    // A loopback peer that forwards for someone (a reverse proxy on this host) is not a
+    // local client: what it relays may come from anywhere.
+    let relayed = ["x-forwarded-for", "forwarded", "x-real-ip"].iter().any(|h| headers.contains_key(*h));
+    let local = client.is_loopback() && !relayed;
+    if m.token.is_none() && m.allow.is_empty() && !local {
+        return refused();
+    }
+    scrape(State(state), ConnectInfo(peer), headers).await
 }
 
-async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
+fn refused() -> Response {
+    ApiError::new(Code::Forbidden, "Metrics are served to loopback or WAREST_METRICS_ALLOW addresses only")
+        .into_response()
+}
+
+async fn scrape(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let m = &state.config.metrics;
+    if !m.allow.is_empty() && !m.allow.contains(state.config.trusted_proxies.client(peer.ip(), &headers)) {
+        return refused();
+    }
     if let Some(token) = &state.config.metrics.token {
         let given = headers
             .get(header::AUTHORIZATION)

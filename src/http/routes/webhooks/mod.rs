@@ -107,6 +107,7 @@ async fn preflight(
             registry: row.as_ref().map_or(who.registry.as_str(), |r| r.registry.as_str()),
             username: &username,
             label: row.as_ref().and_then(|r| r.label.as_deref()),
+            detailed: who.is_admin,
         },
     )
     .await;
@@ -313,6 +314,7 @@ pub async fn preflight_before_save(
             registry: &cur.registry,
             username: &username,
             label: cur.label.as_deref(),
+            detailed: who.is_admin,
         },
     )
     .await;
