@@ -16,6 +16,7 @@ pub mod parse;
 mod run;
 pub mod send;
 mod send_rich;
+mod tenants;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +29,9 @@ use crate::outbound::Outbound;
 use crate::sessions::manager::SessionManager;
 use crate::store::Db;
 use crate::webhooks::answers::{Answer, AnswerBody, AnswerHandler};
+
+/// Runs that may wait per runner slot before more are refused.
+const PENDING_PER_SLOT: usize = 16;
 
 /// Limits of one run (`WAREST_ACTIONS_*`).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +47,8 @@ pub struct ActionLimits {
     pub run_timeout: Duration,
     /// Runs executing at once; more wait, up to 16 times this, then are refused.
     pub concurrency: usize,
+    /// Most of those (running, and waiting) one tenant may hold, in percent.
+    pub tenant_share_percent: u32,
 }
 
 impl Default for ActionLimits {
@@ -55,6 +61,7 @@ impl Default for ActionLimits {
             max_total_delay: Duration::from_secs(60),
             run_timeout: Duration::from_secs(120),
             concurrency: 16,
+            tenant_share_percent: 75,
         }
     }
 }
@@ -74,6 +81,7 @@ struct Inner {
     permits: Semaphore,
     /// Runs waiting or running.
     pending: AtomicUsize,
+    tenants: Arc<tenants::TenantShares>,
 }
 
 /// Counts a run as pending until dropped.
@@ -88,8 +96,13 @@ impl Drop for Pending {
 impl ActionRunner {
     pub fn new(db: Db, sessions: SessionManager, outbound: Outbound, limits: ActionLimits) -> Self {
         let permits = Semaphore::new(limits.concurrency.max(1));
+        let tenants = Arc::new(tenants::TenantShares::new(
+            limits.concurrency.max(1),
+            limits.concurrency.max(1) * PENDING_PER_SLOT,
+            limits.tenant_share_percent,
+        ));
         ActionRunner {
-            inner: Arc::new(Inner { db, sessions, outbound, limits, permits, pending: AtomicUsize::new(0) }),
+            inner: Arc::new(Inner { db, sessions, outbound, limits, permits, pending: AtomicUsize::new(0), tenants }),
         }
     }
 
@@ -134,19 +147,29 @@ impl AnswerHandler for ActionRunner {
         if !inner.limits.enabled {
             return;
         }
-        let max_pending = inner.limits.concurrency.max(1) * 16;
+        let max_pending = inner.limits.concurrency.max(1) * PENDING_PER_SLOT;
         let pending = Pending(inner.clone());
-        if inner.pending.fetch_add(1, Ordering::AcqRel) >= max_pending {
+        let over = inner.pending.fetch_add(1, Ordering::AcqRel) >= max_pending;
+        let held = if over { None } else { inner.tenants.enter(&answer.registry) };
+        let Some(held) = held else {
             drop(pending);
+            let why = if over {
+                format!("the action runner is saturated ({max_pending} runs pending); no action was run")
+            } else {
+                format!(
+                    "this tenant has {} runs pending, its share (WAREST_TENANT_SHARE_PERCENT); no action was run",
+                    inner.tenants.pending_share()
+                )
+            };
             let db = inner.db.clone();
-            let msg =
-                failure(format!("the action runner is saturated ({max_pending} runs pending); no action was run"));
-            tokio::spawn(async move { record(&db, answer.attempt_id, vec![msg]).await });
+            tokio::spawn(async move { record(&db, answer.attempt_id, vec![failure(why)]).await });
             return;
-        }
+        };
         let me = self.clone();
         tokio::spawn(async move {
             let _pending = pending;
+            // The tenant's permit first: waiting over its share holds none of the runner's.
+            let Ok(_mine) = held.running.clone().acquire_owned().await else { return };
             let Ok(_permit) = me.inner.permits.acquire().await else { return };
             me.run(answer).await;
         });

@@ -288,6 +288,7 @@ fn actions(s: &Source) -> Result<crate::actions::ActionLimits, ConfigError> {
         max_total_delay: Duration::from_millis(s.range("WAREST_ACTIONS_MAX_DELAY_MS", 0, 3_600_000)?),
         run_timeout: Duration::from_millis(s.range("WAREST_ACTIONS_TIMEOUT_MS", 100, 3_600_000)?),
         concurrency: s.range("WAREST_ACTIONS_CONCURRENCY", 1, 10_000)? as usize,
+        tenant_share_percent: s.range("WAREST_TENANT_SHARE_PERCENT", 1, 100)? as u32,
     })
 }
 

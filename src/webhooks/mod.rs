@@ -16,7 +16,7 @@ pub mod preflight;
 pub mod queue;
 pub mod retry;
 pub mod sign;
-mod slots;
+pub mod slots;
 mod status_feed;
 pub mod targets;
 

@@ -9,6 +9,12 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
+/// `percent` of `total`, rounded up, at least 1 (one tenant always gets something).
+pub fn share_of(total: usize, percent: u32) -> usize {
+    let total = total.max(1);
+    (total * percent as usize).div_ceil(100).clamp(1, total)
+}
+
 pub struct Slots {
     total: Arc<Semaphore>,
     per_tenant: usize,
@@ -27,7 +33,7 @@ pub struct Slot {
 impl Slots {
     pub fn new(total: usize, share_percent: u32) -> Self {
         let total = total.max(1);
-        let per_tenant = (total * share_percent as usize).div_ceil(100).clamp(1, total);
+        let per_tenant = share_of(total, share_percent);
         Slots { total: Arc::new(Semaphore::new(total)), per_tenant, busy: Mutex::default(), freed: Notify::new() }
     }
 

@@ -57,6 +57,7 @@ mod ui_browser;
 mod webhooks_config;
 mod webhooks_crash;
 mod webhooks_delivery;
+mod webhooks_fairness;
 mod webhooks_ops;
 mod webhooks_private;
 mod webhooks_reuse;

@@ -38,8 +38,17 @@ impl Hit {
 struct Plan {
     script: VecDeque<(u16, Option<(String, String)>)>,
     default: u16,
-    /// (needle, answer body): the first whose needle the request body contains.
-    bodies: Vec<(String, String)>,
+    /// The first rule whose needle the request body contains decides the answer.
+    rules: Vec<Rule>,
+}
+
+#[derive(Clone, Default)]
+struct Rule {
+    needle: String,
+    status: Option<u16>,
+    body: Option<String>,
+    /// Wait this long before answering (a hanging receiver).
+    delay: Duration,
 }
 
 #[derive(Clone)]
@@ -63,16 +72,18 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (status, extra, answer) = {
+    let (status, extra, rule) = {
         let mut plan = s.plan.lock().unwrap();
         let d = plan.default;
         let text = String::from_utf8_lossy(&body);
-        let answer = plan.bodies.iter().find(|(n, _)| text.contains(n.as_str())).map(|(_, b)| b.clone());
+        let rule = plan.rules.iter().find(|r| text.contains(r.needle.as_str())).cloned().unwrap_or_default();
         let (status, extra) = plan.script.pop_front().unwrap_or((d, None));
-        (status, extra, answer.unwrap_or_else(|| "{}".into()))
+        (rule.status.unwrap_or(status), extra, rule)
     };
     s.hits.lock().unwrap().push(Hit { peer, headers, body, status });
     s.changed.notify_waiters();
+    tokio::time::sleep(rule.delay).await;
+    let answer = rule.body.unwrap_or_else(|| "{}".into());
     let mut res =
         (StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], answer).into_response();
     if let Some((k, v)) = extra {
@@ -112,7 +123,20 @@ impl Receiver {
 
     /// Requests whose body contains `needle` are answered with `body`.
     pub fn answer_containing(&self, needle: &str, body: serde_json::Value) {
-        self.plan.lock().unwrap().bodies.push((needle.into(), body.to_string()));
+        let rule = Rule { needle: needle.into(), body: Some(body.to_string()), ..Rule::default() };
+        self.plan.lock().unwrap().rules.push(rule);
+    }
+
+    /// Requests whose body contains `needle` are answered with `status`.
+    pub fn status_containing(&self, needle: &str, status: u16) {
+        let rule = Rule { needle: needle.into(), status: Some(status), ..Rule::default() };
+        self.plan.lock().unwrap().rules.push(rule);
+    }
+
+    /// Requests whose body contains `needle` are answered only after `delay`.
+    pub fn hang_containing(&self, needle: &str, delay: Duration) {
+        let rule = Rule { needle: needle.into(), delay, ..Rule::default() };
+        self.plan.lock().unwrap().rules.push(rule);
     }
 
     pub fn hits(&self) -> Vec<Hit> {
