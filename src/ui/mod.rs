@@ -52,6 +52,7 @@ type Shared = Arc<Ui>;
 
 /// The dashboard's routes, merged into the gateway's router (`crate::http::router`).
 pub fn router(state: AppState) -> Router<AppState> {
+    let state_for_cookies = state.clone();
     let ui =
         Arc::new(Ui { api: api::Api::new(state.clone()), pages: render::Pages::new(state.config.timezone), state });
     Router::new()
@@ -79,4 +80,5 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/users", post(server::create_user))
         .route("/ui/users/{id}/{action}", post(server::user_action))
         .with_state(ui)
+        .layer(axum::middleware::from_fn_with_state(state_for_cookies, cookies::secure_when_https))
 }

@@ -253,3 +253,19 @@ async fn the_docs_cookie_is_secure_when_a_trusted_proxy_says_https() {
     assert!(!c.contains("Secure"), "{c}");
     direct.stop().await;
 }
+
+#[tokio::test]
+async fn the_dashboards_own_cookies_are_secure_behind_a_trusted_https_proxy() {
+    let app = TestApp::spawn_with(Kind::Sqlite, &[("WAREST_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let login_page = |proto: &'static str| app.http.get(app.url("/login")).header("x-forwarded-proto", proto).send();
+    let cookies = |res: &reqwest::Response| -> Vec<String> {
+        res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect()
+    };
+    let res = login_page("https").await.unwrap();
+    let set = cookies(&res);
+    assert!(!set.is_empty() && set.iter().all(|c| c.ends_with("; Secure")), "{set:?}");
+    let res = login_page("http").await.unwrap();
+    let set = cookies(&res);
+    assert!(!set.is_empty() && set.iter().all(|c| !c.contains("Secure")), "{set:?}");
+    app.stop().await;
+}
