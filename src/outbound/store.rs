@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::store::sessions::Scope;
-use crate::store::{Db, StoreError, StoreResult, now_ms};
+use crate::store::{Db, DbKind, StoreError, StoreResult, now_ms};
 
 /// An idempotency key answers with the first result for this long.
 pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
@@ -127,6 +127,15 @@ impl Db {
     ) -> StoreResult<Accepted> {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
+        if self.kind() == DbKind::Postgres {
+            // One accept per session at a time: under READ COMMITTED two transactions each
+            // count their own inserts and not the other's, and both pass the limit. SQLite
+            // has one writer, so its count already sees everything before it.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7308))::text AS locked")
+                .bind(session_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        }
         if let Some(k) = &idem {
             // Claims the key, or takes over one older than the TTL; 0 rows: a live key.
             let claimed = sqlx::query(
@@ -178,7 +187,8 @@ impl Db {
             .await
             .map_err(|e| crate::store::conflict_or(e, "message id"))?;
         }
-        // Counted after the inserts (which hold the write lock): the limit holds under races.
+        // Counted after the inserts, under the session's lock (Postgres) or the write lock
+        // (SQLite): the limit holds under races.
         let depth: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM outbound_messages WHERE session_id = $1 AND status IN ('queued', 'sending')",
         )

@@ -50,6 +50,7 @@ mod metrics_prometheus;
 mod metrics_scrape;
 mod migrations;
 mod otlp_export;
+mod outbound_limits;
 mod proxy_api;
 mod restart_schedule;
 mod retention;
