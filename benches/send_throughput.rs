@@ -19,6 +19,9 @@
 //! `cargo bench --profile dev --bench send_throughput -- [messages] [sessions…]`
 //! (default 500 1 10)
 //!
+//! `… -- sync [messages] [sessions]` measures what `WAREST_SQLITE_SYNCHRONOUS=full` costs
+//! against `normal`.
+//!
 //! `… -- metrics [messages] [sessions]` measures what `/metrics` costs instead: the gateway
 //! side only, with `WAREST_METRICS=false` and with metrics on and scraped every second, in
 //! alternating child processes (off, on, off, on) so each run's peak RSS is its own.
@@ -96,7 +99,7 @@ fn latencies(sent: &HashMap<String, Instant>, arrived: &HashMap<String, Instant>
     sent.iter().filter_map(|(id, t0)| arrived.get(id).map(|t| t.duration_since(*t0))).collect()
 }
 
-async fn gateway(messages: usize, sessions: usize, metrics: bool) -> Figures {
+async fn gateway(messages: usize, sessions: usize, metrics: bool, synchronous: &str) -> Figures {
     let net = Arc::new(Sandbox::start().await.expect("sandbox"));
     net.create_contact(CONTACT, Behaviour::Silent).await.expect("contact");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -111,6 +114,7 @@ async fn gateway(messages: usize, sessions: usize, metrics: bool) -> Figures {
         ("SPAM_COOLDOWN_MS", "0".to_string()),
         ("WAREST_METRICS", metrics.to_string()),
         ("WAREST_WEBHOOK_ALLOW_PRIVATE", "all".to_string()),
+        ("WAREST_SQLITE_SYNCHRONOUS", synchronous.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -306,13 +310,32 @@ fn metrics_overhead(messages: usize, sessions: usize) {
     }
 }
 
+/// What `WAREST_SQLITE_SYNCHRONOUS=full` (every commit on disk before its ack) costs
+/// against `normal`: the gateway side only, alternating full, normal, full, normal.
+fn sync_cost(messages: usize, sessions: usize) {
+    let profile = if cfg!(debug_assertions) { "dev (unoptimized)" } else { "optimized" };
+    println!("send_throughput sync: {messages} messages, {sessions} session(s), {}, {profile} build", cpu_model());
+    println!("{:>7} | {:>9} | {:>10} | {:>10}", "sqlite", "msg/s", "p50 ms", "p99 ms");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    for mode in ["full", "normal", "full", "normal"] {
+        let f = rt.block_on(gateway(messages, sessions, false, mode));
+        println!(
+            "{:>7} | {:>9.1} | {:>10.1} | {:>10.1}",
+            mode,
+            f.per_sec,
+            f.p50.as_secs_f64() * 1000.0,
+            f.p99.as_secs_f64() * 1000.0
+        );
+    }
+}
+
 fn main() {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     if let Some(pos) = raw.iter().position(|a| a == "--metrics-child") {
         let on = raw.get(pos + 1).is_some_and(|v| v == "on");
         let n: Vec<usize> = raw[pos + 2..].iter().filter_map(|a| a.parse().ok()).collect();
         let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let f = rt.block_on(gateway(n.first().copied().unwrap_or(500), n.get(1).copied().unwrap_or(1), on));
+        let f = rt.block_on(gateway(n.first().copied().unwrap_or(500), n.get(1).copied().unwrap_or(1), on, "full"));
         println!(
             "CHILD {:.1} {:.1} {:.1} {:.1}",
             f.per_sec,
@@ -320,6 +343,11 @@ fn main() {
             f.p99.as_secs_f64() * 1000.0,
             peak_rss_mib()
         );
+        return;
+    }
+    if raw.iter().any(|a| a == "sync") {
+        let n: Vec<usize> = raw.iter().filter_map(|a| a.parse().ok()).collect();
+        sync_cost(n.first().copied().unwrap_or(500).clamp(1, 100_000), n.get(1).copied().unwrap_or(1).clamp(1, 100));
         return;
     }
     if raw.iter().any(|a| a == "metrics") {
@@ -339,7 +367,7 @@ fn main() {
     println!("{:>8} | {:<9} | {:>9} | {:>10} | {:>10}", "sessions", "side", "msg/s", "p50 ms", "p99 ms");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     for s in sessions.into_iter().map(|s| s.clamp(1, 100)) {
-        let g = rt.block_on(gateway(messages, s, true));
+        let g = rt.block_on(gateway(messages, s, true, "full"));
         let b = rt.block_on(baseline(messages, s));
         for (side, f) in [("gateway", &g), ("baseline", &b)] {
             println!(

@@ -128,7 +128,7 @@ impl AppState {
 
 /// Opens the database and applies migrations (also what `warest migrate` runs).
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
-    let db = Db::connect(&config.database, config.db_pool_max)
+    let db = Db::connect_with(&config.database, config.db_pool_max, config.sqlite_full_sync)
         .await
         .with_context(|| format!("cannot open the {} database", config.database.kind()))?;
     db.migrate().await.context("cannot apply database migrations")?;

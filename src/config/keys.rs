@@ -61,6 +61,11 @@ pub const KEYS: &[KeySpec] = &[
         "10",
         "Largest number of pooled Postgres connections (SQLite always uses one: it has one writer)",
     ),
+    key(
+        "WAREST_SQLITE_SYNCHRONOUS",
+        "full",
+        "full: every SQLite commit is on disk before it is acknowledged; normal: faster, a power loss may undo the last commits",
+    ),
     // Sessions
     key("WAREST_WA_URL", "", "WhatsApp WebSocket URL override; sandbox builds only (the simulated network)"),
     key("WAREST_WA_VERSION", "", "Pin the WhatsApp Web version (e.g. 2.3000.1027); empty: resolve it online"),

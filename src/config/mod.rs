@@ -80,6 +80,8 @@ pub struct Config {
     pub docs_session_ttl: Duration,
     pub database: Database,
     pub db_pool_max: u32,
+    /// `WAREST_SQLITE_SYNCHRONOUS=normal`: commits may be lost on power loss (see README).
+    pub sqlite_full_sync: bool,
     pub rate_limit_window: Duration,
     pub rate_limit_max: u32,
     /// `WAREST_TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
@@ -239,6 +241,11 @@ impl Config {
             docs_session_ttl: Duration::from_secs(s.range("WAREST_DOCS_SESSION_TTL_SEC", 60, 2_592_000)?),
             database,
             db_pool_max: s.range("WAREST_DB_POOL_MAX", 1, 1000)? as u32,
+            sqlite_full_sync: match s.raw("WAREST_SQLITE_SYNCHRONOUS").to_ascii_lowercase().as_str() {
+                "full" => true,
+                "normal" => false,
+                _ => return Err(ConfigError::new("WAREST_SQLITE_SYNCHRONOUS", "must be full or normal")),
+            },
             rate_limit_window: Duration::from_millis(s.range("RATE_LIMIT_WINDOW_MS", 1, 86_400_000)?),
             rate_limit_max: s.range("RATE_LIMIT_MAX", 1, 1_000_000)? as u32,
             trusted_proxies: crate::http::client_ip::TrustedProxies::parse(&s.raw("WAREST_TRUSTED_PROXIES"))

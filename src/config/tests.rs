@@ -50,6 +50,7 @@ fn bad_values_name_their_key() {
     assert_eq!(err_key(&[("WAREST_METRICS_ALLOW", "10.0.0.0/40")]), "WAREST_METRICS_ALLOW");
     assert_eq!(err_key(&[("WAREST_WEBHOOK_VIA_SESSION_PROXY", "sometimes")]), "WAREST_WEBHOOK_VIA_SESSION_PROXY");
     assert_eq!(err_key(&[("WAREST_WEBHOOK_ALLOW_PRIVATE", "tenants")]), "WAREST_WEBHOOK_ALLOW_PRIVATE");
+    assert_eq!(err_key(&[("WAREST_SQLITE_SYNCHRONOUS", "off")]), "WAREST_SQLITE_SYNCHRONOUS");
 }
 
 #[test]

@@ -36,7 +36,7 @@ use crate::sessions::manager::SessionManager;
 use crate::store::{Db, StoreError, now_ms};
 use content::Content;
 use recipient::Recipient;
-use store::{Accepted, IdemKey, NewJob};
+use store::{AcceptRequest, Accepted, IdemKey, NewJob};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboundConfig {
@@ -218,61 +218,134 @@ impl Outbound {
     /// Accepts a send: one job per recipient, stored before this returns. With an
     /// idempotency key seen in the last 24 h, returns that request's answer instead.
     pub async fn enqueue(&self, req: SendRequest) -> Result<Enqueued, EnqueueError> {
-        let payload =
-            serde_json::to_string(&req.content).map_err(|e| StoreError::Db(sqlx::Error::Encode(Box::new(e))))?;
+        let mut all = self.enqueue_all(vec![req]).await?;
+        Ok(all.pop().expect("one answer per request"))
+    }
+
+    /// Accepts several sends of one session (the files of one upload) together: every
+    /// one is stored, or none is and the first refusal is the answer. A refusal by the
+    /// anti-spam guard after earlier requests were admitted leaves those admissions
+    /// counted (its quota and cool-downs are in memory, not in the transaction).
+    pub async fn enqueue_all(&self, reqs: Vec<SendRequest>) -> Result<Vec<Enqueued>, EnqueueError> {
+        let Some(first) = reqs.first() else { return Ok(Vec::new()) };
+        let (session_id, registry) = (first.session_id.clone(), first.registry.clone());
+        debug_assert!(reqs.iter().all(|r| r.session_id == session_id), "one session per call");
+        let encode = |e: serde_json::Error| StoreError::Db(sqlx::Error::Encode(Box::new(e)));
         let ts = now_ms() / 1000;
-        let messages: Vec<Queued> = req
-            .recipients
+        let mut planned = Vec::with_capacity(reqs.len());
+        for req in &reqs {
+            let payload = serde_json::to_string(&req.content).map_err(encode)?;
+            let messages: Vec<Queued> = req
+                .recipients
+                .iter()
+                .map(|r| Queued {
+                    message_id: new_message_id(req.me_jid.as_deref()),
+                    to: r.user.clone(),
+                    to_jid: r.jid.clone(),
+                    kind: req.content.kind().to_string(),
+                    timestamp: ts,
+                })
+                .collect();
+            let response = serde_json::to_string(&messages).map_err(encode)?;
+            let hash = request_hash(&req.session_id, &req.recipients, &req.content.fingerprint());
+            // A retry with a known key is answered from the key, before any guard could refuse it.
+            if let Some(key) = &req.idempotency_key
+                && let Some((stored_hash, response)) = self.inner.db.idempotency_lookup(&req.registry, key).await?
+            {
+                if stored_hash != hash {
+                    return Err(EnqueueError::KeyReused);
+                }
+                planned.push(Plan { messages: replayed(&response)?, payload, response, hash, replay: true });
+                continue;
+            }
+            planned.push(Plan { messages, payload, response, hash, replay: false });
+        }
+        for (req, _) in reqs.iter().zip(&planned).filter(|(_, p)| !p.replay) {
+            let to: Vec<String> = req.recipients.iter().map(|r| r.jid.clone()).collect();
+            let content_hash = hex::encode(Sha256::digest(req.content.fingerprint().as_bytes()));
+            self.inner
+                .guard
+                .admit(
+                    &self.inner.cfg.guard,
+                    now_ms(),
+                    &req.session_id,
+                    &to,
+                    &content_hash,
+                    req.idempotency_key.as_deref(),
+                )
+                .map_err(EnqueueError::Guarded)?;
+        }
+        let jobs: Vec<Vec<NewJob>> = planned
             .iter()
-            .map(|r| Queued {
-                message_id: new_message_id(req.me_jid.as_deref()),
-                to: r.user.clone(),
-                to_jid: r.jid.clone(),
-                kind: req.content.kind().to_string(),
-                timestamp: ts,
+            .map(|p| {
+                p.messages
+                    .iter()
+                    .map(|m| NewJob {
+                        message_id: &m.message_id,
+                        to_jid: &m.to_jid,
+                        kind: &m.kind,
+                        payload: &p.payload,
+                    })
+                    .collect()
             })
             .collect();
-        let jobs: Vec<NewJob> = messages
+        let requests: Vec<AcceptRequest> = reqs
             .iter()
-            .map(|m| NewJob { message_id: &m.message_id, to_jid: &m.to_jid, kind: &m.kind, payload: &payload })
+            .zip(&planned)
+            .zip(&jobs)
+            .filter(|((_, p), _)| !p.replay)
+            .map(|((req, p), jobs)| AcceptRequest {
+                jobs,
+                idem: req.idempotency_key.as_deref().map(|key| IdemKey {
+                    key,
+                    request_hash: &p.hash,
+                    response: &p.response,
+                }),
+            })
             .collect();
-        let response =
-            serde_json::to_string(&messages).map_err(|e| StoreError::Db(sqlx::Error::Encode(Box::new(e))))?;
-        let hash = request_hash(&req.session_id, &req.recipients, &req.content.fingerprint());
-        let idem = req.idempotency_key.as_deref().map(|key| IdemKey { key, request_hash: &hash, response: &response });
-        // A retry with a known key is answered from the key, before any guard could refuse it.
-        if let Some(key) = &req.idempotency_key
-            && let Some((stored_hash, response)) = self.inner.db.idempotency_lookup(&req.registry, key).await?
-        {
-            if stored_hash != hash {
-                return Err(EnqueueError::KeyReused);
-            }
-            let messages =
-                serde_json::from_str(&response).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
-            return Ok(Enqueued { messages, replayed: true });
-        }
-        let to: Vec<String> = req.recipients.iter().map(|r| r.jid.clone()).collect();
-        let content_hash = hex::encode(Sha256::digest(req.content.fingerprint().as_bytes()));
-        self.inner
-            .guard
-            .admit(&self.inner.cfg.guard, now_ms(), &req.session_id, &to, &content_hash, req.idempotency_key.as_deref())
-            .map_err(EnqueueError::Guarded)?;
         let max = self.inner.cfg.max_size;
-        match self.inner.db.outbound_accept(&req.session_id, &req.registry, &jobs, idem, max).await? {
-            Accepted::Queued => {
-                crate::metrics::send("accepted", jobs.len() as u64);
-                self.wake(&req.session_id);
-                Ok(Enqueued { messages, replayed: false })
+        let accepted = self.inner.db.outbound_accept_all(&session_id, &registry, &requests, max).await?;
+        let mut accepted = accepted.into_iter();
+        let mut out = Vec::with_capacity(planned.len());
+        let mut queued = 0u64;
+        for p in planned {
+            if p.replay {
+                out.push(Enqueued { messages: p.messages, replayed: true });
+                continue;
             }
-            Accepted::Replay { same_request: false, .. } => Err(EnqueueError::KeyReused),
-            Accepted::Replay { response, .. } => {
-                let messages =
-                    serde_json::from_str(&response).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
-                Ok(Enqueued { messages, replayed: true })
+            match accepted.next() {
+                Some(Accepted::Queued) => {
+                    queued += p.messages.len() as u64;
+                    out.push(Enqueued { messages: p.messages, replayed: false });
+                }
+                Some(Accepted::Replay { same_request: false, .. }) => return Err(EnqueueError::KeyReused),
+                Some(Accepted::Replay { response, .. }) => {
+                    out.push(Enqueued { messages: replayed(&response)?, replayed: true });
+                }
+                Some(Accepted::Full { depth }) => return Err(EnqueueError::QueueFull { depth, max }),
+                None => return Err(EnqueueError::Store(StoreError::NotFound)),
             }
-            Accepted::Full { depth } => Err(EnqueueError::QueueFull { depth, max }),
         }
+        if queued > 0 {
+            crate::metrics::send("accepted", queued);
+            self.wake(&session_id);
+        }
+        Ok(out)
     }
+}
+
+/// One request of [`Outbound::enqueue_all`], ready to store.
+struct Plan {
+    messages: Vec<Queued>,
+    payload: String,
+    response: String,
+    hash: String,
+    /// Answered from its idempotency key; nothing to store.
+    replay: bool,
+}
+
+fn replayed(response: &str) -> Result<Vec<Queued>, EnqueueError> {
+    serde_json::from_str(response).map_err(|e| EnqueueError::Store(StoreError::Db(sqlx::Error::Decode(Box::new(e)))))
 }
 
 /// A WhatsApp-style message id (`3EB0…`), chosen before the first attempt so every

@@ -30,6 +30,12 @@ pub struct NewJob<'a> {
     pub payload: &'a str,
 }
 
+/// One request of [`Db::outbound_accept_all`].
+pub struct AcceptRequest<'j, 'k> {
+    pub jobs: &'j [NewJob<'k>],
+    pub idem: Option<IdemKey<'k>>,
+}
+
 pub struct IdemKey<'a> {
     pub key: &'a str,
     pub request_hash: &'a str,
@@ -125,6 +131,22 @@ impl Db {
         idem: Option<IdemKey<'_>>,
         max_size: i64,
     ) -> StoreResult<Accepted> {
+        let one = [AcceptRequest { jobs, idem }];
+        let mut all = self.outbound_accept_all(session_id, registry, &one, max_size).await?;
+        Ok(all.pop().unwrap_or(Accepted::Full { depth: 0 }))
+    }
+
+    /// Several requests for one session in one transaction: all are stored or none (a
+    /// multi-file upload). A request whose key was seen gets its first answer and stores
+    /// nothing; one whose key came with another request, or a queue that would exceed
+    /// `max_size`, stores nothing for any of them (every answer is then that refusal).
+    pub async fn outbound_accept_all(
+        &self,
+        session_id: &str,
+        registry: &str,
+        requests: &[AcceptRequest<'_, '_>],
+        max_size: i64,
+    ) -> StoreResult<Vec<Accepted>> {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
         if self.kind() == DbKind::Postgres {
@@ -136,56 +158,68 @@ impl Db {
                 .fetch_one(&mut *tx)
                 .await?;
         }
-        if let Some(k) = &idem {
-            // Claims the key, or takes over one older than the TTL; 0 rows: a live key.
-            let claimed = sqlx::query(
-                "INSERT INTO idempotency_keys (registry, idem_key, request_hash, response, created_at)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (registry, idem_key) DO UPDATE
-                   SET request_hash = excluded.request_hash, response = excluded.response, created_at = excluded.created_at
-                   WHERE idempotency_keys.created_at < $6",
-            )
-            .bind(registry)
-            .bind(k.key)
-            .bind(k.request_hash)
-            .bind(k.response)
-            .bind(now)
-            .bind(now - IDEMPOTENCY_TTL_MS)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if claimed == 0 {
-                let row = sqlx::query(
-                    "SELECT request_hash, response FROM idempotency_keys WHERE registry = $1 AND idem_key = $2",
+        let mut answers = Vec::with_capacity(requests.len());
+        let mut stored = 0i64;
+        for req in requests {
+            if let Some(k) = &req.idem {
+                // Claims the key, or takes over one older than the TTL; 0 rows: a live key.
+                let claimed = sqlx::query(
+                    "INSERT INTO idempotency_keys (registry, idem_key, request_hash, response, created_at)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (registry, idem_key) DO UPDATE
+                       SET request_hash = excluded.request_hash, response = excluded.response, created_at = excluded.created_at
+                       WHERE idempotency_keys.created_at < $6",
                 )
                 .bind(registry)
                 .bind(k.key)
-                .fetch_one(&mut *tx)
-                .await?;
-                let hash: String = row.try_get("request_hash")?;
-                let response: String = row.try_get("response")?;
-                tx.rollback().await?;
-                return Ok(Accepted::Replay { response, same_request: hash == k.request_hash });
+                .bind(k.request_hash)
+                .bind(k.response)
+                .bind(now)
+                .bind(now - IDEMPOTENCY_TTL_MS)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed == 0 {
+                    let row = sqlx::query(
+                        "SELECT request_hash, response FROM idempotency_keys WHERE registry = $1 AND idem_key = $2",
+                    )
+                    .bind(registry)
+                    .bind(k.key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let hash: String = row.try_get("request_hash")?;
+                    let response: String = row.try_get("response")?;
+                    let same_request = hash == k.request_hash;
+                    if !same_request {
+                        tx.rollback().await?;
+                        let refusal = || Accepted::Replay { response: response.clone(), same_request: false };
+                        return Ok(requests.iter().map(|_| refusal()).collect());
+                    }
+                    answers.push(Accepted::Replay { response, same_request });
+                    continue;
+                }
             }
-        }
-        for job in jobs {
-            sqlx::query(
-                "INSERT INTO outbound_messages
-                   (message_id, session_id, registry, to_jid, kind, payload, status, attempts, next_attempt_at,
-                    idempotency_key, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $7, $7)",
-            )
-            .bind(job.message_id)
-            .bind(session_id)
-            .bind(registry)
-            .bind(job.to_jid)
-            .bind(job.kind)
-            .bind(job.payload)
-            .bind(now)
-            .bind(idem.as_ref().map(|k| k.key))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| crate::store::conflict_or(e, "message id"))?;
+            for job in req.jobs {
+                sqlx::query(
+                    "INSERT INTO outbound_messages
+                       (message_id, session_id, registry, to_jid, kind, payload, status, attempts, next_attempt_at,
+                        idempotency_key, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $7, $7)",
+                )
+                .bind(job.message_id)
+                .bind(session_id)
+                .bind(registry)
+                .bind(job.to_jid)
+                .bind(job.kind)
+                .bind(job.payload)
+                .bind(now)
+                .bind(req.idem.as_ref().map(|k| k.key))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| crate::store::conflict_or(e, "message id"))?;
+            }
+            stored += req.jobs.len() as i64;
+            answers.push(Accepted::Queued);
         }
         // Counted after the inserts, under the session's lock (Postgres) or the write lock
         // (SQLite): the limit holds under races.
@@ -196,12 +230,12 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?
         .try_get("n")?;
-        if depth > max_size {
+        if stored > 0 && depth > max_size {
             tx.rollback().await?;
-            return Ok(Accepted::Full { depth: depth - jobs.len() as i64 });
+            return Ok(requests.iter().map(|_| Accepted::Full { depth: depth - stored }).collect());
         }
         tx.commit().await?;
-        Ok(Accepted::Queued)
+        Ok(answers)
     }
 
     /// A live (younger than the TTL) idempotency key's request hash and stored answer.

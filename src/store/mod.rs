@@ -62,6 +62,17 @@ impl Db {
     /// Opens the pool; for SQLite, creates the file (and its directory) on first start and
     /// switches it to WAL so readers never block the writer.
     pub async fn connect(database: &Database, pool_max: u32) -> StoreResult<Db> {
+        Self::connect_with(database, pool_max, true).await
+    }
+
+    /// As `connect`; `full_sync` false relaxes SQLite to `synchronous = NORMAL`.
+    ///
+    /// FULL by default because a commit here acknowledges something outside: an inbound
+    /// batch acked to WhatsApp (which then deletes it from its offline queue), a send
+    /// answered "queued", an event promised to a receiver. In WAL mode, NORMAL syncs only
+    /// at checkpoints, so after a power loss or an OS crash (not a gateway crash) the last
+    /// commits can be gone though their acks went out.
+    pub async fn connect_with(database: &Database, pool_max: u32, full_sync: bool) -> StoreResult<Db> {
         sqlx::any::install_default_drivers();
         let (url, kind) = match database {
             Database::Sqlite { path } => {
@@ -86,8 +97,11 @@ impl Db {
                 Box::pin(async move {
                     if kind == DbKind::Sqlite {
                         // busy_timeout: concurrent writers wait instead of failing at once.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
-                            .await?;
+                        let sync = if full_sync { "FULL" } else { "NORMAL" };
+                        let pragmas = format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+                        );
+                        conn.execute(pragmas.as_str()).await?;
                     }
                     Ok(())
                 })

@@ -37,7 +37,7 @@ impl Db {
     /// with the same event id; an attempt log line goes missing). A crash of the gateway
     /// loses nothing, the commit is already in the server's log. Waiting for the fsync of
     /// every delivery's two log writes cost Postgres most of its webhook throughput. SQLite
-    /// runs in WAL with `synchronous = NORMAL` already.
+    /// has one connection and one setting (`WAREST_SQLITE_SYNCHRONOUS`) for every commit.
     async fn relaxed_fetch(&self, q: AnyQuery<'_>) -> StoreResult<Option<AnyRow>> {
         if self.kind() != DbKind::Postgres {
             return Ok(q.fetch_optional(self.pool()).await?);

@@ -292,3 +292,33 @@ async fn media_conversion_guards_answer_naming_the_problem() {
     assert_eq!((got, answer["results"][0]["field"].as_str()), (400, Some("body")), "{answer}");
     app.stop().await;
 }
+
+/// An upload is queued whole or not at all (issue 16, item 9): three files to a queue with
+/// room for two leave nothing queued and answer 429; two files fit and both are queued.
+#[tokio::test]
+async fn an_upload_is_queued_whole_or_not_at_all() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.create_contact(CONTACT, Behaviour::Silent).await.unwrap();
+    let app = gateway(&sandbox, &[("WAREST_QUEUE_MAX_SIZE", "2"), ("SPAM_COOLDOWN_MS", "0")]).await;
+    let (_, key) = app.create_user("ops").await;
+    link(&app, &sandbox, &key).await;
+    let (status, _) = app.post("/api/v1/session/main/queue/pause", Some(&key), json!({})).await;
+    assert_eq!(status, 200);
+    let pdf = |n: u8| -> FilePart<'static> {
+        ("doc.pdf", "application/pdf", [b"%PDF-1.4\n%".as_slice(), &[n; 64], b"\n%%EOF\n"].concat())
+    };
+    let queued = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbound_messages WHERE session_id = 'main'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap()
+    };
+    let text = [("sessionId", "main"), ("to", CONTACT)];
+    let (status, answer) = upload(&app, &key, &text, &[pdf(1), pdf(2), pdf(3)]).await;
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(queued().await, 0, "no file of a refused upload is queued");
+    let (status, answer) = upload(&app, &key, &text, &[pdf(4), pdf(5)]).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(queued().await, 2);
+    app.stop().await;
+}

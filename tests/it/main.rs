@@ -25,6 +25,7 @@ mod api_login;
 mod api_misc;
 mod api_misc_decrypt;
 mod api_sessions;
+mod durability;
 mod e2e_chat_actions;
 mod e2e_chats;
 mod e2e_groups_create;

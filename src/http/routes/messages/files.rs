@@ -19,7 +19,7 @@ use crate::http::envelope::Envelope;
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::routes::messages::kinds::caption;
 use crate::http::routes::messages::upload::{Budget, MAX_TEXT_FIELDS, flag, multipart_error, read_file, read_text};
-use crate::http::routes::messages::{Destination, Recipients, SendErrors, SendResult, common, enqueue, prepare};
+use crate::http::routes::messages::{Destination, Recipients, SendErrors, SendResult, common, enqueue_all, prepare};
 use crate::media::probe;
 use crate::outbound::build_media::{self as bm, AUDIO_TYPES, IMAGE_TYPES, VIDEO_TYPES};
 use crate::outbound::content::{Content, Media};
@@ -231,10 +231,8 @@ async fn send_files(
     let phone = first.phone();
     let mut jobs: Vec<_> = bodies.enumerate().map(|(i, c)| first.with_content(c, i + 1)).collect();
     jobs.insert(0, first);
-    let mut enqueued = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        enqueued.push(enqueue(&state, job).await?);
-    }
+    // All files or none: a full queue or a refused file leaves nothing half-sent.
+    let enqueued = enqueue_all(&state, jobs).await?;
 
     let replayed = enqueued.iter().all(|e| e.replayed);
     let results: Vec<SendResult> = enqueued[0]

@@ -195,9 +195,9 @@ impl Prepared {
     }
 }
 
-/// Queues one prepared send (routes that render their own answer).
-pub(super) async fn enqueue(state: &AppState, prepared: Prepared) -> ApiResult<Enqueued> {
-    state.outbound.enqueue(prepared.request).await.map_err(ApiError::from)
+/// Queues several prepared sends of one session together: all or none.
+pub(super) async fn enqueue_all(state: &AppState, prepared: Vec<Prepared>) -> ApiResult<Vec<Enqueued>> {
+    state.outbound.enqueue_all(prepared.into_iter().map(|p| p.request).collect()).await.map_err(ApiError::from)
 }
 
 fn idempotency_key(headers: &HeaderMap, body: Option<&str>) -> ApiResult<Option<String>> {
