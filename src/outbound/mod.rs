@@ -230,35 +230,9 @@ impl Outbound {
         let Some(first) = reqs.first() else { return Ok(Vec::new()) };
         let (session_id, registry) = (first.session_id.clone(), first.registry.clone());
         debug_assert!(reqs.iter().all(|r| r.session_id == session_id), "one session per call");
-        let encode = |e: serde_json::Error| StoreError::Db(sqlx::Error::Encode(Box::new(e)));
-        let ts = now_ms() / 1000;
         let mut planned = Vec::with_capacity(reqs.len());
         for req in &reqs {
-            let payload = serde_json::to_string(&req.content).map_err(encode)?;
-            let messages: Vec<Queued> = req
-                .recipients
-                .iter()
-                .map(|r| Queued {
-                    message_id: new_message_id(req.me_jid.as_deref()),
-                    to: r.user.clone(),
-                    to_jid: r.jid.clone(),
-                    kind: req.content.kind().to_string(),
-                    timestamp: ts,
-                })
-                .collect();
-            let response = serde_json::to_string(&messages).map_err(encode)?;
-            let hash = request_hash(&req.session_id, &req.recipients, &req.content.fingerprint());
-            // A retry with a known key is answered from the key, before any guard could refuse it.
-            if let Some(key) = &req.idempotency_key
-                && let Some((stored_hash, response)) = self.inner.db.idempotency_lookup(&req.registry, key).await?
-            {
-                if stored_hash != hash {
-                    return Err(EnqueueError::KeyReused);
-                }
-                planned.push(Plan { messages: replayed(&response)?, payload, response, hash, replay: true });
-                continue;
-            }
-            planned.push(Plan { messages, payload, response, hash, replay: false });
+            planned.push(self.plan(req).await?);
         }
         for (req, _) in reqs.iter().zip(&planned).filter(|(_, p)| !p.replay) {
             let to: Vec<String> = req.recipients.iter().map(|r| r.jid.clone()).collect();
@@ -331,6 +305,39 @@ impl Outbound {
             self.wake(&session_id);
         }
         Ok(out)
+    }
+}
+
+impl Outbound {
+    /// A request's message ids, payload and stored answer; a known idempotency key's
+    /// answer instead (`replay`), or `KeyReused` if it came with another request.
+    async fn plan(&self, req: &SendRequest) -> Result<Plan, EnqueueError> {
+        let encode = |e: serde_json::Error| StoreError::Db(sqlx::Error::Encode(Box::new(e)));
+        let ts = now_ms() / 1000;
+        let payload = serde_json::to_string(&req.content).map_err(encode)?;
+        let messages: Vec<Queued> = req
+            .recipients
+            .iter()
+            .map(|r| Queued {
+                message_id: new_message_id(req.me_jid.as_deref()),
+                to: r.user.clone(),
+                to_jid: r.jid.clone(),
+                kind: req.content.kind().to_string(),
+                timestamp: ts,
+            })
+            .collect();
+        let response = serde_json::to_string(&messages).map_err(encode)?;
+        let hash = request_hash(&req.session_id, &req.recipients, &req.content.fingerprint());
+        // A retry with a known key is answered from the key, before any guard could refuse it.
+        if let Some(key) = &req.idempotency_key
+            && let Some((stored_hash, response)) = self.inner.db.idempotency_lookup(&req.registry, key).await?
+        {
+            if stored_hash != hash {
+                return Err(EnqueueError::KeyReused);
+            }
+            return Ok(Plan { messages: replayed(&response)?, payload, response, hash, replay: true });
+        }
+        Ok(Plan { messages, payload, response, hash, replay: false })
     }
 }
 
