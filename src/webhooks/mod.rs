@@ -99,6 +99,12 @@ impl Webhooks {
         self.stream.subscribe()
     }
 
+    /// Live subscriptions to the stream: one per open event stream, so tests and health can
+    /// see that a closed stream let go of its resources.
+    pub fn stream_subscribers(&self) -> usize {
+        self.stream.receiver_count()
+    }
+
     /// Wakes the dispatcher (after a replay wrote delivery rows).
     pub fn wake(&self) {
         self.wake.notify_one();
