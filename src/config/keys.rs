@@ -93,6 +93,7 @@ pub const KEYS: &[KeySpec] = &[
         "How long an open circuit breaker holds deliveries to its target",
     ),
     key("WAREST_WEBHOOK_CONCURRENCY", "32", "Webhook deliveries in flight at once, across all targets"),
+    key("WAREST_SSE_MAX_PER_KEY", "5", "Event streams (GET /api/v1/events/stream) one API key may hold open at once"),
     // Webhook actions (a receiver's answer {"actions":[...]})
     key("WAREST_ACTIONS_ENABLED", "true", "Execute the actions of webhook receivers' 2xx answers"),
     key("WAREST_ACTIONS_MAX_BODY_KB", "256", "Largest answer body read for actions, in KiB"),

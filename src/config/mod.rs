@@ -155,6 +155,8 @@ pub struct WebhookConfig {
     pub breaker_threshold: u32,
     pub breaker_cooldown: Duration,
     pub concurrency: usize,
+    /// Event streams (SSE) one API key may hold open at once.
+    pub sse_max_per_key: usize,
 }
 
 impl Config {
@@ -331,6 +333,7 @@ fn webhook(s: &Source) -> Result<WebhookConfig, ConfigError> {
         breaker_threshold: s.range("WAREST_WEBHOOK_BREAKER_THRESHOLD", 1, 10_000)? as u32,
         breaker_cooldown: Duration::from_millis(s.range("WAREST_WEBHOOK_BREAKER_COOLDOWN_MS", 0, 86_400_000)?),
         concurrency: s.range("WAREST_WEBHOOK_CONCURRENCY", 1, 10_000)? as usize,
+        sse_max_per_key: s.range("WAREST_SSE_MAX_PER_KEY", 1, 1_000)? as usize,
     })
 }
 

@@ -194,7 +194,7 @@ async fn a_stream_whose_client_went_away_is_let_go_of() {
     drop(stream);
     // No event is emitted: the server must notice the disconnect by itself.
     eventually("the closed stream to be let go of", REAUTH_BOUND, async || {
-        app.state.webhooks.stream_subscribers() == 0
+        (app.state.webhooks.stream_subscribers(), app.state.webhooks.open_streams()) == (0, 0)
     })
     .await;
     app.stop().await;
