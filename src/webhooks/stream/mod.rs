@@ -10,12 +10,17 @@
 //! (events written by another process, rolled-back holes, re-authorisation), so a lagging
 //! or missed wake costs latency, never an event.
 //!
-//! A stream ends when its key is revoked, its user disabled (or made or unmade admin),
-//! checked every [`RECHECK`] and before showing what a wake found; and when the client goes
-//! away, since all of a stream's state (its cursor, its subscription, its place under
-//! `WAREST_SSE_MAX_PER_KEY`, the `warest_sse_clients` gauge) lives in the response body,
-//! which the server drops when the connection closes. And at shutdown, so the server's
-//! graceful stop does not wait on streams that would never finish.
+//! A stream without `Last-Event-ID` starts after the newest stored event when it opens;
+//! an event whose transaction was still open below that seq counts as before the stream,
+//! as it would for a client resuming from that id.
+//!
+//! A stream ends when its key is revoked or its user disabled (or made or unmade admin):
+//! checked on a timer every [`RECHECK`], and before showing what a wake found when the last
+//! check is older than that (a busy stream costs one check per interval, not per event).
+//! It ends when the client goes away, since all of its state (cursor, subscription, place
+//! under `WAREST_SSE_MAX_PER_KEY`, the `warest_sse_clients` gauge) lives in the response
+//! body, which the server drops when the connection closes; and at shutdown, so the
+//! server's graceful stop does not wait on streams that would never finish.
 
 mod cursor;
 mod slots;
