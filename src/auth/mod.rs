@@ -123,6 +123,21 @@ pub async fn authenticate_key(db: &Db, presented: &str) -> StoreResult<Option<Pr
     Ok(found.map(|(key, user)| Principal::from_user(&user, Some(key.id))))
 }
 
+/// Whether `who` still speaks for the same user with the same rights: its key unrevoked
+/// (when it has one) and its user enabled. Long-lived requests (the event stream) ask again
+/// as they go, since the middleware only checked when they began.
+pub async fn still_valid(db: &Db, who: &Principal) -> StoreResult<bool> {
+    let user = match &who.key_id {
+        Some(key_id) => db.live_key_owner(key_id).await?,
+        None => match db.get_user(&who.registry).await {
+            Ok(u) => Some(u).filter(|u| !u.disabled),
+            Err(crate::store::StoreError::NotFound) => None,
+            Err(e) => return Err(e),
+        },
+    };
+    Ok(user.is_some_and(|u| u.id == who.registry && u.is_admin == who.is_admin))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

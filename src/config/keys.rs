@@ -113,6 +113,7 @@ pub const KEYS: &[KeySpec] = &[
         "false",
         "Send a session's webhooks through its proxy (own or pool); if it has none usable, retry later",
     ),
+    key("WAREST_SSE_MAX_PER_KEY", "5", "Event streams (GET /api/v1/events/stream) one API key may hold open at once"),
     // Webhook actions (a receiver's answer {"actions":[...]})
     key("WAREST_ACTIONS_ENABLED", "true", "Execute the actions of webhook receivers' 2xx answers"),
     key("WAREST_ACTIONS_MAX_BODY_KB", "256", "Largest answer body read for actions, in KiB"),

@@ -177,6 +177,8 @@ pub struct WebhookConfig {
     pub allow_private: PrivateTargets,
     /// Most of the delivery slots one tenant may hold, in percent.
     pub tenant_share_percent: u32,
+    /// Event streams (SSE) one API key may hold open at once.
+    pub sse_max_per_key: usize,
 }
 
 /// `WAREST_WEBHOOK_ALLOW_PRIVATE`: whose webhook targets may be private or local addresses.
@@ -378,6 +380,7 @@ fn webhook(s: &Source) -> Result<WebhookConfig, ConfigError> {
             "none" | "false" => PrivateTargets::None,
             _ => return Err(ConfigError::new("WAREST_WEBHOOK_ALLOW_PRIVATE", "must be admins, all or none")),
         },
+        sse_max_per_key: s.range("WAREST_SSE_MAX_PER_KEY", 1, 1_000)? as usize,
     })
 }
 

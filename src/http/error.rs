@@ -39,6 +39,8 @@ pub enum Code {
     RateLimited = 2400,
     /// `WAREST_LOGIN_MAX_CONCURRENT` password checks are running; retry shortly.
     LoginBusy = 2402,
+    /// `WAREST_SSE_MAX_PER_KEY` event streams are open for the key; close one first.
+    StreamLimit = 2403,
     PayloadTooLarge = 2413,
     NotFound = 2600,
     MethodNotAllowed = 2605,
@@ -133,7 +135,7 @@ impl Code {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            RateLimited | LoginBusy => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited | LoginBusy | StreamLimit => StatusCode::TOO_MANY_REQUESTS,
             GroupNotFound => StatusCode::NOT_FOUND,
             GroupForbidden => StatusCode::FORBIDDEN,
             GroupInviteInvalid => StatusCode::GONE,

@@ -112,6 +112,19 @@ impl Db {
         Ok(Some((key, user)))
     }
 
+    /// The owner of key `id` while the key is live and the owner enabled; `None` otherwise.
+    pub async fn live_key_owner(&self, id: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.is_admin, u.disabled, u.created_at, u.updated_at
+             FROM api_keys k JOIN users u ON u.id = k.user_id
+             WHERE k.id = $1 AND k.revoked_at IS NULL AND u.disabled = 0",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(super::users::from_row).transpose()
+    }
+
     pub async fn touch_api_key(&self, id: &str, at: i64) -> StoreResult<()> {
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(at)

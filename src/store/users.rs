@@ -24,7 +24,7 @@ pub struct NewUser<'a> {
 
 const COLUMNS: &str = "id, username, is_admin, disabled, created_at, updated_at";
 
-fn from_row(row: &AnyRow) -> StoreResult<User> {
+pub(super) fn from_row(row: &AnyRow) -> StoreResult<User> {
     Ok(User {
         id: row.try_get("id")?,
         username: row.try_get("username")?,

@@ -18,6 +18,7 @@ pub mod retry;
 pub mod sign;
 pub mod slots;
 mod status_feed;
+pub mod stream;
 pub mod targets;
 
 use std::sync::{Arc, Mutex};
@@ -57,6 +58,11 @@ pub struct Webhooks {
     breakers: Arc<retry::Breakers>,
     /// How deliveries leave (directly, or through the session's proxy).
     pub egress: Arc<egress::Egress>,
+    /// Open event streams per key (`WAREST_SSE_MAX_PER_KEY`).
+    slots: Arc<stream::Slots>,
+    /// Cancelled at shutdown: open streams end, so the server's graceful stop is not held
+    /// up by connections that would never finish by themselves.
+    closing: CancellationToken,
 }
 
 impl Webhooks {
@@ -71,6 +77,8 @@ impl Webhooks {
             bus_rx: Arc::new(Mutex::new(Some(bus.subscribe()))),
             answers: Arc::default(),
             breakers: Arc::default(),
+            slots: Arc::default(),
+            closing: CancellationToken::new(),
         }
     }
 
@@ -100,9 +108,15 @@ impl Webhooks {
         }
     }
 
-    /// Live events, after they are stored (the SSE stream).
+    /// Live events, after they are stored: the wake of the event streams ([`stream`]).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
         self.stream.subscribe()
+    }
+
+    /// Live subscriptions to the stream: one per open event stream, so tests and health can
+    /// see that a closed stream let go of its resources.
+    pub fn stream_subscribers(&self) -> usize {
+        self.stream.receiver_count()
     }
 
     /// Wakes the dispatcher (after a replay wrote delivery rows).
@@ -128,9 +142,15 @@ impl Webhooks {
         let _ = self.answers.set(handler);
     }
 
-    /// Starts the dispatcher and the `session_status` feed; both stop with `shutdown`.
+    /// Starts the dispatcher and the `session_status` feed; both stop with `shutdown`, and
+    /// the event streams end with it.
     pub fn start(&self, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = vec![tokio::spawn(self.dispatcher().run(shutdown.clone()))];
+        let (stop, closing) = (shutdown.clone(), self.closing.clone());
+        tasks.push(tokio::spawn(async move {
+            stop.cancelled().await;
+            closing.cancel();
+        }));
         if let Some(rx) = self.bus_rx.lock().unwrap_or_else(|e| e.into_inner()).take() {
             tasks.push(tokio::spawn(status_feed::run(self.clone(), rx, shutdown)));
         }

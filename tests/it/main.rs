@@ -44,6 +44,7 @@ mod e2e_send_kinds;
 mod e2e_send_media;
 mod e2e_send_paced;
 mod e2e_sessions;
+mod events_stream;
 mod media_guard;
 mod metrics_counters;
 mod metrics_health;

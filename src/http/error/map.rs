@@ -17,6 +17,7 @@ use crate::outbound::build_media::MediaFail;
 use crate::outbound::guard::Rejection;
 use crate::sessions::live::SessionError;
 use crate::store::StoreError;
+use crate::webhooks::stream::OpenError;
 
 impl From<SessionError> for ApiError {
     fn from(err: SessionError) -> Self {
@@ -39,6 +40,15 @@ impl From<LoginError> for ApiError {
                 e
             }
             LoginError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<OpenError> for ApiError {
+    fn from(err: OpenError) -> Self {
+        match err {
+            OpenError::TooMany { .. } => ApiError::new(Code::StreamLimit, err.to_string()),
+            OpenError::Store(e) => e.into(),
         }
     }
 }

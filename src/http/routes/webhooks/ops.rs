@@ -1,6 +1,7 @@
 //! Webhook operations: the dead-letter table (list, get, replay, delete), the delivery
 //! attempt log, replay of a stored event range, and `GET /api/v1/events/stream` (SSE,
-//! resumable with `Last-Event-ID`). Tenant-scoped: a tenant sees its own registry only.
+//! resumable with `Last-Event-ID`; the stream itself is `webhooks::stream`). Tenant-scoped:
+//! a tenant sees its own registry only.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,6 +24,7 @@ use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::sessions::live::SessionError;
 use crate::webhooks::StoredEvent;
 use crate::webhooks::ops::{Attempt, DeadLetter, Filter};
+use crate::webhooks::stream::Scope;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -218,6 +220,11 @@ pub struct StreamQuery {
     event: Option<String>,
 }
 
+crate::error_set!(
+    /// The stream's answers: besides a tenant route's, the per-key cap on open streams.
+    pub StreamErrors = [Forbidden, NotFound, StreamLimit]
+);
+
 fn sse_event(e: &StoredEvent) -> SseEvent {
     SseEvent::default().id(e.seq.to_string()).event(e.event.clone()).data(e.body.clone())
 }
@@ -225,71 +232,25 @@ fn sse_event(e: &StoredEvent) -> SseEvent {
 #[utoipa::path(get, path = "/api/v1/events/stream", tag = "Webhooks", operation_id = "getEventsStream",
     summary = "Live event stream (SSE)",
     description = "Stored events as Server-Sent Events: `id` is the event's stream id, `event` its name, `data` the \
-                   webhook body. Send `Last-Event-ID` to resume after a stored event (missed ones are sent first).",
+                   webhook body. Every stored event is sent once, in stream-id order. Send `Last-Event-ID` to resume \
+                   after a stored event (missed ones are sent first). The stream ends when its key is revoked or its \
+                   user disabled; a key holds at most `WAREST_SSE_MAX_PER_KEY` streams at once.",
     params(StreamQuery),
-    responses((status = 200, description = "text/event-stream"), AdminErrors))]
+    responses((status = 200, description = "text/event-stream"), StreamErrors))]
 async fn stream(
     State(state): State<AppState>,
     Tenant(who): Tenant,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let last: i64 = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
-        None => -1,
-        Some(Ok(v)) => v.parse().map_err(|_| ApiError::field("Last-Event-ID", "must be a stream id (an integer)"))?,
-        Some(Err(_)) => return Err(ApiError::field("Last-Event-ID", "must be a stream id (an integer)")),
+    let bad = || ApiError::field("Last-Event-ID", "must be a stream id (a non-negative integer)");
+    let last = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
+        None => None,
+        Some(Ok(v)) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(bad)?),
+        Some(Err(_)) => return Err(bad()),
     };
-    // Subscribed before the backlog is read, so nothing falls in between.
-    let mut live = state.webhooks.subscribe();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<SseEvent, Infallible>>(256);
-    let reg = registry(&who).map(str::to_string);
-    let db = state.db.clone();
-    tokio::spawn(async move {
-        let keep = |e: &StoredEvent| {
-            reg.as_deref().is_none_or(|r| r == e.registry)
-                && q.session_id.as_deref().is_none_or(|s| s == e.session_id)
-                && q.event.as_deref().is_none_or(|ev| ev == e.event)
-        };
-        let mut sent = last;
-        if last >= 0 {
-            let f = Filter {
-                registry: reg.as_deref(),
-                session_id: q.session_id.as_deref(),
-                event: q.event.as_deref(),
-                ..Default::default()
-            };
-            loop {
-                let Ok(page) = db.events_after(&f, sent, 500).await else { return };
-                if page.is_empty() {
-                    break;
-                }
-                for e in &page {
-                    sent = e.seq;
-                    if tx.send(Ok(sse_event(e))).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-        loop {
-            match live.recv().await {
-                Ok(e) if e.seq > sent && keep(&e) => {
-                    sent = e.seq;
-                    if tx.send(Ok(sse_event(&e))).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                // A slow reader lost live events: it reconnects with Last-Event-ID.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    });
-    // The stream is dropped when the client goes away, and the count with it.
-    let client = crate::metrics::SseClient::open();
-    let stream = futures_util::stream::unfold((rx, client), |(mut rx, client)| async move {
-        rx.recv().await.map(|x| (x, (rx, client)))
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let scope = Scope { registry: registry(&who).map(str::to_string), session_id: q.session_id, event: q.event };
+    let events = state.webhooks.open_stream(who, scope, last).await?;
+    let frames = events.map(|e| Ok(sse_event(&e)));
+    Ok(Sse::new(frames).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
