@@ -73,7 +73,11 @@ pub fn configure(limits: ImageLimits) {
 /// the blocking task, so a request that goes away while its picture is being decoded
 /// still holds it until the memory is released.
 pub async fn run<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, ImagingError> {
-    let slots = gate().slots.clone();
+    run_on(&gate(), job).await
+}
+
+async fn run_on<T: Send + 'static>(gate: &Gate, job: impl FnOnce() -> T + Send + 'static) -> Result<T, ImagingError> {
+    let slots = gate.slots.clone();
     let permit = slots.acquire_owned().await.map_err(|_| ImagingError::Undecodable("image work stopped".into()))?;
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -479,10 +483,12 @@ mod tests {
     #[tokio::test]
     async fn image_work_holds_one_permit_of_the_global_limit() {
         use std::sync::atomic::{AtomicUsize, Ordering};
+        // Its own gate: other tests may replace the process-wide one meanwhile.
+        let gate = new_gate(ImageLimits { concurrency: 3, ..ImageLimits::default() });
         let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let jobs = (0..8).map(|_| {
+        let jobs = (0..9).map(|_| {
             let (now, most) = (now.clone(), most.clone());
-            run(move || {
+            run_on(&gate, move || {
                 let n = now.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(n, Ordering::SeqCst);
                 std::thread::sleep(std::time::Duration::from_millis(30));
@@ -492,7 +498,7 @@ mod tests {
         for r in futures_util::future::join_all(jobs).await {
             r.unwrap();
         }
-        assert_eq!(most.load(Ordering::SeqCst), ImageLimits::default().concurrency);
+        assert_eq!(most.load(Ordering::SeqCst), 3);
     }
 
     #[test]
