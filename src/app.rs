@@ -154,6 +154,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
             ),
         }
     }
+    // One limit for all image work in the process (the last gateway built sets it).
+    crate::media::imaging::configure(config.outbound.images);
     let state = AppState::new(config, db);
     // Receipts advance the status records of sent messages.
     let receipts = crate::outbound::receipts::ReceiptSink::spawn(state.db.clone(), state.events.clone());

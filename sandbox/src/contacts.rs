@@ -340,6 +340,34 @@ impl Sandbox {
         Ok(client.send_message(Jid::pn(to), msg).await?.message_id)
     }
 
+    /// Test support: the contact sends an image message whose download fields a hostile
+    /// sender chose (`direct_path`, `static_url`, the declared length), with random keys
+    /// and hashes and nothing uploaded; returns the message id.
+    pub async fn contact_send_crafted_image(
+        &self,
+        phone: &str,
+        to: &str,
+        direct_path: Option<&str>,
+        static_url: Option<&str>,
+        declared_len: u64,
+    ) -> Result<String> {
+        let c = self.contact(phone)?;
+        let random = |n: usize| (0..n).map(|_| rand::random::<u8>()).collect::<Vec<u8>>();
+        let image = wa::message::ImageMessage {
+            url: static_url.map(str::to_string),
+            direct_path: direct_path.map(str::to_string),
+            static_url: static_url.map(str::to_string),
+            media_key: Some(random(32)),
+            file_enc_sha256: Some(random(32)),
+            file_sha256: Some(random(32)),
+            file_length: Some(declared_len),
+            mimetype: Some("image/jpeg".to_string()),
+            ..Default::default()
+        };
+        let msg = wa::Message { image_message: buffa::MessageField::some(image), ..Default::default() };
+        Ok(c.client.client.send_message(Jid::pn(to), msg).await?.message_id)
+    }
+
     /// The contact reacts with `emoji` to message `id` it received from `to`.
     pub async fn contact_react(&self, phone: &str, to: &str, id: &str, emoji: &str) -> Result<String> {
         let c = self.contact(phone)?;

@@ -138,6 +138,17 @@ impl Sandbox {
         SandboxHttp::new(self.hub.media.clone())
     }
 
+    /// Test support: a direct path on the media host whose download (over the real HTTP
+    /// side, by clients in other processes) is `len` bytes of filler, streamed.
+    pub fn media_stream_path(&self, len: u64) -> String {
+        format!("{}{len}", crate::media::STREAM_PREFIX)
+    }
+
+    /// Test support: bytes written so far by `media_stream_path` downloads.
+    pub fn media_streamed_bytes(&self) -> u64 {
+        self.hub.media.streamed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// A `BotBuilder` for this sandbox on the given store; see `bot_builder`.
     pub fn bot_builder(&self, backend: Arc<dyn Backend>) -> BotBuilder<Provided, Provided, Provided, Provided> {
         crate::client::bot_builder(&self.ws_url(), backend, self.http_client())

@@ -30,6 +30,11 @@ pub const MEDIA_HOST: &str = "mmg.sandbox.invalid";
 /// Largest blob the media host accepts, so a client cannot exhaust memory or disk.
 pub(crate) const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
 
+/// Test support: `GET <STREAM_PREFIX><n>` over the media host's real HTTP side answers
+/// `n` bytes of filler, written as they are read (nothing is held in memory), for tests
+/// of a client facing a CDN that sends far more than the message declared.
+pub const STREAM_PREFIX: &str = "/v/t62.sandbox-stream/";
+
 /// Uploaded blobs by direct path, shared by every client of one sandbox. A persistent
 /// sandbox also writes each blob under `<data dir>/media/` (atomically, as it
 /// arrives) and reads it back there after a restart.
@@ -39,11 +44,13 @@ pub(crate) struct MediaStore {
     dir: Option<PathBuf>,
     /// `127.0.0.1:<port>` once the listener is bound: the host named to clients.
     host: std::sync::OnceLock<String>,
+    /// Bytes written so far by `STREAM_PREFIX` answers.
+    pub(crate) streamed: std::sync::atomic::AtomicU64,
 }
 
 impl MediaStore {
     pub(crate) fn persistent(dir: PathBuf) -> Self {
-        Self { blobs: Mutex::default(), dir: Some(dir), host: Default::default() }
+        Self { blobs: Mutex::default(), dir: Some(dir), host: Default::default(), streamed: Default::default() }
     }
 
     /// Names the listener's address as the media host.

@@ -100,7 +100,7 @@ pub async fn media(o: &Map<String, Value>, cfg: &OutboundConfig, common: Common)
             let mime = loaded.mimetype.clone().unwrap_or_default();
             if media_type == "image" && IMAGE_TYPES.contains(&mime.as_str()) {
                 let compress = o.get("compress").and_then(Value::as_bool).unwrap_or(true);
-                let (media, dims, _, _) = bm::image(loaded.bytes, &mime, compress).await;
+                let (media, dims, _, _) = bm::image(loaded.bytes, &mime, compress).await.map_err(fail("media"))?;
                 Ok(Content::Image { media, caption, view_once, dims, common })
             } else if media_type == "video" && VIDEO_TYPES.contains(&mime.as_str()) {
                 let dims = bm::video_dims(&cfg.ffmpeg, &loaded.bytes).await;

@@ -166,6 +166,16 @@ pub const KEYS: &[KeySpec] = &[
         "Path of the ffmpeg executable for voice notes, GIFs and video thumbnails (empty: ffmpeg on PATH)",
     ),
     key("WAREST_FFMPEG_TIMEOUT_MS", "60000", "Time limit of one ffmpeg conversion, in milliseconds; it is killed then"),
+    key(
+        "WAREST_IMAGE_CONCURRENCY",
+        "2",
+        "Pictures decoded or encoded at once, gateway-wide (previews, compression, stickers, /misc/media); others wait",
+    ),
+    key(
+        "WAREST_IMAGE_MAX_PIXELS",
+        "40000000",
+        "Largest picture (width × height) decoded, read from its header first; larger is refused with 422. A decode may allocate 4 bytes per pixel of it",
+    ),
     key("WAREST_FILES_MAX_COUNT", "10", "Most files one /messages/send/files upload may carry"),
     key(
         "WAREST_FILES_MAX_TOTAL_MB",

@@ -519,6 +519,10 @@ fn outbound(s: &Source) -> Result<crate::outbound::OutboundConfig, ConfigError> 
             allow_private: s.bool("WAREST_ALLOW_PRIVATE_MEDIA_URLS")?,
             timeout: Duration::from_millis(s.range("WAREST_MEDIA_FETCH_TIMEOUT_MS", 100, 600_000)?),
         },
+        images: crate::media::imaging::ImageLimits {
+            concurrency: s.range("WAREST_IMAGE_CONCURRENCY", 1, 64)? as usize,
+            max_pixels: s.range("WAREST_IMAGE_MAX_PIXELS", 1_000_000, 144_000_000)?,
+        },
         ffmpeg: crate::media::ffmpeg::FfmpegConfig {
             path: Some(s.raw("WAREST_FFMPEG_PATH").trim().to_string()).filter(|p| !p.is_empty()).map(Into::into),
             timeout: Duration::from_millis(s.range("WAREST_FFMPEG_TIMEOUT_MS", 100, 3_600_000)?),

@@ -5,12 +5,19 @@
 //! re-encoding as JPEG (with a quality), PNG or WebP. WebP output is lossless: the `image`
 //! crate has no lossy WebP encoder, so a WebP's quality setting has no effect.
 //!
-//! CPU-bound: callers run these on the blocking pool. Decoding is bounded by pixel and
-//! allocation limits, so a small file that claims a huge picture cannot exhaust memory.
+//! CPU- and memory-bound: callers run these through [`run`], which holds one permit of
+//! a process-wide semaphore (`WAREST_IMAGE_CONCURRENCY`) on the blocking pool, so the
+//! memory of image work is bounded by the permits, not by the number of requests. A
+//! picture's size is read from its header before anything is decoded: more than
+//! `WAREST_IMAGE_MAX_PIXELS` is refused at once ([`ImagingError::TooLarge`]), and the
+//! decoder may allocate no more than such a picture needs as 8-bit RGBA, so a small file
+//! that claims a huge picture cannot exhaust memory.
 
 use std::io::Cursor;
+use std::sync::{Arc, Mutex};
 
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use tokio::sync::Semaphore;
 
 /// Longest side of the preview WhatsApp shows before the download.
 const THUMB_SIDE: u32 = 72;
@@ -18,14 +25,74 @@ const THUMB_SIDE: u32 = 72;
 pub const COMPRESS_SIDE: u32 = 1600;
 /// A sticker is a square of this side.
 pub const STICKER_SIDE: u32 = 512;
-/// Largest picture decoded (either side) and the memory a decode may take.
+/// Largest side decoded, whatever the pixel limit says.
 const MAX_SIDE: u32 = 12_000;
-const MAX_ALLOC: u64 = 512 * 1024 * 1024;
+/// Bytes per pixel the allocation cap allows: 8-bit RGBA.
+const ALLOC_PER_PIXEL: u64 = 4;
+
+/// The process-wide limits of image work (`WAREST_IMAGE_*`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImageLimits {
+    /// Pictures decoded or encoded at once.
+    pub concurrency: usize,
+    /// Largest width × height decoded.
+    pub max_pixels: u64,
+}
+
+impl Default for ImageLimits {
+    fn default() -> Self {
+        ImageLimits { concurrency: 2, max_pixels: 40_000_000 }
+    }
+}
+
+struct Gate {
+    limits: ImageLimits,
+    slots: Arc<Semaphore>,
+}
+
+/// One gate for the whole process: image work competes for the same memory whichever
+/// route or action asks for it. Replaced (not resized) by [`configure`]; work holding a
+/// permit of the old one finishes on it.
+static GATE: Mutex<Option<Arc<Gate>>> = Mutex::new(None);
+
+fn gate() -> Arc<Gate> {
+    let mut g = GATE.lock().unwrap_or_else(|e| e.into_inner());
+    g.get_or_insert_with(|| new_gate(ImageLimits::default())).clone()
+}
+
+fn new_gate(limits: ImageLimits) -> Arc<Gate> {
+    Arc::new(Gate { limits, slots: Arc::new(Semaphore::new(limits.concurrency.max(1))) })
+}
+
+/// Sets the limits of image work (at start, from the configuration).
+pub fn configure(limits: ImageLimits) {
+    *GATE.lock().unwrap_or_else(|e| e.into_inner()) = Some(new_gate(limits));
+}
+
+/// Runs image work on the blocking pool once a permit is free. The permit moves into
+/// the blocking task, so a request that goes away while its picture is being decoded
+/// still holds it until the memory is released.
+pub async fn run<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, ImagingError> {
+    run_on(&gate(), job).await
+}
+
+async fn run_on<T: Send + 'static>(gate: &Gate, job: impl FnOnce() -> T + Send + 'static) -> Result<T, ImagingError> {
+    let slots = gate.slots.clone();
+    let permit = slots.acquire_owned().await.map_err(|_| ImagingError::Undecodable("image work stopped".into()))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        job()
+    })
+    .await
+    .map_err(|e| ImagingError::Undecodable(format!("image task failed: {e}")))
+}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ImagingError {
     #[error("is not a readable image ({0})")]
     Undecodable(String),
+    #[error("is {0}×{1} pixels, more than the {2} allowed (WAREST_IMAGE_MAX_PIXELS)")]
+    TooLarge(u32, u32, u64),
 }
 
 /// An image ready to send: its bytes (re-encoded when compressed), type, size and preview.
@@ -39,22 +106,42 @@ pub struct Still {
     pub compressed: bool,
 }
 
+fn guessed(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, ImagingError> {
+    ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| ImagingError::Undecodable(e.to_string()))
+}
+
+/// A reader whose picture's header was checked against the pixel limit, with the
+/// decoder's side and allocation limits set.
 fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, ImagingError> {
-    let mut r = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| ImagingError::Undecodable(e.to_string()))?;
+    let max_pixels = gate().limits.max_pixels;
+    // The header alone: nothing of the picture is decoded yet.
+    let (w, h) = guessed(bytes)?.into_dimensions().map_err(|e| ImagingError::Undecodable(e.to_string()))?;
+    if u64::from(w) * u64::from(h) > max_pixels || w > MAX_SIDE || h > MAX_SIDE {
+        return Err(ImagingError::TooLarge(w, h, max_pixels));
+    }
+    let mut r = guessed(bytes)?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_ALLOC);
+    limits.max_alloc = Some(max_pixels * ALLOC_PER_PIXEL);
     r.limits(limits);
     Ok(r)
+}
+
+fn decode(r: ImageReader<Cursor<&[u8]>>) -> Result<DynamicImage, ImagingError> {
+    r.decode().map_err(|e| match e {
+        // A header that understated the picture, or a deeper format than 8-bit RGBA.
+        image::ImageError::Limits(_) => {
+            ImagingError::Undecodable(format!("needs more memory than the image limit allows ({e})"))
+        }
+        e => ImagingError::Undecodable(e.to_string()),
+    })
 }
 
 /// Any readable picture (JPEG, PNG, WebP, GIF: the first frame), within the pixel and
 /// allocation limits.
 pub fn decode_image(bytes: &[u8]) -> Result<DynamicImage, ImagingError> {
-    reader(bytes)?.decode().map_err(|e| ImagingError::Undecodable(e.to_string()))
+    decode(reader(bytes)?)
 }
 
 pub fn is_png(bytes: &[u8]) -> bool {
@@ -277,7 +364,7 @@ pub fn sticker(bytes: &[u8]) -> Result<Still, ImagingError> {
             compressed: false,
         });
     }
-    let img = r.decode().map_err(|e| ImagingError::Undecodable(e.to_string()))?;
+    let img = decode(r)?;
     let fitted = img.resize(STICKER_SIDE, STICKER_SIDE, image::imageops::FilterType::Lanczos3).to_rgba8();
     let mut canvas = image::RgbaImage::new(STICKER_SIDE, STICKER_SIDE);
     let x = (STICKER_SIDE - fitted.width()) / 2;
@@ -358,6 +445,60 @@ mod tests {
         assert_eq!(lossless.to_rgb8(), img.to_rgb8(), "WebP output is lossless");
         assert_eq!(Format::parse("JPG"), Some(Format::Jpeg));
         assert_eq!(Format::parse("tiff"), None);
+    }
+
+    /// An 8-bit RGBA PNG's signature, IHDR, an empty IDAT and IEND: a header and no pixels.
+    fn png_header(w: u32, h: u32) -> Vec<u8> {
+        fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+            let body = [kind, data].concat();
+            let crc = body.iter().fold(!0u32, |mut c, &b| {
+                c ^= u32::from(b);
+                for _ in 0..8 {
+                    c = if c & 1 == 1 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+                }
+                c
+            });
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(&body);
+            out.extend_from_slice(&(!crc).to_be_bytes());
+        }
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        chunk(&mut out, b"IHDR", &[&w.to_be_bytes()[..], &h.to_be_bytes(), &[8, 6, 0, 0, 0]].concat());
+        chunk(&mut out, b"IDAT", &[]);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn a_picture_over_the_pixel_limit_is_refused_from_its_header() {
+        // A PNG header claiming 11,000 × 11,000 RGBA (~0.5 GB decoded) and no pixels at all:
+        // the refusal cannot have come from decoding.
+        let bomb = png_header(11_000, 11_000);
+        let want = ImagingError::TooLarge(11_000, 11_000, ImageLimits::default().max_pixels);
+        assert_eq!(decode_image(&bomb).unwrap_err(), want);
+        assert_eq!(still(&bomb, "image/png", true).unwrap_err(), want);
+        assert_eq!(sticker(&bomb).unwrap_err(), want);
+    }
+
+    #[tokio::test]
+    async fn image_work_holds_one_permit_of_the_global_limit() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // Its own gate: other tests may replace the process-wide one meanwhile.
+        let gate = new_gate(ImageLimits { concurrency: 3, ..ImageLimits::default() });
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let jobs = (0..9).map(|_| {
+            let (now, most) = (now.clone(), most.clone());
+            run_on(&gate, move || {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(n, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(30));
+                now.fetch_sub(1, Ordering::SeqCst);
+            })
+        });
+        for r in futures_util::future::join_all(jobs).await {
+            r.unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 3);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Media: fetching what callers name (URLs behind the address guard, base64, data URLs:
 //! `fetch.rs`), probing and converting it (`probe.rs`, `imaging.rs`, `picture.rs`, ffmpeg
 //! in `ffmpeg.rs`), decrypting WhatsApp blobs (`decrypt.rs`), and the media the gateway
-//! keeps: received attachments downloaded off the event path (`received.rs`) and generated
+//! keeps: received attachments downloaded off the event path (`received.rs`, from the
+//! hosts `received_source.rs` allows) and generated
 //! files (`generated.rs`), stored under the data dir and handed out through signed,
 //! expiring links (`signed.rs`). Owns the storage layout and the link format; sending is
 //! `outbound`'s, serving is `http::routes::media`.
@@ -14,6 +15,7 @@ pub mod imaging;
 pub mod picture;
 pub mod probe;
 pub mod received;
+pub mod received_source;
 pub mod signed;
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,9 @@
 //! the webhook payload at once, and a bounded queue hands the download to a few workers.
 //! A download streams through a size cap into a temp file, is retried once, and becomes
 //! visible (a `media` row, the file renamed into place) only when complete, so the link
-//! answers 404 until then and never serves half a file.
+//! answers 404 until then and never serves half a file. What the sender wrote about where
+//! the file lives is checked first (`received_source`): only the session's WhatsApp media
+//! hosts are ever fetched from.
 
 use std::io::{Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use whatsapp_rust::wacore::download::{DownloadWriter, Downloadable};
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 
-use super::{MediaConfig, stored_path};
+use super::{MediaConfig, received_source, stored_path};
 use crate::store::{Db, StoreResult, now_ms};
 
 /// Waiting downloads; more are skipped (the payload says so) rather than queued without bound.
@@ -98,6 +100,10 @@ impl ReceivedMedia {
         if source.file_length().is_some_and(|n| n > self.cfg.max_bytes) {
             return json!({ "download": "skipped", "reason": "too large" });
         }
+        if let Err(why) = received_source::check_shape(source.as_ref()) {
+            tracing::warn!(session, message_id, reason = %why, "received media not downloaded");
+            return json!({ "download": "skipped", "reason": "not a WhatsApp media location" });
+        }
         let id = media_id(session, chat, message_id);
         let job = Job {
             session_id: session.to_string(),
@@ -119,6 +125,18 @@ async fn run(db: &Db, data_dir: &std::path::Path, max: u64, job: Job) {
     let path = stored_path(data_dir, &job.session_id, &job.media_id);
     if tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return; // a redelivery of a message already downloaded
+    }
+    // Against the hosts WhatsApp named for this session; a refusal is final.
+    let hosts = match job.client.refresh_media_conn(false).await {
+        Ok(conn) => conn.hosts.into_iter().map(|h| h.hostname).collect::<Vec<_>>(),
+        Err(e) => {
+            tracing::warn!(error = %e, media = %job.media_id, "no media hosts for a received download");
+            return;
+        }
+    };
+    if let Err(why) = received_source::check(job.source.as_ref(), &hosts) {
+        tracing::warn!(reason = %why, media = %job.media_id, session = %job.session_id, "received media not downloaded");
+        return;
     }
     let mut last = String::new();
     // One retry: a CDN hiccup is common, a second failure is not worth more traffic.

@@ -1,7 +1,7 @@
 //! Media checks and conversions shared by the send routes and webhook actions, so both
 //! accept the same files and send the same bytes: image previews, MP4 sizes, voice notes
-//! and GIFs (ffmpeg), stickers (512×512 WebP). CPU-bound image work runs off the async
-//! workers.
+//! and GIFs (ffmpeg), stickers (512×512 WebP). Image work runs off the async workers,
+//! within the global image limit (`imaging::run`).
 
 use base64::Engine;
 
@@ -62,23 +62,25 @@ pub fn plain_image(loaded: &Loaded) -> Result<Media, MediaFail> {
 
 /// Size and preview of an image, whether it was downscaled, and its byte size. A file that sniffs as an
 /// image but cannot be decoded is still sent as given (the recipient's app decides), only
-/// without a preview.
-pub async fn image(bytes: Vec<u8>, mime: &str, compress: bool) -> (Media, Option<Dims>, bool, usize) {
+/// without a preview; a picture over the pixel limit is refused (it would be as heavy for
+/// the recipient's phone as for the gateway).
+pub async fn image(
+    bytes: Vec<u8>,
+    mime: &str,
+    compress: bool,
+) -> Result<(Media, Option<Dims>, bool, usize), MediaFail> {
     let (m, src) = (mime.to_string(), bytes.clone());
-    match tokio::task::spawn_blocking(move || imaging::still(&src, &m, compress)).await {
-        Ok(Ok(Still { bytes, mimetype, width, height, thumbnail, compressed })) => (
+    match imaging::run(move || imaging::still(&src, &m, compress)).await.and_then(|r| r) {
+        Ok(Still { bytes, mimetype, width, height, thumbnail, compressed }) => Ok((
             Media::new(&bytes, &mimetype),
             Some(Dims { width: Some(width), height: Some(height), seconds: None, thumbnail: Some(b64(&thumbnail)) }),
             compressed,
             bytes.len(),
-        ),
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "image sent without a preview");
-            (Media::new(&bytes, mime), None, false, bytes.len())
-        }
+        )),
+        Err(e @ ImagingError::TooLarge(..)) => Err(e.into()),
         Err(e) => {
-            tracing::error!(error = %e, "image conversion task failed; sent without a preview");
-            (Media::new(&bytes, mime), None, false, bytes.len())
+            tracing::debug!(error = %e, "image sent without a preview");
+            Ok((Media::new(&bytes, mime), None, false, bytes.len()))
         }
     }
 }
@@ -129,10 +131,7 @@ pub async fn sticker(loaded: Loaded) -> Result<Still, MediaFail> {
         return Err(unsupported(loaded.mimetype.as_deref(), STICKER_SOURCES));
     }
     let bytes = loaded.bytes;
-    tokio::task::spawn_blocking(move || imaging::sticker(&bytes))
-        .await
-        .map_err(|e| ImagingError::Undecodable(format!("conversion task failed: {e}")))?
-        .map_err(MediaFail::from)
+    imaging::run(move || imaging::sticker(&bytes)).await?.map_err(MediaFail::from)
 }
 
 /// A GIF as a looping MP4 (converted with ffmpeg; an MP4 is sent as given), and whether

@@ -39,7 +39,9 @@ pub async fn content(
     let common = Common::default();
     Ok(match content_type {
         "image" => {
-            let (media, dims, _, _) = bm::image(bytes, &mime, false).await;
+            let (media, dims, _, _) = bm::image(bytes, &mime, false)
+                .await
+                .map_err(|e| format!("the kept image cannot be sent again: {e}"))?;
             Content::Image { media, caption, view_once: false, dims, common }
         }
         "video" => {

@@ -51,6 +51,8 @@ pub struct OutboundConfig {
     pub file_mimetypes: Vec<String>,
     /// ffmpeg for voice notes and GIFs.
     pub ffmpeg: crate::media::ffmpeg::FfmpegConfig,
+    /// The gateway-wide limits of image work (`media::imaging::configure` applies them).
+    pub images: crate::media::imaging::ImageLimits,
     /// Limits of one `/messages/send/files` upload.
     pub files_max_count: usize,
     pub files_max_total_bytes: usize,

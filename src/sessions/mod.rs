@@ -8,6 +8,7 @@ pub mod events;
 pub mod hooks;
 pub mod live;
 pub mod manager;
+pub mod media_http;
 pub mod proxy;
 pub mod qr;
 pub mod status;

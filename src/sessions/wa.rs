@@ -3,7 +3,6 @@
 //! that forwards every event to the session's actor.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::sync::oneshot;
@@ -13,13 +12,15 @@ use whatsapp_rust::client::Client;
 use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use whatsapp_rust::types::events::{Event, EventHandler, InboundMessage};
+use whatsapp_rust::wacore::net::StreamingHttpResponse;
 use whatsapp_rust::wacore::pair_code::PairCodeOptions;
 use whatsapp_rust::wacore::store::traits::Backend;
 
 use super::hooks::{DurableBatch, Forwarded};
+pub use super::media_http::ReqwestHttp;
 use super::proxy::http::RoutedHttp;
 use super::proxy::transport::ProxyTransportFactory;
-use super::proxy::{Notes, ProxySpec, Route};
+use super::proxy::{Notes, Route};
 
 /// How sessions reach WhatsApp. `url` is `None` in production (WhatsApp's own endpoint);
 /// sandbox builds point it at the simulated network.
@@ -51,62 +52,11 @@ impl HttpClient for SharedHttp {
     async fn execute(&self, request: HttpRequest) -> whatsapp_rust::anyhow::Result<HttpResponse> {
         self.0.execute(request).await
     }
-}
-
-/// whatsapp-rust's `HttpClient` on reqwest. Non-2xx answers are returned, not errors:
-/// the media paths read 401/403/404/410 to decide how to retry.
-#[derive(Clone)]
-pub struct ReqwestHttp {
-    client: reqwest::Client,
-}
-
-impl ReqwestHttp {
-    fn builder() -> reqwest::ClientBuilder {
-        reqwest::Client::builder().connect_timeout(Duration::from_secs(15)).timeout(Duration::from_secs(300))
+    fn supports_streaming(&self) -> bool {
+        self.0.supports_streaming()
     }
-
-    pub fn new() -> Self {
-        let client = Self::builder().build().expect("reqwest client with static settings");
-        ReqwestHttp { client }
-    }
-
-    /// Every request through `proxy` (SOCKS5 or HTTP), and never directly: `no_proxy`
-    /// rules of the environment do not apply to it.
-    pub fn through(proxy: &ProxySpec) -> anyhow::Result<Self> {
-        // The URL carries the credentials; reqwest's errors never print it back.
-        let p = reqwest::Proxy::all(proxy.url_with_credentials())
-            .map_err(|_| anyhow::anyhow!("proxy {} is not usable by the media client", proxy.masked()))?;
-        let client = Self::builder()
-            .no_proxy()
-            .proxy(p)
-            .build()
-            .map_err(|_| anyhow::anyhow!("cannot build the media client for proxy {}", proxy.masked()))?;
-        Ok(ReqwestHttp { client })
-    }
-}
-
-impl Default for ReqwestHttp {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-#[whatsapp_rust::async_trait]
-impl HttpClient for ReqwestHttp {
-    async fn execute(&self, request: HttpRequest) -> whatsapp_rust::anyhow::Result<HttpResponse> {
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
-        let mut req = self.client.request(method, &request.url);
-        for (k, v) in &request.headers {
-            req = req.header(k, v);
-        }
-        if let Some(body) = request.body {
-            // An explicit length: WhatsApp's media hosts reject chunked uploads.
-            req = req.header(reqwest::header::CONTENT_LENGTH, body.len()).body(body.to_vec());
-        }
-        let res = req.send().await?;
-        let status_code = res.status().as_u16();
-        let body = res.bytes().await?.to_vec();
-        Ok(HttpResponse { status_code, body })
+    fn execute_streaming(&self, request: HttpRequest) -> whatsapp_rust::anyhow::Result<StreamingHttpResponse> {
+        self.0.execute_streaming(request)
     }
 }
 
@@ -114,12 +64,19 @@ impl HttpClient for ReqwestHttp {
 /// pointed at a sandbox (`WAREST_WA_URL`) reaches the sandbox's media host over plain
 /// HTTP on the sandbox's own address.
 fn default_http(opts: &WaOptions, route: &Route) -> Arc<dyn HttpClient> {
-    let inner: Arc<dyn HttpClient> =
-        if route.is_direct() { Arc::new(ReqwestHttp::new()) } else { Arc::new(RoutedHttp::new(route.clone())) };
     #[cfg(feature = "sandbox")]
     if let Some(base) = opts.url.as_deref().and_then(sandbox_media::base_url) {
+        // The sandbox's media host is on its own (loopback) address: the one internal
+        // authority the guard lets through, as WhatsApp's hosts are in production.
+        let inner: Arc<dyn HttpClient> = if route.is_direct() {
+            Arc::new(ReqwestHttp::trusting(base.split_once("://").map_or("", |(_, a)| a)))
+        } else {
+            Arc::new(RoutedHttp::new(route.clone()))
+        };
         return Arc::new(sandbox_media::Rewrite { inner, base });
     }
+    let inner: Arc<dyn HttpClient> =
+        if route.is_direct() { Arc::new(ReqwestHttp::new()) } else { Arc::new(RoutedHttp::new(route.clone())) };
     let _ = opts;
     inner
 }
@@ -158,9 +115,8 @@ mod sandbox_media {
         pub base: String,
     }
 
-    #[whatsapp_rust::async_trait]
-    impl HttpClient for Rewrite {
-        async fn execute(&self, mut request: HttpRequest) -> whatsapp_rust::anyhow::Result<HttpResponse> {
+    impl Rewrite {
+        fn rewrite(&self, request: &mut HttpRequest) {
             // The media host is named by the sandbox's own address (HTTPS with the
             // sandbox's CA, which this client does not trust) or, by older sandboxes,
             // as `mmg.sandbox.invalid`: both go to its plain-HTTP side.
@@ -173,7 +129,21 @@ mod sandbox_media {
                     break;
                 }
             }
+        }
+    }
+
+    #[whatsapp_rust::async_trait]
+    impl HttpClient for Rewrite {
+        async fn execute(&self, mut request: HttpRequest) -> whatsapp_rust::anyhow::Result<HttpResponse> {
+            self.rewrite(&mut request);
             self.inner.execute(request).await
+        }
+        fn supports_streaming(&self) -> bool {
+            self.inner.supports_streaming()
+        }
+        fn execute_streaming(&self, mut request: HttpRequest) -> whatsapp_rust::anyhow::Result<StreamingHttpResponse> {
+            self.rewrite(&mut request);
+            self.inner.execute_streaming(request)
         }
     }
 

@@ -87,6 +87,8 @@ mod e2e_sandbox_process;
 #[cfg(feature = "sandbox")]
 mod inbound_crash;
 #[cfg(feature = "sandbox")]
+mod media_hostile;
+#[cfg(feature = "sandbox")]
 mod outbound_crash;
 #[cfg(feature = "sandbox")]
 mod proxy_e2e;

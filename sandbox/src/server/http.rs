@@ -124,6 +124,13 @@ where
                 // The embedder's answer ends its pipe (`Connection: close`): so does this one.
                 return Ok(());
             }
+            (Kind::Media, _)
+                if req.method == "GET"
+                    && let Some(len) = stream_len(&req.target) =>
+            {
+                stream(store, &mut io, len).await?;
+                return Ok(());
+            }
             (Kind::Media, _) => {
                 let (path, query) = req.target.split_once('?').unwrap_or((req.target.as_str(), ""));
                 let body = (req.method == "POST").then_some(req.body);
@@ -136,6 +143,34 @@ where
             return Ok(());
         }
     }
+}
+
+/// The length asked for by a `STREAM_PREFIX` target (its query ignored).
+fn stream_len(target: &str) -> Option<u64> {
+    let path = target.split('?').next()?;
+    path.strip_prefix(crate::media::STREAM_PREFIX)?.parse().ok()
+}
+
+/// Test support: `len` bytes of filler, counted as they are written, then the
+/// connection closes. A client that stops reading ends it early.
+async fn stream<S: AsyncWrite + Unpin>(store: &MediaStore, io: &mut S, len: u64) -> Result<()> {
+    use std::sync::atomic::Ordering;
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
+    );
+    io.write_all(head.as_bytes()).await?;
+    let chunk = vec![0x5Au8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        if io.write_all(&chunk[..n]).await.is_err() {
+            return Ok(()); // the client hung up: what a capped download does
+        }
+        store.streamed.fetch_add(n as u64, Ordering::Relaxed);
+        left -= n as u64;
+    }
+    let _ = io.shutdown().await;
+    Ok(())
 }
 
 async fn respond<S: AsyncWrite + Unpin>(io: &mut S, code: u16, body: &[u8], close: bool) -> Result<()> {

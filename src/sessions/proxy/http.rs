@@ -44,4 +44,13 @@ impl HttpClient for RoutedHttp {
         let client = self.client()?;
         client.execute(request).await
     }
+    fn supports_streaming(&self) -> bool {
+        true
+    }
+    fn execute_streaming(
+        &self,
+        request: HttpRequest,
+    ) -> whatsapp_rust::anyhow::Result<whatsapp_rust::wacore::net::StreamingHttpResponse> {
+        self.client()?.execute_streaming(request)
+    }
 }

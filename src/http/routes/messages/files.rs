@@ -146,7 +146,8 @@ async fn content_of(
 ) -> ApiResult<Content> {
     let common = common(dest, vec![]);
     Ok(if IMAGE_TYPES.contains(&mime) {
-        let (media, dims, _, _) = bm::image(upload.bytes, mime, false).await;
+        let (media, dims, _, _) =
+            bm::image(upload.bytes, mime, false).await.map_err(|e| ApiError::media_fail("files", e))?;
         Content::Image { media, caption, view_once: false, dims, common }
     } else if VIDEO_TYPES.contains(&mime) {
         let dims = bm::video_dims(&state.config.outbound.ffmpeg, &upload.bytes).await;

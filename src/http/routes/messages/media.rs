@@ -93,7 +93,8 @@ async fn send_media(
     let compress = b.compress.unwrap_or(true);
     let common = common(&b.dest, vec![]);
     let (content, kind, size, compressed) = if IMAGE_TYPES.contains(&mime.as_str()) {
-        let (media, dims, compressed, size) = bm::image(loaded.bytes, &mime, compress).await;
+        let (media, dims, compressed, size) =
+            bm::image(loaded.bytes, &mime, compress).await.map_err(|e| ApiError::media_fail("media", e))?;
         (Content::Image { media, caption, view_once: b.view_once, dims, common }, "image", size, compressed)
     } else if VIDEO_TYPES.contains(&mime.as_str()) {
         let dims = bm::video_dims(&state.config.outbound.ffmpeg, &loaded.bytes).await;

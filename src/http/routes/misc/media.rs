@@ -38,12 +38,13 @@ fn format_field(field: &str, v: &str) -> ApiResult<Format> {
     Format::parse(v).ok_or_else(|| ApiError::field(field, format!("{v:?} is not offered; use jpg, jpeg, png or webp")))
 }
 
-/// Runs picture work on the blocking pool and names the field to blame when it fails.
+/// Runs picture work on the blocking pool (one permit of the image limit) and names the field to blame when it fails.
 async fn blocking(
     resize_field: &str,
     job: impl FnOnce() -> Result<Picture, MiscImageError> + Send + 'static,
 ) -> ApiResult<Picture> {
-    match tokio::task::spawn_blocking(job).await.map_err(|_| ApiError::internal())? {
+    // Within the global image limit, like every decode.
+    match crate::media::imaging::run(job).await.map_err(|_| ApiError::internal())? {
         Ok(p) => Ok(p),
         Err(MiscImageError::Input(why)) => Err(ApiError::field("file", why)),
         Err(MiscImageError::TooLarge(w, h)) => {
