@@ -27,6 +27,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub limiter: Arc<RateLimiter>,
+    /// All of one tenant's keys together (`WAREST_TENANT_RATE_MAX`); `None`: no limit.
+    pub tenant_limiter: Option<Arc<RateLimiter>>,
     /// The bound on password verifications (`WAREST_LOGIN_MAX_CONCURRENT`).
     pub login_gate: Arc<crate::auth::LoginGate>,
     pub cpu: Arc<CpuHistory>,
@@ -61,6 +63,8 @@ impl AppState {
     /// With another device store (tests use memory to run without a database per client).
     pub fn with_stores(config: Config, db: Db, stores: Arc<dyn DeviceStores>) -> Self {
         let limiter = RateLimiter::new(config.rate_limit_window, config.rate_limit_max);
+        let tenant_limiter = (config.tenant_rate_max > 0)
+            .then(|| Arc::new(RateLimiter::new(config.rate_limit_window, config.tenant_rate_max)));
         let login_gate = Arc::new(crate::auth::LoginGate::new(config.login_max_concurrent));
         let events = EventBus::default();
         let proxies = config.proxy_pool.clone().map(|p| Arc::new(crate::sessions::proxy::ProxyPool::new(p)));
@@ -86,6 +90,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             limiter: Arc::new(limiter),
+            tenant_limiter,
             login_gate,
             cpu: Arc::new(CpuHistory::default()),
             sessions,

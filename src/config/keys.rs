@@ -127,6 +127,12 @@ pub const KEYS: &[KeySpec] = &[
     key("RATE_LIMIT_WINDOW_MS", "60000", "Rate-limit window per API key, in milliseconds"),
     key("RATE_LIMIT_MAX", "120", "Requests allowed per API key per window (also failed sign-ins per client address)"),
     key(
+        "WAREST_TENANT_RATE_MAX",
+        "480",
+        "Requests per window of all of one user's API keys together (admins exempt; 0: no limit)",
+    ),
+    key("WAREST_TENANT_MAX_SESSIONS", "100", "Sessions one user may own (admins exempt; 0: no limit)"),
+    key(
         "WAREST_TRUSTED_PROXIES",
         "",
         "Comma-separated CIDR blocks of reverse proxies whose X-Forwarded-For names the client and whose X-Forwarded-Proto: https makes the docs cookie Secure (empty: none)",

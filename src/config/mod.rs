@@ -84,6 +84,10 @@ pub struct Config {
     pub sqlite_full_sync: bool,
     pub rate_limit_window: Duration,
     pub rate_limit_max: u32,
+    /// Requests per window of all of one tenant's keys together (admins: none); 0: no limit.
+    pub tenant_rate_max: u32,
+    /// Sessions one non-admin user may own; 0: no limit.
+    pub tenant_max_sessions: u32,
     /// `WAREST_TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
     /// Password verifications (argon2) in flight at once.
@@ -250,6 +254,8 @@ impl Config {
             },
             rate_limit_window: Duration::from_millis(s.range("RATE_LIMIT_WINDOW_MS", 1, 86_400_000)?),
             rate_limit_max: s.range("RATE_LIMIT_MAX", 1, 1_000_000)? as u32,
+            tenant_rate_max: s.range("WAREST_TENANT_RATE_MAX", 0, 10_000_000)? as u32,
+            tenant_max_sessions: s.range("WAREST_TENANT_MAX_SESSIONS", 0, 1_000_000)? as u32,
             trusted_proxies: crate::http::client_ip::TrustedProxies::parse(&s.raw("WAREST_TRUSTED_PROXIES"))
                 .map_err(|e| ConfigError::new("WAREST_TRUSTED_PROXIES", e))?,
             login_max_concurrent: s.range("WAREST_LOGIN_MAX_CONCURRENT", 1, 256)? as usize,

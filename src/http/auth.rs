@@ -119,6 +119,15 @@ async fn authenticate(state: AppState, mut req: Request, next: Next, required: b
         stamp_identity(res.headers_mut(), &principal);
         return res;
     }
+    // One tenant's keys together: more keys buy no more requests (admins run the gateway).
+    if let Some(tenant) = state.tenant_limiter.as_ref().filter(|_| !principal.is_admin) {
+        let combined = tenant.check(&format!("tenant:{}", principal.registry));
+        if !combined.allowed {
+            let mut res = too_many(combined);
+            stamp_identity(res.headers_mut(), &principal);
+            return res;
+        }
+    }
     state.note_key_use(&key_id);
     req.extensions_mut().insert(principal.clone());
     let (mut res, label) = session::scope(next.run(req)).await;

@@ -41,6 +41,8 @@ pub enum Code {
     LoginBusy = 2402,
     /// `WAREST_SSE_MAX_PER_KEY` event streams are open for the key; close one first.
     StreamLimit = 2403,
+    /// The user owns `WAREST_TENANT_MAX_SESSIONS` sessions; delete one first.
+    SessionLimit = 2404,
     PayloadTooLarge = 2413,
     NotFound = 2600,
     MethodNotAllowed = 2605,
@@ -113,7 +115,7 @@ impl Code {
             SessionFailed => StatusCode::BAD_GATEWAY,
             SessionIdRequired | Validation | RequestFailed => StatusCode::BAD_REQUEST,
             Unauthorized => StatusCode::UNAUTHORIZED,
-            Forbidden | CsrfRejected => StatusCode::FORBIDDEN,
+            Forbidden | CsrfRejected | SessionLimit => StatusCode::FORBIDDEN,
             SessionNotFound | NotFound | MessageNotFound => StatusCode::NOT_FOUND,
             OutboundQueueFull | SpamCooldown | QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             IdempotencyKeyReused | SessionNotLinked => StatusCode::CONFLICT,

@@ -154,6 +154,16 @@ impl Db {
         self.get_session(Scope::All, id).await
     }
 
+    /// Sessions `registry` owns.
+    pub async fn count_sessions_of(&self, registry: &str) -> StoreResult<i64> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE registry = $1")
+            .bind(registry)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+        Ok(n)
+    }
+
     pub async fn session_exists(&self, id: &str) -> StoreResult<bool> {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE id = $1")
             .bind(id)

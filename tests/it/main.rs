@@ -24,6 +24,7 @@ mod api_http;
 mod api_login;
 mod api_misc;
 mod api_misc_decrypt;
+mod api_quotas;
 mod api_sessions;
 mod durability;
 mod e2e_chat_actions;

@@ -45,6 +45,7 @@ impl Code {
             RateLimited => "the API key's rate limit; see `Retry-After`",
             LoginBusy => "too many password checks at once (WAREST_LOGIN_MAX_CONCURRENT); see `Retry-After`",
             StreamLimit => "the key has WAREST_SSE_MAX_PER_KEY event streams open",
+            SessionLimit => "the user owns WAREST_TENANT_MAX_SESSIONS sessions; delete one first",
             PayloadTooLarge => "the body is over WAREST_HTTP_BODY_LIMIT_MB",
             NotFound => "no such resource",
             MethodNotAllowed => "method not allowed",

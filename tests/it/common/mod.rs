@@ -83,6 +83,8 @@ impl TestApp {
             // Test receivers listen on loopback and most tenants are no admins; the guard
             // itself is tested with this set back (`webhooks_private`).
             ("WAREST_WEBHOOK_ALLOW_PRIVATE", "all"),
+            // Tests poll hard as one user; the combined limit has its own test (`api_quotas`).
+            ("WAREST_TENANT_RATE_MAX", "0"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -104,6 +104,15 @@ async fn create_or_get(
     let found = match state.db.get_session(Scope::of(who), id).await {
         Ok(row) => Ok(row),
         Err(StoreError::NotFound) => {
+            let max = state.config.tenant_max_sessions;
+            if !who.is_admin && max > 0 && state.db.count_sessions_of(&who.registry).await? >= i64::from(max) {
+                return Err(ApiError::new(
+                    Code::SessionLimit,
+                    format!(
+                        "this user owns {max} sessions, the most WAREST_TENANT_MAX_SESSIONS allows; delete one first"
+                    ),
+                ));
+            }
             if let Some(l) = label.filter(|l| l.chars().count() > 128) {
                 return Err(ApiError::field(
                     "label",
