@@ -258,7 +258,7 @@ impl Dispatcher {
             custom: Some(&custom),
         });
         let started = Instant::now();
-        let res = match self.egress.for_delivery(&c.session_id, &c.url).await {
+        let res = match self.egress.for_delivery(&c.session_id, &ev.registry, &c.url).await {
             Ok(http) => Ok(http.post(&c.url).headers(headers).body(ev.body.clone()).send().await),
             Err(no_route) => Err(no_route),
         };

@@ -120,20 +120,19 @@ impl Egress {
     /// guarded private target), or means the session should go through a proxy and none is
     /// usable now: the delivery is retried later, never sent directly instead (that would
     /// reveal the address the proxy hides).
-    pub async fn for_delivery(&self, session: &str, url: &str) -> Result<reqwest::Client, String> {
-        let row = match self.db.session(session).await {
-            Ok(row) => Some(row),
-            Err(StoreError::NotFound) => None,
-            Err(e) => return Err(format!("cannot read the session: {e}")),
-        };
-        let guarded = match &row {
-            Some(r) => self.guarded_for(&r.registry).await,
-            None => self.allow_private != PrivateTargets::All,
-        };
+    /// `registry` is the event's tenant (the session may be gone by now).
+    pub async fn for_delivery(&self, session: &str, registry: &str, url: &str) -> Result<reqwest::Client, String> {
+        let guarded = self.guarded_for(registry).await;
         if !self.via_session_proxy {
             return self.direct(url, guarded);
         }
-        let spec = match row.and_then(|r| r.proxy) {
+        // The session's row only when its proxy matters: it is one more read per delivery.
+        let own = match self.db.session(session).await {
+            Ok(row) => row.proxy,
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(format!("cannot read the session: {e}")),
+        };
+        let spec = match own {
             // Stored only after validation.
             Some(url) => ProxySpec::parse_url(&url).map_err(|_| "the session's stored proxy is invalid".to_string())?,
             None => match self.pool.get() {

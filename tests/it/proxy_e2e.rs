@@ -7,7 +7,7 @@
 //! (never a direct fallback) with a `lastError` that says so.
 
 use crate::common;
-use crate::proxy_support::{OUTGOING, ProxyProc, free_port, wait_open};
+use crate::proxy_support::{OUTGOING, ProxyProc, free_port};
 use crate::webhooks_support::Receiver;
 
 use std::time::Duration;
@@ -62,7 +62,7 @@ async fn through(proxy: &ProxyProc) {
     let (status, body) = create_with_proxy(&app, &key, "main", &proxy.url()).await;
     assert_eq!((status, envelope_code(&body)), (200, 1107), "{}: {body}", proxy.masked());
     sandbox.link(body["results"][0]["qrString"].as_str().unwrap(), PHONE).unwrap();
-    wait_open(&mut events, "main").await;
+    common::wa::wait_open(&mut events, "main").await;
 
     let s = session(&app, &key, "main").await;
     assert_eq!(s["status"], "WORKING", "{s}");

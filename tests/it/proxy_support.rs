@@ -12,8 +12,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::common::{eventually, require};
-use tokio::sync::broadcast;
-use warest::sessions::events::SessionEvent;
 
 pub struct ProxyProc {
     child: Option<Child>,
@@ -142,19 +140,4 @@ impl Drop for ProxyProc {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// Waits (bounded) for `id`'s `open` event; subscribe before the create, so it cannot slip past.
-pub async fn wait_open(events: &mut broadcast::Receiver<SessionEvent>, id: &str) {
-    tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            match events.recv().await {
-                Ok(ev) if ev.session_id == id && ev.tag() == Some("open") => return,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(e) => panic!("event bus closed: {e}"),
-            }
-        }
-    })
-    .await
-    .expect("session open through the proxy");
 }

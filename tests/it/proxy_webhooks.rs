@@ -4,7 +4,7 @@
 //! tunnel to the receiver. (Without the flag they go directly: `proxy_e2e` checks that.)
 
 use crate::common;
-use crate::proxy_support::{OUTGOING, ProxyProc, wait_open};
+use crate::proxy_support::{OUTGOING, ProxyProc};
 use crate::webhooks_support::{Hit, Receiver};
 
 use std::time::Duration;
@@ -50,7 +50,7 @@ async fn with_the_flag_each_sessions_webhooks_go_through_its_own_or_its_pool_pro
     let (status, body) = common::call(req).await;
     assert_eq!((status, envelope_code(&body)), (200, 1107), "{body}");
     sandbox.link(body["results"][0]["qrString"].as_str().unwrap(), OWN_PHONE).unwrap();
-    wait_open(&mut events, "own").await;
+    common::wa::wait_open(&mut events, "own").await;
     common::wa::link_session(&app, &sandbox, &key, "pooled", POOLED_PHONE).await;
 
     sandbox.contact_send(CONTACT, OWN_PHONE, "hello own").await.unwrap();

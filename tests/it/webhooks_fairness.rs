@@ -4,29 +4,14 @@
 //! (401) cools off only its own deliveries to that URL, not the other tenant's.
 
 use crate::common;
-use crate::webhooks_support::Receiver;
+use crate::webhooks_support::{Receiver, emit_status as emit, stored_session as session};
 
 use std::time::Duration;
 
 use common::{Kind, TestApp, eventually};
 use serde_json::json;
-use warest::sessions::events::StatusDetail;
-use warest::sessions::status::{Status, Tag};
-use warest::store::sessions::NewSession;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-async fn session(app: &TestApp, id: &str, registry: &str, key: &str, url: &str) {
-    let new = NewSession { id, registry, label: None, status: "STOPPED", auto_start: false, metadata: &json!({}) };
-    app.state.db.create_session(new).await.unwrap();
-    let (status, body) =
-        app.post(&format!("/api/v1/session/{id}/config"), Some(key), json!({ "webhookUrl": url })).await;
-    assert_eq!(status, 200, "{body}");
-}
-
-fn emit(app: &TestApp, id: &str, registry: &str) {
-    app.state.events.session_status(id, registry, Tag::Connecting, Status::Starting, StatusDetail::default());
-}
 
 async fn attempts_of(app: &TestApp, registry: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM webhook_attempts WHERE registry = $1")

@@ -41,6 +41,12 @@ pub async fn link_session(app: &TestApp, sandbox: &Sandbox, key: &str, session: 
     let (status, body) = app.get(&format!("/api/v1/session/create?sessionId={session}"), Some(key)).await;
     assert_eq!((status, envelope_code(&body)), (200, 1107), "{body}");
     sandbox.link(body["results"][0]["qrString"].as_str().unwrap(), phone).unwrap();
+    wait_open(&mut events, session).await;
+}
+
+/// Waits (bounded) for `session`'s `open` event; subscribe before the create, so it cannot
+/// slip past.
+pub async fn wait_open(events: &mut broadcast::Receiver<SessionEvent>, session: &str) {
     tokio::time::timeout(LINK_TIMEOUT, async {
         loop {
             match events.recv().await {

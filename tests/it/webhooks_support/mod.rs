@@ -11,7 +11,12 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
+use warest::sessions::events::StatusDetail;
+use warest::sessions::status::{Status, Tag};
+use warest::store::sessions::NewSession;
+
+use crate::common::TestApp;
 use tokio::sync::Notify;
 
 #[derive(Debug, Clone)]
@@ -168,4 +173,18 @@ impl Receiver {
             }
         }
     }
+}
+
+/// A stopped session of `registry` in the database, its webhook set to `url` through the API.
+pub async fn stored_session(app: &TestApp, id: &str, registry: &str, key: &str, url: &str) {
+    let new = NewSession { id, registry, label: None, status: "STOPPED", auto_start: false, metadata: &json!({}) };
+    app.state.db.create_session(new).await.unwrap();
+    let (status, body) =
+        app.post(&format!("/api/v1/session/{id}/config"), Some(key), json!({ "webhookUrl": url })).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Publishes a `session_status` for `id`, as its actor would: one event to deliver.
+pub fn emit_status(app: &TestApp, id: &str, registry: &str) {
+    app.state.events.session_status(id, registry, Tag::Connecting, Status::Starting, StatusDetail::default());
 }
