@@ -133,6 +133,16 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key("WAREST_TENANT_MAX_SESSIONS", "100", "Sessions one user may own (admins exempt; 0: no limit)"),
     key(
+        "WAREST_TENANT_GENERATED_MAX_MB",
+        "512",
+        "Megabytes of unexpired generated files (output url links) one user may hold (admins exempt; 0: no limit)",
+    ),
+    key(
+        "WAREST_TENANT_QUEUED_MAX_MB",
+        "1024",
+        "Megabytes of sends, media included, waiting in the queues of one user's sessions (admins exempt; 0: no limit)",
+    ),
+    key(
         "WAREST_TRUSTED_PROXIES",
         "",
         "Comma-separated CIDR blocks of reverse proxies whose X-Forwarded-For names the client and whose X-Forwarded-Proto: https makes the docs cookie Secure (empty: none)",

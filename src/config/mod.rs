@@ -336,6 +336,7 @@ fn media(s: &Source) -> Result<MediaConfig, ConfigError> {
         url_secret,
         url_ttl: Duration::from_secs(s.range("WAREST_MEDIA_URL_TTL_SEC", 1, 31_536_000)?),
         public_url,
+        tenant_generated_max_bytes: s.range("WAREST_TENANT_GENERATED_MAX_MB", 0, 1_048_576)? * 1024 * 1024,
     })
 }
 
@@ -512,6 +513,7 @@ fn outbound(s: &Source) -> Result<crate::outbound::OutboundConfig, ConfigError> 
     Ok(crate::outbound::OutboundConfig {
         concurrency: s.range("WAREST_QUEUE_CONCURRENCY", 1, 64)? as usize,
         max_size: s.range("WAREST_QUEUE_MAX_SIZE", 1, 10_000_000)? as i64,
+        tenant_max_bytes: s.range("WAREST_TENANT_QUEUED_MAX_MB", 0, 1_048_576)? as i64 * 1024 * 1024,
         timeout: (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms)),
         retry: crate::outbound::retry::RetryPolicy {
             max_retries: s.range("WAREST_QUEUE_MAX_RETRIES", 0, 100)? as u32,

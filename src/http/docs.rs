@@ -98,6 +98,11 @@ crate::error_set!(
 );
 
 crate::error_set!(
+    /// Errors of routes that can store their result as a generated file (`output: url`).
+    pub GeneratedErrors = [GeneratedQuota]
+);
+
+crate::error_set!(
     /// Errors of admin routes and of routes on one resource: the common ones plus 403 and 404.
     pub AdminErrors = [Forbidden, NotFound]
 );

@@ -43,6 +43,12 @@ pub enum Code {
     StreamLimit = 2403,
     /// The user owns `WAREST_TENANT_MAX_SESSIONS` sessions; delete one first.
     SessionLimit = 2404,
+    /// The user's unexpired generated files (`output: url`) hold
+    /// `WAREST_TENANT_GENERATED_MAX_MB`; space frees as their links expire.
+    GeneratedQuota = 2405,
+    /// The sends waiting in the user's queues hold `WAREST_TENANT_QUEUED_MAX_MB`; space
+    /// frees as they are sent.
+    QueuedBytesQuota = 2406,
     PayloadTooLarge = 2413,
     NotFound = 2600,
     MethodNotAllowed = 2605,
@@ -117,7 +123,9 @@ impl Code {
             Unauthorized => StatusCode::UNAUTHORIZED,
             Forbidden | CsrfRejected | SessionLimit => StatusCode::FORBIDDEN,
             SessionNotFound | NotFound | MessageNotFound => StatusCode::NOT_FOUND,
-            OutboundQueueFull | SpamCooldown | QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
+            OutboundQueueFull | SpamCooldown | QuotaExceeded | GeneratedQuota | QueuedBytesQuota => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             IdempotencyKeyReused | SessionNotLinked => StatusCode::CONFLICT,
             ChatActionFailed => StatusCode::BAD_GATEWAY,
             MediaUnsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -36,6 +36,8 @@ pub struct MediaConfig {
     pub url_ttl: Duration,
     /// `https://host[:port]` without a trailing slash, or `None` for path-only links.
     pub public_url: Option<String>,
+    /// Bytes of unexpired generated files one tenant may hold (0: no limit; admins exempt).
+    pub tenant_generated_max_bytes: u64,
 }
 
 impl MediaConfig {

@@ -42,6 +42,8 @@ use store::{AcceptRequest, Accepted, IdemKey, NewJob};
 pub struct OutboundConfig {
     pub concurrency: usize,
     pub max_size: i64,
+    /// Bytes of sends waiting across one tenant's sessions (0: no limit; admins exempt).
+    pub tenant_max_bytes: i64,
     /// Limit of one send attempt (None: no limit).
     pub timeout: Option<Duration>,
     pub retry: retry::RetryPolicy,
@@ -95,6 +97,8 @@ pub struct Enqueued {
 pub enum EnqueueError {
     #[error("the session's send queue is full ({depth} waiting, limit {max})")]
     QueueFull { depth: i64, max: i64 },
+    #[error("the tenant's waiting sends hold {used} bytes; its limit is {max}")]
+    TenantBytes { used: i64, max: i64 },
     #[error("this Idempotency-Key was used with a different request")]
     KeyReused,
     #[error("refused by the anti-spam guard: {0:?}")]
@@ -279,8 +283,9 @@ impl Outbound {
                 }),
             })
             .collect();
-        let max = self.inner.cfg.max_size;
-        let accepted = self.inner.db.outbound_accept_all(&session_id, &registry, &requests, max).await?;
+        let (max, max_bytes) = (self.inner.cfg.max_size, self.inner.cfg.tenant_max_bytes);
+        let limits = store::AcceptLimits { max_size: max, tenant_max_bytes: max_bytes };
+        let accepted = self.inner.db.outbound_accept_all(&session_id, &registry, &requests, limits).await?;
         let mut accepted = accepted.into_iter();
         let mut out = Vec::with_capacity(planned.len());
         let mut queued = 0u64;
@@ -299,6 +304,9 @@ impl Outbound {
                     out.push(Enqueued { messages: replayed(&response)?, replayed: true });
                 }
                 Some(Accepted::Full { depth }) => return Err(EnqueueError::QueueFull { depth, max }),
+                Some(Accepted::TenantBytes { used }) => {
+                    return Err(EnqueueError::TenantBytes { used, max: max_bytes });
+                }
                 None => return Err(EnqueueError::Store(StoreError::NotFound)),
             }
         }

@@ -43,7 +43,7 @@ pub struct IdemKey<'a> {
     pub response: &'a str,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Accepted {
     Queued,
     /// The key was seen within 24h: its stored answer, and whether the request matched.
@@ -55,6 +55,21 @@ pub enum Accepted {
     Full {
         depth: i64,
     },
+    /// The tenant's waiting sends would hold more than its byte quota; nothing was stored.
+    /// `used` is what waits already.
+    TenantBytes {
+        used: i64,
+    },
+}
+
+/// The limits [`Db::outbound_accept_all`] holds under races.
+#[derive(Debug, Clone, Copy)]
+pub struct AcceptLimits {
+    /// Jobs waiting (queued or sending) per session.
+    pub max_size: i64,
+    /// Payload bytes waiting across all of the tenant's sessions (0: no limit). Sessions
+    /// of admin users are exempt.
+    pub tenant_max_bytes: i64,
 }
 
 /// A claimed job, ready to send.
@@ -85,6 +100,42 @@ pub struct MessageRecord {
     pub delivered_at: Option<i64>,
     pub read_at: Option<i64>,
     pub played_at: Option<i64>,
+}
+
+/// The refusal, if the jobs just inserted (`stored` of them, `stored_bytes` long) pass a
+/// limit. Counted after the inserts, under the accept's locks, so the limits hold under
+/// races. Admins' sessions count no bytes (the NOT EXISTS), like every tenant quota.
+async fn over_limits(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    session_id: &str,
+    registry: &str,
+    limits: AcceptLimits,
+    stored: i64,
+    stored_bytes: i64,
+) -> StoreResult<Option<Accepted>> {
+    let depth: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM outbound_messages WHERE session_id = $1 AND status IN ('queued', 'sending')",
+    )
+    .bind(session_id)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("n")?;
+    if depth > limits.max_size {
+        return Ok(Some(Accepted::Full { depth: depth - stored }));
+    }
+    if limits.tenant_max_bytes == 0 {
+        return Ok(None);
+    }
+    let used: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(payload_bytes), 0) AS BIGINT) AS n FROM outbound_messages
+          WHERE registry = $1 AND status IN ('queued', 'sending')
+            AND NOT EXISTS (SELECT 1 FROM users WHERE id = $1 AND is_admin <> 0)",
+    )
+    .bind(registry)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("n")?;
+    Ok((used > limits.tenant_max_bytes).then_some(Accepted::TenantBytes { used: used - stored_bytes }))
 }
 
 fn record(row: &AnyRow) -> StoreResult<MessageRecord> {
@@ -132,34 +183,28 @@ impl Db {
         max_size: i64,
     ) -> StoreResult<Accepted> {
         let one = [AcceptRequest { jobs, idem }];
-        let mut all = self.outbound_accept_all(session_id, registry, &one, max_size).await?;
+        let limits = AcceptLimits { max_size, tenant_max_bytes: 0 };
+        let mut all = self.outbound_accept_all(session_id, registry, &one, limits).await?;
         Ok(all.pop().unwrap_or(Accepted::Full { depth: 0 }))
     }
 
     /// Several requests for one session in one transaction: all are stored or none (a
     /// multi-file upload). A request whose key was seen gets its first answer and stores
     /// nothing; one whose key came with another request, or a queue that would exceed
-    /// `max_size`, stores nothing for any of them (every answer is then that refusal).
+    /// `limits.max_size`, stores nothing for any of them (every answer is then that
+    /// refusal); so does a tenant whose waiting bytes would pass `limits.tenant_max_bytes`.
     pub async fn outbound_accept_all(
         &self,
         session_id: &str,
         registry: &str,
         requests: &[AcceptRequest<'_, '_>],
-        max_size: i64,
+        limits: AcceptLimits,
     ) -> StoreResult<Vec<Accepted>> {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
-        if self.kind() == DbKind::Postgres {
-            // One accept per session at a time: under READ COMMITTED two transactions each
-            // count their own inserts and not the other's, and both pass the limit. SQLite
-            // has one writer, so its count already sees everything before it.
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7308))::text AS locked")
-                .bind(session_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        }
+        self.lock_for_accept(&mut tx, session_id, registry, limits).await?;
         let mut answers = Vec::with_capacity(requests.len());
-        let mut stored = 0i64;
+        let (mut stored, mut stored_bytes) = (0i64, 0i64);
         for req in requests {
             if let Some(k) = &req.idem {
                 // Claims the key, or takes over one older than the TTL; 0 rows: a live key.
@@ -203,8 +248,8 @@ impl Db {
                 sqlx::query(
                     "INSERT INTO outbound_messages
                        (message_id, session_id, registry, to_jid, kind, payload, status, attempts, next_attempt_at,
-                        idempotency_key, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $7, $7)",
+                        idempotency_key, created_at, updated_at, payload_bytes)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $7, $7, $9)",
                 )
                 .bind(job.message_id)
                 .bind(session_id)
@@ -214,28 +259,50 @@ impl Db {
                 .bind(job.payload)
                 .bind(now)
                 .bind(req.idem.as_ref().map(|k| k.key))
+                .bind(job.payload.len() as i64)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| crate::store::conflict_or(e, "message id"))?;
             }
             stored += req.jobs.len() as i64;
+            stored_bytes += req.jobs.iter().map(|j| j.payload.len() as i64).sum::<i64>();
             answers.push(Accepted::Queued);
         }
-        // Counted after the inserts, under the session's lock (Postgres) or the write lock
-        // (SQLite): the limit holds under races.
-        let depth: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM outbound_messages WHERE session_id = $1 AND status IN ('queued', 'sending')",
-        )
-        .bind(session_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
-        if stored > 0 && depth > max_size {
+        if stored > 0
+            && let Some(refusal) = over_limits(&mut tx, session_id, registry, limits, stored, stored_bytes).await?
+        {
             tx.rollback().await?;
-            return Ok(requests.iter().map(|_| Accepted::Full { depth: depth - stored }).collect());
+            return Ok(requests.iter().map(|_| refusal.clone()).collect());
         }
         tx.commit().await?;
         Ok(answers)
+    }
+
+    /// Postgres: one accept per session at a time, and per tenant when its bytes are
+    /// limited. Under READ COMMITTED two transactions each count their own inserts and not
+    /// the other's, and both would pass a limit. SQLite has one writer, so its counts
+    /// already see everything before them. The tenant's lock is always taken after the
+    /// session's, so two accepts never wait on each other in a cycle.
+    async fn lock_for_accept(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        session_id: &str,
+        registry: &str,
+        limits: AcceptLimits,
+    ) -> StoreResult<()> {
+        if self.kind() != DbKind::Postgres {
+            return Ok(());
+        }
+        let lock = |key: &str, space: i64| {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))::text AS locked")
+                .bind(key.to_string())
+                .bind(space)
+        };
+        lock(session_id, 7308).fetch_one(&mut **tx).await?;
+        if limits.tenant_max_bytes > 0 {
+            lock(registry, 7309).fetch_one(&mut **tx).await?;
+        }
+        Ok(())
     }
 
     /// A live (younger than the TTL) idempotency key's request hash and stored answer.

@@ -148,7 +148,8 @@ async fn generated_files_are_pruned_once_their_links_expired() {
     use warest::media::generated;
     let app = TestApp::spawn(Kind::Sqlite).await;
     let (db, dir, cfg) = (&app.state.db, &app.state.config.data_dir, &app.state.config.media);
-    let old = generated::store(db, dir, cfg, b"old bytes", "text/plain").await.unwrap();
+    let who = warest::auth::Principal { registry: "r1".into(), username: "u1".into(), is_admin: false, key_id: None };
+    let old = generated::store(db, dir, cfg, &who, b"old bytes", "text/plain").await.unwrap();
     let path = |id: &str| warest::media::stored_path(dir, generated::OWNER, id);
     assert!(path(&old.id).is_file());
     // Age the first file past the link lifetime; the next store removes it.
@@ -159,7 +160,7 @@ async fn generated_files_are_pruned_once_their_links_expired() {
         .execute(db.pool())
         .await
         .unwrap();
-    let new = generated::store(db, dir, cfg, b"new bytes", "text/plain").await.unwrap();
+    let new = generated::store(db, dir, cfg, &who, b"new bytes", "text/plain").await.unwrap();
     assert!(!path(&old.id).exists(), "the expired file is deleted");
     assert!(warest::media::received::get(db, &old.id).await.unwrap().is_none(), "and forgotten");
     assert!(path(&new.id).is_file());

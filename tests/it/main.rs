@@ -55,6 +55,7 @@ mod migrations;
 mod otlp_export;
 mod outbound_limits;
 mod proxy_api;
+mod quota_bytes;
 mod restart_schedule;
 mod retention;
 mod ui_browser;

@@ -46,6 +46,8 @@ impl Code {
             LoginBusy => "too many password checks at once (WAREST_LOGIN_MAX_CONCURRENT); see `Retry-After`",
             StreamLimit => "the key has WAREST_SSE_MAX_PER_KEY event streams open",
             SessionLimit => "the user owns WAREST_TENANT_MAX_SESSIONS sessions; delete one first",
+            GeneratedQuota => "the user's generated files fill WAREST_TENANT_GENERATED_MAX_MB; see `Retry-After`",
+            QueuedBytesQuota => "the user's waiting sends fill WAREST_TENANT_QUEUED_MAX_MB; see `Retry-After`",
             PayloadTooLarge => "the body is over WAREST_HTTP_BODY_LIMIT_MB",
             NotFound => "no such resource",
             MethodNotAllowed => "method not allowed",

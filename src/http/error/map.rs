@@ -166,6 +166,19 @@ impl From<EnqueueError> for ApiError {
                 err.retry_after = Some(secs);
                 err
             }
+            EnqueueError::TenantBytes { used, max } => {
+                let mb = |b: i64| b as f64 / (1024.0 * 1024.0);
+                let mut err = ApiError::new(
+                    Code::QueuedBytesQuota,
+                    format!(
+                        "this user's waiting sends hold {:.1} MB and this one does not fit in the {:.0} MB of WAREST_TENANT_QUEUED_MAX_MB; retry when they are sent",
+                        mb(used),
+                        mb(max)
+                    ),
+                );
+                err.retry_after = Some(5);
+                err
+            }
             EnqueueError::KeyReused => ApiError::new(
                 Code::IdempotencyKeyReused,
                 "this Idempotency-Key was already used with a different request within 24 hours",

@@ -53,7 +53,7 @@ const MAX_IDEMPOTENCY_KEY: usize = 200;
 
 crate::error_set!(
     /// Errors of the send routes.
-    pub SendErrors = [SessionNotFound, SessionNotLinked, IdempotencyKeyReused, MediaTooLarge, MediaUnsupported, MediaUrlForbidden, MediaFetchFailed, MediaConversionFailed, MediaConversionTimeout, MediaConverterMissing, ForwardUnsupported, MessageNotFound, OutboundQueueFull, SpamCooldown, QuotaExceeded]
+    pub SendErrors = [SessionNotFound, SessionNotLinked, IdempotencyKeyReused, MediaTooLarge, MediaUnsupported, MediaUrlForbidden, MediaFetchFailed, MediaConversionFailed, MediaConversionTimeout, MediaConverterMissing, ForwardUnsupported, MessageNotFound, OutboundQueueFull, SpamCooldown, QuotaExceeded, QueuedBytesQuota]
 );
 
 /// `to`: one recipient, a comma-separated list, or an array.

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::auth::Tenant;
-use crate::http::docs::AdminErrors;
+use crate::http::docs::{AdminErrors, GeneratedErrors};
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult, Code};
 use crate::http::extract::ApiJson;
@@ -64,10 +64,10 @@ pub struct BinaryResult {
         A key, type or blob that does not verify answers 422 with code 3153.",
     request_body = FileDecryptRequest,
     responses((status = 200, description = "The plaintext as a data URL or a signed link, or with output=file the plaintext itself",
-        content((Envelope<BinaryResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), AdminErrors))]
+        content((Envelope<BinaryResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), AdminErrors, GeneratedErrors))]
 async fn file_decrypt(
     State(state): State<AppState>,
-    Tenant(_who): Tenant,
+    Tenant(who): Tenant,
     ApiJson(req): ApiJson<FileDecryptRequest>,
 ) -> ApiResult<Response> {
     let output = Output::parse(req.output.as_deref())?;
@@ -104,7 +104,7 @@ async fn file_decrypt(
         let name = format!("decrypted.{}", misc_output::extension(&mime));
         return Ok(misc_output::file(plain, &mime, &name));
     }
-    let r = misc_output::reference(&state, output, &plain, &mime).await?;
+    let r = misc_output::reference(&state, &who, output, &plain, &mime).await?;
     let mut meta = json!({ "mimeType": mime, "size": plain.len(), "mode": output.mode(),
                            "mediaType": d.kind() });
     if let Some(exp) = r.expires_at {

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::auth::Tenant;
-use crate::http::docs::MediaErrors;
+use crate::http::docs::{GeneratedErrors, MediaErrors};
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiJson;
@@ -114,10 +114,10 @@ pub struct ThumbnailResult {
         PNG or lossless WebP. `output=file` answers the thumbnail's bytes instead of JSON.",
     request_body = ThumbnailRequest,
     responses((status = 200, description = "Thumbnail array with metadata, or with output=file the image itself",
-        content((Envelope<ThumbnailResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), MediaErrors))]
+        content((Envelope<ThumbnailResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), MediaErrors, GeneratedErrors))]
 async fn thumbnail(
     State(state): State<AppState>,
-    _t: Tenant,
+    Tenant(who): Tenant,
     ApiJson(body): ApiJson<ThumbnailRequest>,
 ) -> ApiResult<Response> {
     let video = match body.kind.trim() {
@@ -161,7 +161,7 @@ async fn thumbnail(
     }
     let mut data = Vec::with_capacity(pictures.len());
     for p in pictures {
-        let r = misc_output::reference(&state, output, &p.bytes, p.format.mimetype()).await?;
+        let r = misc_output::reference(&state, &who, output, &p.bytes, p.format.mimetype()).await?;
         let meta = ThumbnailMeta {
             mimetype: p.format.mimetype().into(),
             width: p.width,
@@ -280,8 +280,12 @@ fn actions(a: &ImageActions) -> ApiResult<Actions> {
         compress (JPEG quality; smallest PNG) a JPEG, PNG, WebP or GIF picture. `output=file` answers the image's bytes.",
     request_body = ImageRequest,
     responses((status = 200, description = "Processed image, or with output=file the image itself",
-        content((Envelope<ImageResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), MediaErrors))]
-async fn image(State(state): State<AppState>, _t: Tenant, ApiJson(body): ApiJson<ImageRequest>) -> ApiResult<Response> {
+        content((Envelope<ImageResult> = "application/json"), (Vec<u8> = "application/octet-stream"))), MediaErrors, GeneratedErrors))]
+async fn image(
+    State(state): State<AppState>,
+    Tenant(who): Tenant,
+    ApiJson(body): ApiJson<ImageRequest>,
+) -> ApiResult<Response> {
     let output = Output::parse(body.output.as_deref())?;
     let job = actions(&body.actions)?;
     let loaded = crate::http::routes::messages::kinds::load(&state, "file", &body.file).await?;
@@ -297,7 +301,7 @@ async fn image(State(state): State<AppState>, _t: Tenant, ApiJson(body): ApiJson
             .filter(|(_, on)| *on)
             .map(|(n, _)| n.to_string())
             .collect();
-    let r = misc_output::reference(&state, output, &p.bytes, p.format.mimetype()).await?;
+    let r = misc_output::reference(&state, &who, output, &p.bytes, p.format.mimetype()).await?;
     let mut meta = serde_json::json!({ "mimeType": p.format.mimetype(), "label": "image", "mode": output.mode() });
     if let Some(exp) = r.expires_at {
         meta["expiresAt"] = exp.into();

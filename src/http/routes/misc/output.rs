@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
 use crate::app::AppState;
-use crate::http::error::{ApiError, ApiResult};
-use crate::media::generated;
+use crate::auth::Principal;
+use crate::http::error::{ApiError, ApiResult, Code};
+use crate::media::generated::{self, GeneratedError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -47,18 +48,39 @@ pub struct Reference {
     pub expires_at: Option<i64>,
 }
 
-/// The JSON form of `bytes` for `out` (`File` is answered by [`file`] and never asks).
-pub async fn reference(state: &AppState, out: Output, bytes: &[u8], mimetype: &str) -> ApiResult<Reference> {
+/// The JSON form of `bytes` for `out` (`File` is answered by [`file`] and never asks);
+/// a link's file counts toward `who`'s quota of generated files.
+pub async fn reference(
+    state: &AppState,
+    who: &Principal,
+    out: Output,
+    bytes: &[u8],
+    mimetype: &str,
+) -> ApiResult<Reference> {
     if out != Output::Url {
         let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
         return Ok(Reference { data: format!("data:{mimetype};base64,{b64}"), expires_at: None });
     }
-    let g = generated::store(&state.db, &state.config.data_dir, &state.config.media, bytes, mimetype).await.map_err(
-        |e| {
+    let cfg = &state.config.media;
+    let g = generated::store(&state.db, &state.config.data_dir, cfg, who, bytes, mimetype).await.map_err(|e| match e {
+        GeneratedError::Quota { used, max, retry_after_secs } => {
+            let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+            let mut err = ApiError::new(
+                Code::GeneratedQuota,
+                format!(
+                    "this user's unexpired generated files hold {:.1} MB and this one does not fit in the {:.0} MB of WAREST_TENANT_GENERATED_MAX_MB; retry when links expire, or ask for output base64 or file",
+                    mb(used),
+                    mb(max)
+                ),
+            );
+            err.retry_after = Some(retry_after_secs);
+            err
+        }
+        e => {
             tracing::error!(error = %e, "could not store generated media");
             ApiError::internal()
-        },
-    )?;
+        }
+    })?;
     Ok(Reference { data: g.url, expires_at: Some(g.expires_at) })
 }
 
