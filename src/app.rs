@@ -176,6 +176,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         prefix: state.config.command_prefix.clone(),
         media,
         outbound: state.outbound.clone(),
+        autoreply: state.config.autoreply,
     });
     state.sessions.deps().sinks.add(sink.clone());
     // …and stores each decrypted message before whatsapp-rust acknowledges it to WhatsApp.

@@ -112,6 +112,9 @@ fn report(e: anyhow::Error) -> ExitCode {
 
 async fn serve(config: Config) -> ExitCode {
     let telemetry = crate::telemetry::init(&config);
+    for note in &config.notes {
+        tracing::warn!("{note}");
+    }
     let listener = match bind(&config).await {
         Ok(l) => l,
         Err(e) => return report(e),

@@ -122,7 +122,13 @@ pub const KEYS: &[KeySpec] = &[
     key("WAREST_ACTIONS_MAX_DELAY_MS", "60000", "Total waiting (delay, typing, pauses, retry waits) of one run"),
     key("WAREST_ACTIONS_TIMEOUT_MS", "120000", "Longest run of one answer's actions; the rest is skipped"),
     key("WAREST_ACTIONS_CONCURRENCY", "16", "Answers whose actions run at once (more wait, up to 16x this)"),
-    key("WAREST_COMMAND_PREFIX", "!", "Text starting with this is also delivered as message_command (empty: off)"),
+    key("AUTOREPLY_ENABLED", "false", "Answer received messages automatically (see AUTOREPLY_PING_PONG)"),
+    key(
+        "AUTOREPLY_PING_PONG",
+        "true",
+        "With AUTOREPLY_ENABLED: a text that is exactly ping is answered pong, quoting it",
+    ),
+    key("WAREST_COMMAND_PREFIX", "!", "Text starting with this is also delivered as message_command (off: never)"),
     // HTTP guards
     key("RATE_LIMIT_WINDOW_MS", "60000", "Rate-limit window per API key, in milliseconds"),
     key("RATE_LIMIT_MAX", "120", "Requests allowed per API key per window (also failed sign-ins per client address)"),
@@ -159,7 +165,11 @@ pub const KEYS: &[KeySpec] = &[
     ),
     // Outbound queue
     key("WAREST_QUEUE_CONCURRENCY", "1", "Sends in flight at once per session (1 keeps strict FIFO order)"),
-    key("WAREST_QUEUE_MAX_SIZE", "10000", "Largest number of waiting sends per session; more are refused with 429"),
+    key(
+        "WAREST_QUEUE_MAX_SIZE",
+        "10000",
+        "Largest number of waiting sends per session; more are refused with 429 (0: the largest, 10000000)",
+    ),
     key("WAREST_QUEUE_TIMEOUT_MS", "60000", "Time limit of one send attempt, in milliseconds (0: none)"),
     key("WAREST_QUEUE_MAX_RETRIES", "3", "Retries of a send after a transient failure"),
     key("WAREST_QUEUE_RETRY_DELAY_MS", "1000", "Delay before the first retry, in milliseconds"),
@@ -288,7 +298,8 @@ pub fn spec(name: &str) -> Option<&'static KeySpec> {
 pub fn env_example() -> String {
     let mut out = String::from(
         "# WAREST configuration. Every key, its default, and what it means.\n\
-         # Copy to .env and edit; real environment variables win over .env.\n",
+         # Copy to .env and edit; real environment variables win over .env.\n\
+         # An empty value (KEY=) means the default, as in the original WAREST's .env.\n",
     );
     for k in KEYS {
         out.push_str(&format!("\n# {}\n{}={}\n", k.doc, k.name, k.default));

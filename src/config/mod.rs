@@ -3,6 +3,7 @@
 //! Owns names, defaults (in [`keys::KEYS`]), validation and secret redaction. A bad value
 //! becomes one [`ConfigError`] naming the key; nothing else in the program reads env vars.
 
+mod compat;
 pub mod keys;
 mod parse;
 mod proxy;
@@ -107,6 +108,8 @@ pub struct Config {
     pub outbound: crate::outbound::OutboundConfig,
     pub webhook: WebhookConfig,
     pub command_prefix: String,
+    /// `AUTOREPLY_*`: `ping` answered `pong`.
+    pub autoreply: crate::inbound::autoreply::AutoReply,
     /// The webhook action runner's limits (`WAREST_ACTIONS_*`).
     pub actions: crate::actions::ActionLimits,
     /// Received media and signed media links.
@@ -117,6 +120,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Oldest waiting send or delivery before health reports the queue stuck.
     pub health_max_queue_age: Duration,
+    /// What start-up says about the variables (unknown keys, the original's keys with no
+    /// effect here): one warning line each, once logging is up.
+    pub notes: Vec<String>,
 }
 
 /// The Prometheus endpoint.
@@ -214,7 +220,8 @@ impl Config {
 
     /// Loads from an explicit map of variables; tests use this instead of the process env.
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let s = Source::new(vars);
+        let normalized = compat::normalize(vars);
+        let s = Source::new(&normalized.vars);
         let data_dir = PathBuf::from(s.non_empty("WAREST_DATA_DIR")?);
         let database = match s.raw("WAREST_DB_CLIENT").to_ascii_lowercase().as_str() {
             "sqlite" | "sqlite3" => {
@@ -276,6 +283,10 @@ impl Config {
             outbound: outbound(&s)?,
             webhook: webhook(&s)?,
             command_prefix: command_prefix(&s)?,
+            autoreply: crate::inbound::autoreply::AutoReply {
+                enabled: s.bool("AUTOREPLY_ENABLED")?,
+                ping_pong: s.bool("AUTOREPLY_PING_PONG")?,
+            },
             actions: actions(&s)?,
             media: media(&s)?,
             proxy_pool: proxy::proxy_pool(&s)?,
@@ -290,6 +301,7 @@ impl Config {
                     .map_err(|e| ConfigError::new("WAREST_METRICS_ALLOW", e))?,
             },
             health_max_queue_age: Duration::from_secs(s.range("WAREST_HEALTH_MAX_QUEUE_AGE_SEC", 1, 604_800)?),
+            notes: normalized.notes,
         })
     }
 }
@@ -342,6 +354,11 @@ fn media(s: &Source) -> Result<MediaConfig, ConfigError> {
 
 fn command_prefix(s: &Source) -> Result<String, ConfigError> {
     let p = s.raw("WAREST_COMMAND_PREFIX").trim().to_string();
+    // An empty value means "unset" (the original's .env has such lines), so "off" is how
+    // the command event is switched off.
+    if p.eq_ignore_ascii_case("off") {
+        return Ok(String::new());
+    }
     if p.chars().count() > 8 || p.chars().any(char::is_whitespace) {
         return Err(ConfigError::new("WAREST_COMMAND_PREFIX", "expected at most 8 characters without spaces"));
     }
@@ -512,7 +529,11 @@ fn outbound(s: &Source) -> Result<crate::outbound::OutboundConfig, ConfigError> 
     let timeout_ms = s.range("WAREST_QUEUE_TIMEOUT_MS", 0, 3_600_000)?;
     Ok(crate::outbound::OutboundConfig {
         concurrency: s.range("WAREST_QUEUE_CONCURRENCY", 1, 64)? as usize,
-        max_size: s.range("WAREST_QUEUE_MAX_SIZE", 1, 10_000_000)? as i64,
+        // 0 is the original's "no limit"; here every queue has one, so 0 is the largest.
+        max_size: match s.range("WAREST_QUEUE_MAX_SIZE", 0, 10_000_000)? {
+            0 => 10_000_000,
+            n => n as i64,
+        },
         tenant_max_bytes: s.range("WAREST_TENANT_QUEUED_MAX_MB", 0, 1_048_576)? as i64 * 1024 * 1024,
         timeout: (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms)),
         retry: crate::outbound::retry::RetryPolicy {

@@ -179,3 +179,18 @@ fn the_proxy_pool_loads_and_a_bad_entry_names_its_key_but_not_its_password() {
     assert!(load(&[("WAREST_PROXY_STRATEGY", "sometimes")]).is_err());
     assert!(load(&[("WAREST_PROXY_FAILURE_BACKOFF_MULTIPLIER", "0.5")]).is_err());
 }
+
+#[test]
+fn empty_values_mean_the_default_and_the_originals_aliases_fill_in_ours() {
+    let c = load(&[("WAREST_QUEUE_MAX_SIZE", ""), ("WAREST_AUTHADMIN_USERNAME", "  "), ("APP_PORT", "8001")]).unwrap();
+    assert_eq!((c.outbound.max_size, c.admin_username.as_str(), c.port), (10_000, "admin", 8001));
+    assert_eq!(load(&[("APP_PORT", "8001"), ("PORT", "8002")]).unwrap().port, 8002, "ours wins");
+    assert_eq!(load(&[("WAREST_QUEUE_MAX_SIZE", "0")]).unwrap().outbound.max_size, 10_000_000);
+    assert_eq!(load(&[("WAREST_COMMAND_PREFIX", "off")]).unwrap().command_prefix, "");
+    assert!(load(&[]).unwrap().notes.is_empty());
+    let notes =
+        load(&[("WAREST_CACHING_DRIVER", "redis"), ("WAREST_TYPO", "1"), ("OTHER_TOOL_KEY", "1")]).unwrap().notes;
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].ends_with(": WAREST_CACHING_DRIVER"), "{notes:?}");
+    assert!(notes[1].ends_with(": WAREST_TYPO"), "only WAREST_* keys are ours to warn about: {notes:?}");
+}

@@ -12,6 +12,7 @@
 //! same batch is skipped. Messages the client does not gate (newsletters, recovered
 //! placeholders) still come as plain events.
 
+pub mod autoreply;
 mod durable;
 pub mod groups;
 pub mod normalize;
@@ -144,8 +145,9 @@ pub struct Deps {
     pub hooks: Webhooks,
     pub prefix: String,
     pub media: Arc<ReceivedMedia>,
-    /// The send queue, for the message to a rejected caller.
+    /// The send queue, for the message to a rejected caller and auto-replies.
     pub outbound: Outbound,
+    pub autoreply: autoreply::AutoReply,
 }
 
 /// The catalog's `call` payload: who, which call, audio or video, group or not.
@@ -235,6 +237,7 @@ async fn message_events(
     if first.event != "message_received" {
         return out;
     }
+    autoreply::reply(deps.autoreply, &deps.outbound, ctx, m, first).await;
     if let Some(v) = m.message.get_base_message().poll_update_message.as_option() {
         let vote = poll::vote_payload(&deps.hooks.db, &ctx.client, &ctx.session_id, v, &m.info.source.sender).await;
         let raw = poll::raw_vote(v, &m.info.source.sender);
