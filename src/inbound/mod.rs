@@ -242,7 +242,9 @@ async fn message_events(
         let vote = poll::vote_payload(&deps.hooks.db, &ctx.client, &ctx.session_id, v, &m.info.source.sender).await;
         let raw = poll::raw_vote(v, &m.info.source.sender);
         for n in &mut out {
-            n.data["message"] = json!({ "pollName": vote["pollTitle"], "selectedOptions": vote["selectedOptions"] });
+            // Inside the existing object: it carries the message's key.
+            n.data["message"]["pollName"] = vote["pollTitle"].clone();
+            n.data["message"]["selectedOptions"] = vote["selectedOptions"].clone();
             n.data["vote"] = vote.clone();
             n.data["pollUpdateVote"] = raw.clone();
         }

@@ -2,8 +2,14 @@
 //! content type is a plain function of the decrypted message and its info.
 //!
 //! Every payload names the chat and sender by phone JID and by LID where known
-//! (`sender`/`senderLid`, `chatId`/`chatLid`) and says whether it came from the offline
+//! (`senderJid`/`senderLid`, `chatId`/`chatLid`) and says whether it came from the offline
 //! backlog (`fromOffline`).
+//!
+//! Message events also carry the fields the original WAREST's implementation sent and
+//! its users' receivers parse (`docs/webhooks.md`): `text` (what the message says),
+//! `sender` as an object (`chatId`, `fromMe`, `isGroup`, `authorJid`) and the message's
+//! WhatsApp key in `message.key` (`remoteJid`, `id`, `fromMe`, `participant`), which a
+//! receiver hands back to react to, quote, edit or read that message.
 
 use serde_json::{Value, json};
 use wa::message::protocol_message::Type as ProtocolType;
@@ -42,14 +48,40 @@ pub fn addressing(src: &MessageSource) -> Value {
         src.sender_alt.as_ref()
     };
     let (chat_pn, chat_lid) = pn_and_lid(&src.chat, chat_alt);
+    let chat_id = chat_pn.clone().unwrap_or_else(|| src.chat.to_non_ad_string());
+    let author = sender.clone().or_else(|| sender_lid.clone()).unwrap_or_else(|| src.sender.to_non_ad_string());
     json!({
-        "chatId": chat_pn.clone().unwrap_or_else(|| src.chat.to_non_ad_string()),
+        "chatId": chat_id,
         "chatLid": chat_lid,
-        "sender": sender,
+        "sender": { "chatId": chat_id, "fromMe": src.is_from_me, "isGroup": src.is_group, "authorJid": author },
+        "senderJid": sender,
         "senderLid": sender_lid,
         "fromMe": src.is_from_me,
         "isGroup": src.is_group,
     })
+}
+
+/// The message's own WhatsApp key, as WhatsApp addresses it (the chat as the stanza
+/// named it; in groups, the author as participant).
+fn own_key(info: &MessageInfo) -> Value {
+    let src = &info.source;
+    json!({
+        "remoteJid": src.chat.to_non_ad_string(),
+        "id": info.id.to_string(),
+        "fromMe": src.is_from_me,
+        "participant": src.is_group.then(|| src.sender.to_non_ad_string()),
+    })
+}
+
+/// Adds the original's `text` and `message.key` to a message event's payload.
+fn with_original_fields(mut d: Value, info: &MessageInfo) -> Value {
+    let text = d["message"]["text"].as_str().or_else(|| d["message"]["caption"].as_str()).map(str::to_string);
+    d["text"] = json!(text);
+    if !d["message"].is_object() {
+        d["message"] = json!({});
+    }
+    d["message"]["key"] = own_key(info);
+    d
 }
 
 fn context(ci: Option<&wa::ContextInfo>) -> (Value, Value) {
@@ -207,6 +239,15 @@ pub fn command(text: &str, prefix: &str) -> Option<(String, Vec<String>)> {
 
 /// Normalizes one decrypted message. `prefix` is the command prefix (empty: none).
 pub fn message(msg: &wa::Message, info: &MessageInfo, prefix: &str) -> Vec<Normalized> {
+    let mut out = catalog(msg, info, prefix);
+    for n in &mut out {
+        n.data = with_original_fields(std::mem::take(&mut n.data), info);
+    }
+    out
+}
+
+/// The catalog events of one message, in our own fields.
+fn catalog(msg: &wa::Message, info: &MessageInfo, prefix: &str) -> Vec<Normalized> {
     let mut base = addressing(&info.source);
     base["messageId"] = json!(info.id.to_string());
     base["pushName"] = json!(Some(&info.push_name).filter(|n| !n.is_empty()));
@@ -264,7 +305,7 @@ pub fn message(msg: &wa::Message, info: &MessageInfo, prefix: &str) -> Vec<Norma
     d["mentions"] = mentions;
     d["quoted"] = quoted;
     d["tags"] = json!([if info.source.is_from_me { "outbound" } else { "inbound" }]);
-    let (sender, sender_lid) = (d["sender"].as_str().map(String::from), d["senderLid"].as_str().map(String::from));
+    let (sender, sender_lid) = (d["senderJid"].as_str().map(String::from), d["senderLid"].as_str().map(String::from));
     let store = StoreOp::Message {
         chat,
         id: info.id.to_string(),

@@ -131,6 +131,9 @@ pub async fn insert(
     if let Value::Object(map) = &mut data {
         map.entry("sessionId").or_insert_with(|| json!(ev.session_id));
         map.entry("eventId").or_insert_with(|| json!(id));
+        // The original WAREST's implementation sent the session id as `id` too, and its
+        // users' receivers read it there.
+        map.entry("id").or_insert_with(|| json!(ev.session_id));
     }
     let body = json!({
         "event": ev.event,

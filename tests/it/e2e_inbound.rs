@@ -99,7 +99,7 @@ async fn run(kind: Kind) {
         let d = h.json()["data"].clone();
         assert_eq!(d["sessionId"], "in1");
         assert!(d["chatId"].is_string(), "{d}");
-        assert!(d["sender"].is_string() || d["senderLid"].is_string(), "{d}");
+        assert!(d["senderJid"].is_string() || d["senderLid"].is_string(), "{d}");
         assert_eq!(d["fromOffline"], false);
     }
     let received = events_of(&hits, "message_received");

@@ -27,6 +27,7 @@ mod api_misc_decrypt;
 mod api_quotas;
 mod api_sessions;
 mod compat_env;
+mod compat_receivers;
 mod durability;
 mod e2e_chat_actions;
 mod e2e_chats;
