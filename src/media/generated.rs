@@ -153,8 +153,10 @@ impl<'a> Quota<'a> {
         if used + adding <= self.max {
             return Ok(());
         }
+        // Rows committed while the query ran can be younger than `now`: the wait is never
+        // longer than a link's lifetime.
         let oldest: i64 = row.try_get("oldest")?;
-        let retry_after_secs = ((oldest + self.ttl_ms - now).max(1000) as u64).div_ceil(1000);
+        let retry_after_secs = ((oldest + self.ttl_ms - now).clamp(1000, self.ttl_ms.max(1000)) as u64).div_ceil(1000);
         Err(GeneratedError::Quota { used: used - own, max: self.max, retry_after_secs })
     }
 }
