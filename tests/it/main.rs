@@ -61,6 +61,7 @@ mod quota_bytes;
 mod restart_schedule;
 mod retention;
 mod ui_browser;
+mod webhook_golden;
 mod webhooks_config;
 mod webhooks_crash;
 mod webhooks_delivery;
