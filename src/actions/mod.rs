@@ -13,10 +13,13 @@
 
 mod once;
 pub mod parse;
+mod prebuilt;
 mod run;
 pub mod send;
 mod send_rich;
+mod template;
 mod tenants;
+mod transform;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -115,7 +118,12 @@ impl ActionRunner {
                 "the answer is larger than {limit} bytes (WAREST_ACTIONS_MAX_BODY_KB); no action was run"
             ))]),
             AnswerBody::Unreadable => None,
-            AnswerBody::Text(t) => match parse::parse_body(t, answer.content_type.as_deref(), &me.limits) {
+            AnswerBody::Text(t) => match parse::parse_body(
+                t,
+                answer.content_type.as_deref(),
+                &me.limits,
+                &template::context(&answer.event, &answer.data, &answer.session_id),
+            ) {
                 parse::Parsed::Nothing => None,
                 parse::Parsed::Malformed(why) => Some(vec![failure(format!("{why}; no action was run"))]),
                 parse::Parsed::Plan(plan) => Some(run::execute(me, &answer, plan).await),

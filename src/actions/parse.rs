@@ -114,8 +114,9 @@ pub enum Parsed {
 }
 
 /// Parses a body. Plain-text answers ("OK") are not actions; a body that looks like JSON
-/// (or is declared JSON) and does not parse is reported.
-pub fn parse_body(body: &str, content_type: Option<&str>, limits: &ActionLimits) -> Parsed {
+/// (or is declared JSON) and does not parse is reported. Templates in the actions are
+/// rendered from `ctx` (`template::context`; `Null`: none are).
+pub fn parse_body(body: &str, content_type: Option<&str>, limits: &ActionLimits, ctx: &Value) -> Parsed {
     let t = body.trim();
     if t.is_empty() {
         return Parsed::Nothing;
@@ -131,7 +132,17 @@ pub fn parse_body(body: &str, content_type: Option<&str>, limits: &ActionLimits)
     let (list, delay) = match &v {
         Value::Object(o) => match o.get("actions") {
             None | Some(Value::Null) => return Parsed::Nothing,
-            Some(Value::Array(a)) => (a.clone(), o.get("delayMs").cloned()),
+            Some(Value::Array(a)) if ctx.is_null() => (a.clone(), o.get("delayMs").cloned()),
+            Some(Value::Array(a)) => {
+                // Four times the largest answer: room for names and texts, not for an
+                // answer that multiplies the event into megabytes.
+                let mut budget = limits.max_body.saturating_mul(4);
+                match super::template::render(&Value::Array(a.clone()), ctx, &mut budget) {
+                    Ok(Value::Array(rendered)) => (rendered, o.get("delayMs").cloned()),
+                    Ok(_) => unreachable!("an array renders to an array"),
+                    Err(why) => return Parsed::Malformed(why),
+                }
+            }
             Some(_) => return Parsed::Malformed("`actions` must be a list".into()),
         },
         _ => return Parsed::Nothing,
@@ -370,7 +381,7 @@ mod tests {
     }
 
     fn plan(v: Value) -> Plan {
-        match parse_body(&v.to_string(), None, &limits()) {
+        match parse_body(&v.to_string(), None, &limits(), &Value::Null) {
             Parsed::Plan(p) => p,
             other => panic!("{other:?}"),
         }
@@ -378,10 +389,10 @@ mod tests {
 
     #[test]
     fn plain_text_and_bodies_without_actions_are_not_actions() {
-        assert_eq!(parse_body("OK", Some("text/plain"), &limits()), Parsed::Nothing);
-        assert_eq!(parse_body("{}", None, &limits()), Parsed::Nothing);
-        assert!(matches!(parse_body("{\"actions\": [", None, &limits()), Parsed::Malformed(_)));
-        assert!(matches!(parse_body("{\"actions\": 3}", None, &limits()), Parsed::Malformed(_)));
+        assert_eq!(parse_body("OK", Some("text/plain"), &limits(), &Value::Null), Parsed::Nothing);
+        assert_eq!(parse_body("{}", None, &limits(), &Value::Null), Parsed::Nothing);
+        assert!(matches!(parse_body("{\"actions\": [", None, &limits(), &Value::Null), Parsed::Malformed(_)));
+        assert!(matches!(parse_body("{\"actions\": 3}", None, &limits(), &Value::Null), Parsed::Malformed(_)));
     }
 
     #[test]

@@ -55,18 +55,10 @@ pub(super) async fn execute(rt: &Inner, answer: &Answer, plan: Plan) -> Vec<Valu
 }
 
 /// "Truthy" as the original evaluates conditions: booleans, non-zero numbers, and strings
-/// other than "", "false", "0", "no", "null", "undefined". A string `{{a.b}}` is first
-/// replaced by that value of `{event, data}`.
-fn truthy(cond: &Value, answer: &Answer) -> bool {
-    let v = match cond.as_str().map(str::trim) {
-        Some(t) if t.starts_with("{{") && t.ends_with("}}") => {
-            let path = t[2..t.len() - 2].trim();
-            let root = json!({ "event": answer.event, "data": answer.data, "sessionId": answer.session_id });
-            path.split('.').try_fold(&root, |v, k| v.get(k)).cloned().unwrap_or(Value::Null)
-        }
-        _ => cond.clone(),
-    };
-    match &v {
+/// other than "", "false", "0", "no", "null", "undefined". A condition `{{a.b}}` was
+/// already replaced by that value of the event when the answer was parsed (`template`).
+fn truthy(cond: &Value) -> bool {
+    match cond {
         Value::Null => false,
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
@@ -264,7 +256,7 @@ impl<'a> Exec<'a> {
                 if all.iter().all(|ok| *ok) { Ok(Value::Null) } else { Err("an item failed".into()) }
             }
             Action::When { cond, then, otherwise } => {
-                let take = truthy(cond, self.answer);
+                let take = truthy(cond);
                 let ok = self.steps(if take { then } else { otherwise }, 0).await;
                 let branch = if take { "then" } else { "else" };
                 if ok { Ok(json!({ "branch": branch })) } else { Err(format!("the {branch} branch failed")) }

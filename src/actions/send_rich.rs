@@ -15,6 +15,8 @@ use crate::outbound::content::{Common, Content, Media};
 use crate::outbound::sources::forward_content;
 use crate::store::{Db, StoreError};
 
+use super::{prebuilt, transform};
+
 fn s<'a>(o: &'a Map<String, Value>, names: &[&str]) -> Option<&'a str> {
     names.iter().find_map(|n| o.get(*n).and_then(Value::as_str))
 }
@@ -58,6 +60,7 @@ struct ButtonBody {
 }
 
 pub async fn button(o: &Map<String, Value>, cfg: &OutboundConfig, common: Common) -> Result<Content, String> {
+    let o = &prebuilt::expand(o);
     let b: ButtonBody = body(o)?;
     let buttons = bi::buttons(&b.buttons).map_err(invalid)?;
     let frame = bi::frame(b.text.as_deref(), b.title.as_deref(), b.footer.as_deref()).map_err(invalid)?;
@@ -65,12 +68,14 @@ pub async fn button(o: &Map<String, Value>, cfg: &OutboundConfig, common: Common
 }
 
 pub async fn list(o: &Map<String, Value>, cfg: &OutboundConfig, common: Common) -> Result<Content, String> {
+    let o = &prebuilt::expand(o);
     let (frame, button_text, sections) = bi::list(&body(o)?).map_err(invalid)?;
     Ok(Content::List { frame, button_text, sections, image: header_image(o, cfg).await?, common })
 }
 
 pub async fn sticker(o: &Map<String, Value>, cfg: &OutboundConfig, common: Common) -> Result<Content, String> {
-    let loaded = load(o, &["sticker", "url", "webpUrl", "media"], cfg).await?;
+    // `imageUrl`: the original's sticker from any picture (made a 512 px WebP here too).
+    let loaded = load(o, &["sticker", "url", "webpUrl", "imageUrl", "media"], cfg).await?;
     let st = bm::sticker(loaded).await.map_err(fail("sticker"))?;
     Ok(Content::Sticker { media: Media::new(&st.bytes, &st.mimetype), width: st.width, height: st.height, common })
 }
@@ -89,17 +94,27 @@ pub async fn forward(o: &Map<String, Value>, db: &Db, session: &str) -> Result<C
     forward_content(stored)
 }
 
-/// `media` with `mediaType` image (default), video, audio or gif.
+/// `media` with `mediaType` image (default), video, audio or gif; an image may carry
+/// `transform.sharp`, the others `transcode` (`transform`).
 pub async fn media(o: &Map<String, Value>, cfg: &OutboundConfig, common: Common) -> Result<Content, String> {
     let media_type = s(o, &["mediaType"]).unwrap_or("image").to_ascii_lowercase();
     let caption = build::caption("caption", s(o, &["caption"])).map_err(invalid)?;
     let view_once = o.get("viewOnce").and_then(Value::as_bool).unwrap_or(false);
+    // Checked before anything is fetched: a bad option fails fast.
+    let sharp = if media_type == "image" { transform::sharp_actions(o)? } else { None };
+    let transcode = if media_type == "image" { None } else { transform::transcode_options(o, &media_type)? };
+    let prepare = async |loaded: Loaded| match (sharp, &transcode) {
+        (Some(a), _) => transform::sharp(loaded, a).await,
+        (None, Some(t)) => transform::transcode(&cfg.ffmpeg, loaded, t).await,
+        (None, None) => Ok(loaded),
+    };
     match media_type.as_str() {
         "image" | "video" => {
-            let loaded = load(o, &["url", "media"], cfg).await?;
+            let loaded = prepare(load(o, &["url", "media"], cfg).await?).await?;
             let mime = loaded.mimetype.clone().unwrap_or_default();
             if media_type == "image" && IMAGE_TYPES.contains(&mime.as_str()) {
-                let compress = o.get("compress").and_then(Value::as_bool).unwrap_or(true);
+                // A transformed picture is sent as it was made.
+                let compress = sharp.is_none() && o.get("compress").and_then(Value::as_bool).unwrap_or(true);
                 let (media, dims, _, _) = bm::image(loaded.bytes, &mime, compress).await.map_err(fail("media"))?;
                 Ok(Content::Image { media, caption, view_once, dims, common })
             } else if media_type == "video" && VIDEO_TYPES.contains(&mime.as_str()) {
@@ -112,13 +127,13 @@ pub async fn media(o: &Map<String, Value>, cfg: &OutboundConfig, common: Common)
             }
         }
         "audio" => {
-            let loaded = load(o, &["url", "audio", "media"], cfg).await?;
+            let loaded = prepare(load(o, &["url", "audio", "media"], cfg).await?).await?;
             let ptt = ["isVN", "ptt"].iter().find_map(|n| o.get(*n)).and_then(Value::as_bool).unwrap_or(false);
             let a = bm::audio(&cfg.ffmpeg, loaded, ptt).await.map_err(fail("url"))?;
             Ok(Content::Audio { media: Media::new(&a.bytes, &a.mimetype), ptt, seconds: a.seconds, common })
         }
         "gif" => {
-            let loaded = load(o, &["url", "gif", "media"], cfg).await?;
+            let loaded = prepare(load(o, &["url", "gif", "media"], cfg).await?).await?;
             let (bytes, _) = bm::gif(&cfg.ffmpeg, loaded).await.map_err(fail("url"))?;
             let dims = bm::video_dims(&cfg.ffmpeg, &bytes).await;
             let media = Media::new(&bytes, "video/mp4");

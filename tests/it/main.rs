@@ -26,6 +26,7 @@ mod api_misc;
 mod api_misc_decrypt;
 mod api_quotas;
 mod api_sessions;
+mod compat_actions;
 mod compat_env;
 mod compat_receivers;
 mod durability;
