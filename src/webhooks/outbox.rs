@@ -44,6 +44,8 @@ pub struct Target {
     pub target_id: Option<String>,
     pub url: String,
     pub headers: Value,
+    /// Waits for the event's deliveries to the targets before it (`fanout: sequential`).
+    pub sequential: bool,
 }
 
 fn parse_json(text: &str) -> Value {
@@ -71,7 +73,7 @@ pub async fn resolve_targets(
     event: &str,
 ) -> StoreResult<Vec<Target>> {
     let rows = sqlx::query(
-        "SELECT id, kind, url, events, headers FROM webhook_targets WHERE session_id = $1 ORDER BY created_at, id",
+        "SELECT id, kind, url, events, headers, sequential FROM webhook_targets WHERE session_id = $1 ORDER BY created_at, id",
     )
     .bind(session_id)
     .fetch_all(&mut **tx)
@@ -90,7 +92,8 @@ pub async fn resolve_targets(
         if let Some(url) = url
             && filter_accepts(&events, event)
         {
-            out.push(Target { kind: "extra", target_id: Some(r.try_get("id")?), url, headers });
+            let sequential = r.try_get::<i64, _>("sequential")? != 0;
+            out.push(Target { kind: "extra", target_id: Some(r.try_get("id")?), url, headers, sequential });
         }
     }
     let main = match session_url {
@@ -100,7 +103,7 @@ pub async fn resolve_targets(
     if let Some((kind, url)) = main
         && filter_accepts(&primary.0, event)
     {
-        out.insert(0, Target { kind, target_id: None, url, headers: primary.1 });
+        out.insert(0, Target { kind, target_id: None, url, headers: primary.1, sequential: false });
     }
     Ok(out)
 }
@@ -181,8 +184,8 @@ pub async fn insert_delivery(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO webhook_deliveries (event_seq, session_id, target_kind, target_id, url, headers, state,
-                                         attempts, next_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)",
+                                         attempts, next_at, created_at, updated_at, after_previous)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7, $8)",
     )
     .bind(seq)
     .bind(session_id)
@@ -191,6 +194,7 @@ pub async fn insert_delivery(
     .bind(&t.url)
     .bind(t.headers.to_string())
     .bind(now)
+    .bind(i64::from(t.sequential))
     .execute(&mut **tx)
     .await?;
     Ok(())

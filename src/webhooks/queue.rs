@@ -103,6 +103,9 @@ impl Db {
                    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
                                    WHERE p.session_id = d.session_id AND p.url = d.url
                                      AND p.state = 'pending' AND p.id < d.id)
+                   AND (d.after_previous = 0
+                        OR NOT EXISTS (SELECT 1 FROM webhook_deliveries q
+                                       WHERE q.event_seq = d.event_seq AND q.state = 'pending' AND q.id < d.id))
                  ORDER BY d.id LIMIT $3{lock})
                AND (locked_until IS NULL OR locked_until < $2)
              RETURNING id, event_seq, session_id, target_kind, target_id, url, headers, attempts,

@@ -15,6 +15,7 @@ pub struct TargetRow {
     pub has_secret: bool,
     pub events: Value,
     pub headers: Value,
+    pub sequential: bool,
 }
 
 /// A target as configured by the caller; `secret: None` on an extra target means unsigned
@@ -26,12 +27,15 @@ pub struct TargetSpec {
     pub secret: Option<String>,
     pub events: Vec<String>,
     pub headers: serde_json::Map<String, Value>,
+    /// Delivered only after the targets before it (`fanout: sequential`).
+    pub sequential: bool,
 }
 
 impl Db {
     pub async fn webhook_targets(&self, session_id: &str) -> StoreResult<Vec<TargetRow>> {
         let rows = sqlx::query(
-            "SELECT id, kind, url, secret, events, headers FROM webhook_targets WHERE session_id = $1 ORDER BY created_at, id",
+            "SELECT id, kind, url, secret, events, headers, sequential FROM webhook_targets
+              WHERE session_id = $1 ORDER BY created_at, id",
         )
         .bind(session_id)
         .fetch_all(self.pool())
@@ -45,6 +49,7 @@ impl Db {
                     has_secret: r.try_get::<Option<String>, _>("secret")?.is_some(),
                     events: serde_json::from_str(&r.try_get::<String, _>("events")?).unwrap_or(Value::Null),
                     headers: serde_json::from_str(&r.try_get::<String, _>("headers")?).unwrap_or(Value::Null),
+                    sequential: r.try_get::<i64, _>("sequential")? != 0,
                 })
             })
             .collect()
@@ -57,8 +62,9 @@ impl Db {
         sqlx::query("DELETE FROM webhook_targets WHERE session_id = $1").bind(session_id).execute(&mut *tx).await?;
         for (i, s) in specs.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO webhook_targets (id, session_id, kind, url, secret, events, headers, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                "INSERT INTO webhook_targets (id, session_id, kind, url, secret, events, headers, created_at, updated_at,
+                                              sequential)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
             )
             .bind(format!("wht_{}", uuid::Uuid::now_v7().simple()))
             .bind(session_id)
@@ -69,6 +75,7 @@ impl Db {
             .bind(Value::Object(s.headers.clone()).to_string())
             // Keeps the caller's order (created_at ties are broken by this offset).
             .bind(now + i as i64)
+            .bind(i64::from(s.sequential))
             .execute(&mut *tx)
             .await?;
         }

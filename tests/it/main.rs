@@ -67,6 +67,7 @@ mod webhooks_config;
 mod webhooks_crash;
 mod webhooks_delivery;
 mod webhooks_fairness;
+mod webhooks_fanout;
 mod webhooks_ops;
 mod webhooks_private;
 mod webhooks_reuse;

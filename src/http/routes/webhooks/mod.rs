@@ -134,6 +134,10 @@ pub struct ExtraTarget {
     url: String,
     /// Signs this target's deliveries; absent: the session's secret.
     secret: Option<String>,
+    /// `parallel` (default): delivered at once; `sequential`: an event reaches this target
+    /// only after its deliveries to the targets listed before it ended (delivered or dead).
+    #[schema(pattern = "^(parallel|sequential)$")]
+    fanout: Option<String>,
     #[serde(flatten)]
     options: TargetOptions,
 }
@@ -144,7 +148,8 @@ pub struct TargetsRequest {
     /// Filter and headers of the session's own webhook URL (or WEBHOOK_DEFAULT_URL).
     #[serde(default)]
     primary: TargetOptions,
-    /// Further targets (at most 10), delivered in parallel with the primary one.
+    /// Further targets (at most 10), delivered in parallel with the primary one unless
+    /// their `fanout` is `sequential`.
     #[serde(default)]
     targets: Vec<ExtraTarget>,
 }
@@ -159,6 +164,8 @@ pub struct TargetView {
     events: Value,
     #[schema(value_type = Object)]
     headers: Value,
+    /// `parallel` or `sequential`.
+    fanout: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -183,6 +190,7 @@ async fn view(state: &AppState, id: &str, session_url: Option<String>) -> ApiRes
                 has_secret: r.has_secret,
                 events: r.events,
                 headers: r.headers,
+                fanout: if r.sequential { "sequential" } else { "parallel" },
             })
             .collect(),
     })
@@ -224,6 +232,7 @@ async fn put_targets(
         secret: None,
         events: validated_events("primary.events", req.primary.events)?,
         headers: validated_headers("primary.headers", req.primary.headers)?,
+        sequential: false,
     }];
     for (i, t) in req.targets.into_iter().enumerate() {
         let url = validated_url(&format!("targets[{i}].url"), t.url)?;
@@ -238,6 +247,16 @@ async fn put_targets(
             secret: t.secret,
             events: validated_events(&format!("targets[{i}].events"), t.options.events)?,
             headers: validated_headers(&format!("targets[{i}].headers"), t.options.headers)?,
+            sequential: match t.fanout.as_deref() {
+                None | Some("parallel") => false,
+                Some("sequential") => true,
+                Some(other) => {
+                    return Err(ApiError::field(
+                        format!("targets[{i}].fanout"),
+                        format!("{other:?} must be parallel or sequential"),
+                    ));
+                }
+            },
         });
     }
     state.db.replace_webhook_targets(&id, &specs).await?;
