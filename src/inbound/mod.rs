@@ -16,12 +16,13 @@ pub mod autoreply;
 mod durable;
 pub mod groups;
 pub mod normalize;
+pub mod payloads;
 pub mod poll;
 pub mod vote;
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use whatsapp_rust::types::events::Event;
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
@@ -150,34 +151,6 @@ pub struct Deps {
     pub autoreply: autoreply::AutoReply,
 }
 
-/// The catalog's `call` payload: who, which call, audio or video, group or not.
-fn call_payload(c: &IncomingCall, rejected: bool) -> Value {
-    let (is_video, group) = match &c.action {
-        CallAction::Offer { is_video, group_jid, .. } => (*is_video, group_jid.as_ref().map(|g| g.to_non_ad_string())),
-        CallAction::OfferNotice { is_video, .. } => (*is_video, None),
-        _ => (false, None),
-    };
-    let mut d = serde_json::to_value(c).unwrap_or(Value::Null);
-    d["from"] = json!(c.from.to_non_ad_string());
-    d["callId"] = json!(c.action.call_id());
-    d["callCreator"] = json!(c.action.call_creator().to_non_ad_string());
-    d["status"] = json!(match &c.action {
-        CallAction::Offer { .. } | CallAction::OfferNotice { .. } => "offer",
-        CallAction::PreAccept { .. } => "ringing",
-        CallAction::Accept { .. } => "accept",
-        CallAction::Reject { .. } => "reject",
-        CallAction::Terminate { .. } => "terminate",
-        _ => "other",
-    });
-    d["isVideo"] = json!(is_video);
-    d["isGroup"] = json!(group.is_some() || matches!(&c.action, CallAction::OfferNotice { is_group: true, .. }));
-    d["groupJid"] = json!(group);
-    d["timestamp"] = json!(c.timestamp.timestamp_millis());
-    d["fromOffline"] = json!(c.offline);
-    d["rejected"] = json!(rejected);
-    d
-}
-
 /// Rejects a ringing call and, when the session has a reject message, queues it to the
 /// caller. Off the worker: neither may hold up the next event.
 fn reject_call(deps: &Deps, ctx: &WaEventCtx, c: &IncomingCall, message: Option<String>) {
@@ -276,37 +249,14 @@ async fn normalize_event(deps: &Deps, ctx: &WaEventCtx, ev: &Event) -> Vec<Norma
             out
         }
         Event::Receipt(r) => {
-            use whatsapp_rust::wacore::types::presence::ReceiptType as R;
-            let state = match r.r#type {
-                R::Delivered => "delivered",
-                R::Sent => "sent",
-                R::Read | R::ReadSelf => "read",
-                R::Played | R::PlayedSelf => "played",
-                R::ServerError => "error",
-                // Retry receipts are encryption plumbing, not message states.
-                _ => return vec![],
-            };
+            let Some(d) = payloads::receipt(r) else { return vec![] };
             if chat_skipped(&f, &r.source.chat, r.source.is_group, false) {
                 return vec![];
             }
-            let mut d = normalize::addressing(&r.source);
-            d["messageIds"] = json!(r.message_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>());
-            d["ack"] = json!(state);
-            d["timestamp"] = json!(r.timestamp.timestamp_millis());
-            d["fromOffline"] = json!(r.offline);
             plain("message_ack", d)
         }
-        Event::Presence(p) => plain(
-            "presence_update",
-            json!({ "jid": p.from.to_non_ad_string(), "presence": if p.unavailable { "unavailable" } else { "available" },
-                    "lastSeen": p.last_seen.map(|t| t.timestamp_millis()) }),
-        ),
-        Event::ChatPresence(p) => {
-            let mut d = normalize::addressing(&p.source);
-            d["presence"] = serde_json::to_value(p.state).unwrap_or(Value::Null);
-            d["media"] = serde_json::to_value(p.media).unwrap_or(Value::Null);
-            plain("presence_update", d)
-        }
+        Event::Presence(p) => plain("presence_update", payloads::presence(p)),
+        Event::ChatPresence(p) => plain("presence_update", payloads::chat_presence(p)),
         Event::GroupUpdate(g) => {
             if f.ignore_groups {
                 return vec![];
@@ -322,9 +272,9 @@ async fn normalize_event(deps: &Deps, ctx: &WaEventCtx, ev: &Event) -> Vec<Norma
             if f.ignore_calls {
                 return vec![];
             }
-            plain("call", call_payload(c, is_offer && f.reject_calls))
+            plain("call", payloads::call(c, is_offer && f.reject_calls))
         }
-        Event::SelfPushNameUpdated(u) => plain("creds_update", serde_json::to_value(u).unwrap_or(Value::Null)),
+        Event::SelfPushNameUpdated(u) => plain("creds_update", payloads::creds(u)),
         _ => vec![],
     }
 }

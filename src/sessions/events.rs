@@ -44,6 +44,34 @@ pub fn me_json(me: &Me) -> Value {
     json!({ "id": me.jid, "lid": me.lid, "pushName": me.push_name, "platform": me.platform })
 }
 
+/// The `data` of a `session_status` event: the tag, the resulting state, and the details
+/// that tag carries. Pure, so the golden tests can pin it.
+pub fn status_payload(tag: Tag, status: Status, d: &StatusDetail<'_>) -> Value {
+    let mut data = json!({ "tags": tag, "status": status });
+    if let Some(qr) = d.qr {
+        data["qr"] = json!(qr);
+    }
+    if let Some(secs) = d.qr_duration_secs {
+        data["qrDuration"] = json!(secs);
+    }
+    if let Some(code) = d.pairing_code {
+        data["pairingCode"] = json!(code);
+    }
+    if let Some(me) = d.me {
+        data["me"] = me_json(me);
+    }
+    if let Some(reason) = d.reason {
+        data["reason"] = json!(reason);
+    }
+    if let Some(p) = d.proxy {
+        data["proxy"] = json!(Some(p).filter(|p| !p.is_empty()));
+    }
+    if let Some(p) = d.previous_proxy {
+        data["previousProxy"] = json!(p);
+    }
+    data
+}
+
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<SessionEvent>,
@@ -61,33 +89,11 @@ impl EventBus {
     }
 
     pub fn session_status(&self, id: &str, registry: &str, tag: Tag, status: Status, d: StatusDetail<'_>) {
-        let mut data = json!({ "tags": tag, "status": status });
-        if let Some(qr) = d.qr {
-            data["qr"] = json!(qr);
-        }
-        if let Some(secs) = d.qr_duration_secs {
-            data["qrDuration"] = json!(secs);
-        }
-        if let Some(code) = d.pairing_code {
-            data["pairingCode"] = json!(code);
-        }
-        if let Some(me) = d.me {
-            data["me"] = me_json(me);
-        }
-        if let Some(reason) = d.reason {
-            data["reason"] = json!(reason);
-        }
-        if let Some(p) = d.proxy {
-            data["proxy"] = json!(Some(p).filter(|p| !p.is_empty()));
-        }
-        if let Some(p) = d.previous_proxy {
-            data["previousProxy"] = json!(p);
-        }
         let ev = SessionEvent {
             event: "session_status",
             session_id: id.to_string(),
             registry: registry.to_string(),
-            data,
+            data: status_payload(tag, status, &d),
             ts: crate::store::now_ms(),
         };
         tracing::info!(session = id, tag = ?tag, status = status.as_str(), "session status");
