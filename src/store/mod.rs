@@ -56,6 +56,8 @@ impl DbKind {
 pub struct Db {
     pool: AnyPool,
     kind: DbKind,
+    /// SQLite's connections commit with `synchronous = FULL` (`WAREST_SQLITE_SYNCHRONOUS`).
+    full_sync: bool,
 }
 
 impl Db {
@@ -108,7 +110,7 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        Ok(Db { pool, kind })
+        Ok(Db { pool, kind, full_sync: full_sync && kind == DbKind::Sqlite })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -121,6 +123,11 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Whether SQLite commits wait for the disk (`synchronous = FULL`).
+    pub fn sqlite_full_sync(&self) -> bool {
+        self.full_sync
     }
 
     pub fn kind(&self) -> DbKind {
