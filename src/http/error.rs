@@ -13,6 +13,11 @@ use crate::store::StoreError;
 pub mod docs;
 mod map;
 
+/// Bytes as MiB, for quota messages that name a `*_MB` setting.
+pub fn megabytes(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
 /// Stable numeric response codes. The numbers never change once published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[repr(u16)]

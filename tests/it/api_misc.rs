@@ -300,33 +300,14 @@ async fn image_thumbnails_in_each_format_and_output() {
 }
 
 /// A small MP4 (160×120, 10 fps, 3 s) made with the system ffmpeg.
-fn small_mp4() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("v.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=10:duration=3",
-        ])
-        .args(["-c:v", "mpeg4", "-pix_fmt", "yuv420p"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg is installed");
-    assert!(status.success());
-    std::fs::read(out).unwrap()
-}
-
 #[tokio::test]
 async fn video_thumbnails_are_stills_through_ffmpeg() {
     let Some(_) = require::ffmpeg() else { return };
     let (app, key) = app().await;
-    let video = format!("data:video/mp4;base64,{}", base64::engine::general_purpose::STANDARD.encode(small_mp4()));
+    let video = format!(
+        "data:video/mp4;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(common::fixtures::mpeg4_clip())
+    );
     let t = "/api/v1/misc/media/thumbnail";
     let (status, body) =
         app.post(t, Some(&key), json!({ "file": video, "type": "video", "width": 80, "height": 80, "count": 3 })).await;

@@ -16,17 +16,6 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-async fn file_server(body: Vec<u8>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().fallback(move || {
-        let body = body.clone();
-        async move { body }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/blob.enc")
-}
-
 fn data_url_bytes(data: &str) -> (String, Vec<u8>) {
     let rest = data.strip_prefix("data:").expect("a data URL");
     let (meta, b) = rest.split_once(";base64,").unwrap();
@@ -63,7 +52,7 @@ async fn file_decrypt_round_trips_whatsapp_encrypted_media_and_names_bad_fields(
     assert_eq!(r["meta"]["mode"], "base64");
 
     // By URL, the type given explicitly, no mimetype: sniffed from the plaintext.
-    let url = file_server(enc.data_to_upload.clone()).await;
+    let url = common::fixtures::file_server(enc.data_to_upload.clone(), "application/octet-stream").await;
     let (status, body) = post(json!({ "mediaKey": media_key, "file": url, "mediaType": "image" })).await;
     assert_eq!(status, 200, "{body}");
     let (mime, bytes) = data_url_bytes(body["results"][0]["data"].as_str().unwrap());

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::common;
 use crate::webhooks_support::Receiver;
 
+use common::fixtures::{self, file_server};
 use common::{Kind, eventually};
 use serde_json::{Value, json};
 use warest_sandbox::{Behaviour, InboxEntry, Sandbox};
@@ -16,55 +17,15 @@ const PHONE: &str = "15550007801";
 const CONTACT: &str = "15550007802";
 const WAIT: Duration = Duration::from_secs(60);
 
-/// Serves `body` as `content_type` on loopback.
-async fn file_server(body: Vec<u8>, content_type: &'static str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().fallback(move || {
-        let body = body.clone();
-        async move { ([(axum::http::header::CONTENT_TYPE, content_type)], body) }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/file")
-}
-
-fn png(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
-    let mut out = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
-    out
-}
-
-/// Three seconds of MPEG-4 Part 2 video: what `transcode` turns into H.264.
-fn mpeg4_video(ffmpeg: &std::path::Path) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("v.mp4");
-    let status = std::process::Command::new(ffmpeg)
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=10:duration=3",
-        ])
-        .args(["-c:v", "mpeg4", "-pix_fmt", "yuv420p"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::read(out).unwrap()
-}
-
 async fn media_of(sandbox: &Sandbox, kind: &'static str) -> InboxEntry {
     sandbox.wait_inbox(CONTACT, WAIT, |e| e.media.as_ref().is_some_and(|m| m.kind == kind)).await.unwrap()
 }
 
 #[tokio::test]
 async fn the_originals_action_answers_reach_the_contact() {
-    let Some(ffmpeg) = common::require::ffmpeg() else { return };
+    if common::require::ffmpeg().is_none() {
+        return;
+    }
     let sandbox = Sandbox::start().await.unwrap();
     sandbox.create_contact(CONTACT, Behaviour::Silent).await.unwrap();
     let rx = Receiver::start().await;
@@ -76,8 +37,8 @@ async fn the_originals_action_answers_reach_the_contact() {
         app.post("/api/v1/session/main/config", Some(&key), json!({ "webhookUrl": rx.url("/hook") })).await;
     assert_eq!(status, 200, "{body}");
 
-    let picture = file_server(png(640, 480), "image/png").await;
-    let video = mpeg4_video(&ffmpeg);
+    let picture = file_server(fixtures::picture(640, 480, image::ImageFormat::Png), "image/png").await;
+    let video = fixtures::mpeg4_clip();
     let video_url = file_server(video.clone(), "video/mp4").await;
     let answer = |needle: &str, action: Value| rx.answer_containing(needle, json!({ "actions": [action] }));
     answer(

@@ -7,6 +7,7 @@ use crate::common;
 use std::time::Duration;
 
 use base64::Engine;
+use common::fixtures::file_server;
 use common::{Kind, TestApp, envelope_code};
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -22,18 +23,6 @@ async fn gateway(sandbox: &Sandbox, env: &[(&str, &str)]) -> TestApp {
 
 async fn link(app: &TestApp, sandbox: &Sandbox, key: &str) {
     common::wa::link_session(app, sandbox, key, "main", PHONE).await
-}
-
-/// A tiny file server on loopback that answers every GET with `body`.
-async fn file_server(body: Vec<u8>, content_type: &'static str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().fallback(move || {
-        let body = body.clone();
-        async move { ([(axum::http::header::CONTENT_TYPE, content_type)], body) }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/file")
 }
 
 fn b64(bytes: &[u8]) -> String {

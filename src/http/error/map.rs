@@ -167,7 +167,7 @@ impl From<EnqueueError> for ApiError {
                 err
             }
             EnqueueError::TenantBytes { used, max } => {
-                let mb = |b: i64| b as f64 / (1024.0 * 1024.0);
+                let mb = |b: i64| super::megabytes(b.max(0) as u64);
                 let mut err = ApiError::new(
                     Code::QueuedBytesQuota,
                     format!(

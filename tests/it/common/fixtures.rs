@@ -150,6 +150,26 @@ pub fn flag(json: &str, snake: &str, camel: &str) -> bool {
     json.contains(&format!("\"{snake}\":true")) || json.contains(&format!("\"{camel}\":true"))
 }
 
+/// A file server on loopback that answers every GET with `body` as `content_type`; its URL.
+pub async fn file_server(body: Vec<u8>, content_type: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move { ([(axum::http::header::CONTENT_TYPE, content_type)], body) }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/file")
+}
+
+/// 3 s of 160×120 MPEG-4 Part 2 video (not H.264: what a re-encode visibly changes; needs ffmpeg).
+pub fn mpeg4_clip() -> Vec<u8> {
+    ffmpeg(
+        &["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=3", "-c:v", "mpeg4", "-pix_fmt", "yuv420p"],
+        "mp4",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

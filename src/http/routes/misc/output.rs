@@ -64,7 +64,7 @@ pub async fn reference(
     let cfg = &state.config.media;
     let g = generated::store(&state.db, &state.config.data_dir, cfg, who, bytes, mimetype).await.map_err(|e| match e {
         GeneratedError::Quota { used, max, retry_after_secs } => {
-            let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+            let mb = crate::http::error::megabytes;
             let mut err = ApiError::new(
                 Code::GeneratedQuota,
                 format!(
