@@ -62,7 +62,7 @@ pub fn events(g: &GroupUpdate, me: &Me) -> Vec<(&'static str, Value)> {
             return vec![("group_join", d)];
         }
         _ => {
-            let mut d = serde_json::to_value(g).unwrap_or(Value::Null);
+            let mut d = super::wire::normalized(serde_json::to_value(g).unwrap_or(Value::Null));
             if let Some(o) = d.as_object_mut()
                 && let Some(b) = base.as_object()
             {

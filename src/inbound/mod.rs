@@ -19,6 +19,7 @@ pub mod normalize;
 pub mod payloads;
 pub mod poll;
 pub mod vote;
+mod wire;
 
 use std::sync::Arc;
 

@@ -49,7 +49,7 @@ pub fn call(c: &IncomingCall, rejected: bool) -> Value {
         CallAction::OfferNotice { is_video, .. } => (*is_video, None),
         _ => (false, None),
     };
-    let mut d = serde_json::to_value(c).unwrap_or(Value::Null);
+    let mut d = super::wire::normalized(serde_json::to_value(c).unwrap_or(Value::Null));
     d["from"] = json!(c.from.to_non_ad_string());
     d["callId"] = json!(c.action.call_id());
     d["callCreator"] = json!(c.action.call_creator().to_non_ad_string());
@@ -72,5 +72,5 @@ pub fn call(c: &IncomingCall, rejected: bool) -> Value {
 
 /// `creds_update`: this account's push name changed, as whatsapp-rust reports it.
 pub fn creds(u: &SelfPushNameUpdated) -> Value {
-    serde_json::to_value(u).unwrap_or(Value::Null)
+    super::wire::normalized(serde_json::to_value(u).unwrap_or(Value::Null))
 }
