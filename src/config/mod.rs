@@ -42,8 +42,16 @@ impl fmt::Debug for Secret {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
-    Sqlite { path: PathBuf },
-    Postgres { url: Secret },
+    Sqlite {
+        path: PathBuf,
+    },
+    Postgres {
+        url: Secret,
+    },
+    /// MySQL or MariaDB: `mysql://user:pass@host:3306/db`.
+    Mysql {
+        url: Secret,
+    },
 }
 
 impl Database {
@@ -51,6 +59,7 @@ impl Database {
         match self {
             Database::Sqlite { .. } => "sqlite",
             Database::Postgres { .. } => "postgres",
+            Database::Mysql { .. } => "mysql",
         }
     }
 }

@@ -1,12 +1,15 @@
-//! The SQL store: one pool, migrations for SQLite and Postgres, tenant-scoped queries.
+//! The SQL store: one pool, migrations for SQLite, Postgres and MySQL/MariaDB,
+//! tenant-scoped queries.
 //!
-//! Both databases go through sqlx's `Any` driver with one set of queries written in the
+//! Every database goes through sqlx's `Any` driver with one set of queries written in the
 //! common dialect (`$N` placeholders, `ON CONFLICT`, `RETURNING`, integers and text only), so
-//! every query runs on both and the same test suite covers both. Where the dialects must
-//! differ (row locking), [`Db::kind`] says which one is live. Owns no HTTP semantics:
-//! callers map [`StoreError`] to status codes.
+//! every query runs on each and the same test suite covers each. MySQL reads that dialect
+//! through [`Db::sql`] (`dialect.rs`). Where the dialects must differ (row locking),
+//! [`Db::kind`] says which one is live. Owns no HTTP semantics: callers map [`StoreError`]
+//! to status codes.
 
 pub mod api_keys;
+mod dialect;
 pub mod docs_sessions;
 pub mod sessions;
 pub mod users;
@@ -21,6 +24,7 @@ use crate::config::Database;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -40,6 +44,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum DbKind {
     Sqlite,
     Postgres,
+    /// MySQL or MariaDB (InnoDB).
+    Mysql,
 }
 
 impl DbKind {
@@ -47,6 +53,7 @@ impl DbKind {
         match self {
             DbKind::Sqlite => "sqlite",
             DbKind::Postgres => "postgres",
+            DbKind::Mysql => "mysql",
         }
     }
 }
@@ -84,6 +91,7 @@ impl Db {
                 (format!("sqlite://{}?mode=rwc", path.display()), DbKind::Sqlite)
             }
             Database::Postgres { url } => (url.expose().to_string(), DbKind::Postgres),
+            Database::Mysql { url } => (url.expose().to_string(), DbKind::Mysql),
         };
         let options = AnyConnectOptions::from_str(&url)?;
         // SQLite has one writer. With several connections, concurrent writers (the HTTP
@@ -105,6 +113,18 @@ impl Db {
                         );
                         conn.execute(pragmas.as_str()).await?;
                     }
+                    if kind == DbKind::Mysql {
+                        // The common dialect's spelling: "quoted" identifiers and `||`
+                        // concatenation, as on Postgres; STRICT so an over-long value is an
+                        // error, not a silent truncation; UTC so NOW() agrees with now_ms().
+                        conn.execute(
+                            "SET SESSION sql_mode = 'ANSI_QUOTES,PIPES_AS_CONCAT,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
+                        )
+                        .await?;
+                        // Postgres's level: no gap locks, each statement sees what has
+                        // committed when it starts.
+                        conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await?;
+                    }
                     Ok(())
                 })
             })
@@ -117,6 +137,7 @@ impl Db {
         match self.kind {
             DbKind::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
             DbKind::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+            DbKind::Mysql => MYSQL_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
     }
@@ -162,6 +183,31 @@ impl Backlog {
     pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Backlog> {
         use sqlx::Row;
         Ok(Backlog { depth: r.try_get("depth")?, oldest_at: r.try_get("oldest")? })
+    }
+}
+
+/// Text columns read the same way on every database. Through the `Any` driver MySQL's
+/// `LONGTEXT` (every text column outside a key, see `migrations/mysql`) arrives as a blob,
+/// which `try_get::<String>` refuses; these read it as UTF-8 instead.
+pub(crate) trait RowText {
+    fn text_opt(&self, col: &str) -> Result<Option<String>, sqlx::Error>;
+
+    fn text(&self, col: &str) -> Result<String, sqlx::Error> {
+        self.text_opt(col)?
+            .ok_or_else(|| sqlx::Error::ColumnDecode { index: col.to_string(), source: "unexpected NULL".into() })
+    }
+}
+
+impl RowText for sqlx::any::AnyRow {
+    fn text_opt(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
+        use sqlx::Row;
+        match self.try_get::<Option<String>, _>(col) {
+            Err(sqlx::Error::ColumnDecode { .. }) => self
+                .try_get::<Option<Vec<u8>>, _>(col)?
+                .map(|b| String::from_utf8(b).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+                .transpose(),
+            other => other,
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, DbKind, StoreError, StoreResult, conflict_or, now_ms};
+use super::{Db, DbKind, RowText, StoreError, StoreResult, conflict_or, now_ms};
 
 /// Whose sessions a query may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,50 +86,51 @@ const COLUMNS: &str = "id, registry, label, status, auto_start, metadata, webhoo
      last_error, me_jid, me_lid, me_push_name, me_platform, created_at, updated_at, last_connected_at, proxy, proxy_assigned";
 
 fn json_col(row: &AnyRow, col: &str) -> StoreResult<Value> {
-    let text: String = row.try_get(col)?;
+    let text = row.text(col)?;
     // Only this module writes these columns, always as JSON; a bad value means corruption.
     serde_json::from_str(&text).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
 }
 
 fn from_row(row: &AnyRow) -> StoreResult<SessionRow> {
     Ok(SessionRow {
-        id: row.try_get("id")?,
-        registry: row.try_get("registry")?,
-        label: row.try_get("label")?,
-        status: row.try_get("status")?,
+        id: row.text("id")?,
+        registry: row.text("registry")?,
+        label: row.text_opt("label")?,
+        status: row.text("status")?,
         auto_start: row.try_get::<i64, _>("auto_start")? != 0,
         metadata: json_col(row, "metadata")?,
-        webhook_url: row.try_get("webhook_url")?,
-        webhook_secret: row.try_get("webhook_secret")?,
+        webhook_url: row.text_opt("webhook_url")?,
+        webhook_secret: row.text_opt("webhook_secret")?,
         flags: json_col(row, "flags")?,
-        last_error: row.try_get("last_error")?,
+        last_error: row.text_opt("last_error")?,
         me: Me {
-            jid: row.try_get("me_jid")?,
-            lid: row.try_get("me_lid")?,
-            push_name: row.try_get("me_push_name")?,
-            platform: row.try_get("me_platform")?,
+            jid: row.text_opt("me_jid")?,
+            lid: row.text_opt("me_lid")?,
+            push_name: row.text_opt("me_push_name")?,
+            platform: row.text_opt("me_platform")?,
         },
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         last_connected_at: row.try_get("last_connected_at")?,
-        proxy: row.try_get("proxy")?,
-        proxy_assigned: row.try_get("proxy_assigned")?,
+        proxy: row.text_opt("proxy")?,
+        proxy_assigned: row.text_opt("proxy_assigned")?,
     })
 }
 
 impl Db {
     pub async fn create_session(&self, new: NewSession<'_>) -> StoreResult<SessionRow> {
         let now = now_ms();
-        sqlx::query(
+        sqlx::query(self.sql(
             "INSERT INTO sessions (id, registry, label, status, auto_start, metadata, flags, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, '{}', $7, $7)",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, '{}', $7, $8)",
+        ))
         .bind(new.id)
         .bind(new.registry)
         .bind(new.label)
         .bind(new.status)
         .bind(i64::from(new.auto_start))
         .bind(new.metadata.to_string())
+        .bind(now)
         .bind(now)
         .execute(self.pool())
         .await
@@ -140,7 +141,7 @@ impl Db {
     /// A session as seen by `scope`; another registry's session is `NotFound`.
     pub async fn get_session(&self, scope: Scope<'_>, id: &str) -> StoreResult<SessionRow> {
         let (cond, bind) = scope.filter(2);
-        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1{cond}");
+        let sql = self.sql_string(format!("SELECT {COLUMNS} FROM sessions WHERE id = $1{cond}"));
         let mut query = sqlx::query(&sql).bind(id);
         if let Some(r) = bind {
             query = query.bind(r);
@@ -156,7 +157,7 @@ impl Db {
 
     /// Sessions `registry` owns.
     pub async fn count_sessions_of(&self, registry: &str) -> StoreResult<i64> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE registry = $1")
+        let n: i64 = sqlx::query(self.sql("SELECT COUNT(*) AS n FROM sessions WHERE registry = $1"))
             .bind(registry)
             .fetch_one(self.pool())
             .await?
@@ -165,7 +166,7 @@ impl Db {
     }
 
     pub async fn session_exists(&self, id: &str) -> StoreResult<bool> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE id = $1")
+        let n: i64 = sqlx::query(self.sql("SELECT COUNT(*) AS n FROM sessions WHERE id = $1"))
             .bind(id)
             .fetch_one(self.pool())
             .await?
@@ -175,20 +176,21 @@ impl Db {
 
     /// How many sessions the gateway holds, all registries.
     pub async fn count_sessions(&self) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM sessions").fetch_one(self.pool()).await?;
+        let row = sqlx::query(self.sql("SELECT COUNT(*) AS n FROM sessions")).fetch_one(self.pool()).await?;
         Ok(row.try_get("n")?)
     }
 
     /// How many sessions are in each status (statuses without sessions are absent).
     pub async fn sessions_by_status(&self) -> StoreResult<Vec<(String, i64)>> {
-        let rows =
-            sqlx::query("SELECT status, COUNT(*) AS n FROM sessions GROUP BY status").fetch_all(self.pool()).await?;
-        rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
+        let rows = sqlx::query(self.sql("SELECT status, COUNT(*) AS n FROM sessions GROUP BY status"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok((r.text("status")?, r.try_get("n")?))).collect()
     }
 
     pub async fn list_sessions(&self, scope: Scope<'_>) -> StoreResult<Vec<SessionRow>> {
         let (cond, bind) = scope.filter(1);
-        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE 1 = 1{cond} ORDER BY created_at, id");
+        let sql = self.sql_string(format!("SELECT {COLUMNS} FROM sessions WHERE 1 = 1{cond} ORDER BY created_at, id"));
         let mut query = sqlx::query(&sql);
         if let Some(r) = bind {
             query = query.bind(r);
@@ -199,17 +201,17 @@ impl Db {
     /// Sessions to bring back at start: auto-start on, not stopped on purpose, and not
     /// failed without credentials (logged out: restoring would only show a new QR).
     pub async fn sessions_to_restore(&self) -> StoreResult<Vec<SessionRow>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(&self.sql_string(format!(
             "SELECT {COLUMNS} FROM sessions WHERE auto_start = 1 AND status <> 'STOPPED'
                AND (status <> 'FAILED' OR me_jid IS NOT NULL) ORDER BY created_at, id"
-        ))
+        )))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(from_row).collect()
     }
 
     pub async fn set_session_status(&self, id: &str, status: &str, last_error: Option<&str>) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET status = $1, last_error = $2, updated_at = $3 WHERE id = $4")
+        sqlx::query(self.sql("UPDATE sessions SET status = $1, last_error = $2, updated_at = $3 WHERE id = $4"))
             .bind(status)
             .bind(last_error)
             .bind(now_ms())
@@ -222,17 +224,18 @@ impl Db {
     /// Records who the account is; `connected` also stamps `last_connected_at`.
     pub async fn set_session_me(&self, id: &str, me: &Me, connected: bool) -> StoreResult<()> {
         let now = now_ms();
-        sqlx::query(
+        sqlx::query(self.sql(
             "UPDATE sessions SET me_jid = $1, me_lid = $2, me_push_name = $3, me_platform = $4, updated_at = $5,
-                    last_connected_at = CASE WHEN $6 = 1 THEN $5 ELSE last_connected_at END
-             WHERE id = $7",
-        )
+                    last_connected_at = CASE WHEN $6 = 1 THEN $7 ELSE last_connected_at END
+             WHERE id = $8",
+        ))
         .bind(me.jid.as_deref())
         .bind(me.lid.as_deref())
         .bind(me.push_name.as_deref())
         .bind(me.platform.as_deref())
         .bind(now)
         .bind(i64::from(connected))
+        .bind(now)
         .bind(id)
         .execute(self.pool())
         .await?;
@@ -257,10 +260,10 @@ impl Db {
             Some(p) => (p, None),
             None => (cur.proxy, cur.proxy_assigned),
         };
-        sqlx::query(
+        sqlx::query(self.sql(
             "UPDATE sessions SET label = $1, auto_start = $2, metadata = $3, webhook_url = $4, webhook_secret = $5,
-                    flags = $6, updated_at = $7, proxy = $9, proxy_assigned = $10 WHERE id = $8",
-        )
+                    flags = $6, updated_at = $7, proxy = $8, proxy_assigned = $9 WHERE id = $10",
+        ))
         .bind(label)
         .bind(i64::from(auto_start))
         .bind(metadata.to_string())
@@ -268,9 +271,9 @@ impl Db {
         .bind(secret)
         .bind(flags.to_string())
         .bind(now_ms())
-        .bind(id)
         .bind(proxy)
         .bind(assigned)
+        .bind(id)
         .execute(self.pool())
         .await?;
         self.session(id).await
@@ -278,7 +281,7 @@ impl Db {
 
     /// Records the pool proxy a session got (masked URL), for sticky pools.
     pub async fn set_session_proxy_assigned(&self, id: &str, proxy: Option<&str>) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET proxy_assigned = $1 WHERE id = $2")
+        sqlx::query(self.sql("UPDATE sessions SET proxy_assigned = $1 WHERE id = $2"))
             .bind(proxy)
             .bind(id)
             .execute(self.pool())
@@ -291,11 +294,11 @@ impl Db {
     /// (`wa_*`) is wiped by the session's store before this.
     pub async fn delete_session_row(&self, scope: Scope<'_>, id: &str) -> StoreResult<()> {
         let (cond, bind) = scope.filter(2);
-        let sql = format!("DELETE FROM sessions WHERE id = $1{cond}");
+        let sql = self.sql_string(format!("DELETE FROM sessions WHERE id = $1{cond}"));
         let mut tx = match self.kind() {
             // Take the write lock up front: a deferred transaction could fail to upgrade.
             DbKind::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
-            DbKind::Postgres => self.pool().begin().await?,
+            DbKind::Postgres | DbKind::Mysql => self.pool().begin().await?,
         };
         let mut query = sqlx::query(&sql).bind(id);
         if let Some(r) = bind {
@@ -306,7 +309,10 @@ impl Db {
             return Err(StoreError::NotFound);
         }
         for table in SESSION_TABLES {
-            sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1")).bind(id).execute(&mut *tx).await?;
+            sqlx::query(&self.sql_string(format!("DELETE FROM {table} WHERE session_id = $1")))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -1,4 +1,5 @@
-//! The store suite, run on SQLite and (when `WAREST_TEST_POSTGRES_URL` is set) Postgres.
+//! The store suite, run on SQLite and (when `WAREST_TEST_POSTGRES_URL` and
+//! `WAREST_TEST_MYSQL_URL` are set) Postgres and MySQL/MariaDB.
 
 use crate::auth::{issue_key, new_id, sha256_hex};
 use crate::store::api_keys::KeySource;
@@ -82,6 +83,54 @@ async fn docs_sessions_expire(db: &Db) {
     assert!(db.find_docs_session("new").await.unwrap().is_none());
 }
 
+async fn sessions_roundtrip_scoped_to_their_registry(db: &Db) {
+    use crate::store::sessions::{ConfigPatch, Me, NewSession, Scope};
+    let a = user(db, "owner-a").await;
+    let b = user(db, "owner-b").await;
+    let meta = serde_json::json!({ "team": "support" });
+    let new = NewSession {
+        id: "Desk",
+        registry: &a,
+        label: Some("desk"),
+        status: "stopped",
+        auto_start: true,
+        metadata: &meta,
+    };
+    let row = db.create_session(new).await.unwrap();
+    assert_eq!((row.id.as_str(), row.metadata.clone(), row.created_at), ("Desk", meta.clone(), row.updated_at));
+    let again =
+        NewSession { id: "Desk", registry: &b, label: None, status: "stopped", auto_start: false, metadata: &meta };
+    assert!(matches!(db.create_session(again).await, Err(StoreError::Conflict("session"))));
+    // Ids are case-sensitive on every database (MySQL compares with a binary collation).
+    let other =
+        NewSession { id: "desk", registry: &b, label: None, status: "stopped", auto_start: false, metadata: &meta };
+    db.create_session(other).await.unwrap();
+
+    assert!(matches!(db.get_session(Scope::Registry(&b), "Desk").await, Err(StoreError::NotFound)));
+    assert_eq!(db.list_sessions(Scope::Registry(&a)).await.unwrap().len(), 1);
+    assert_eq!(db.list_sessions(Scope::All).await.unwrap().len(), 2);
+    assert_eq!(db.count_sessions_of(&a).await.unwrap(), 1);
+
+    db.set_session_status("Desk", "connected", Some("was: qr")).await.unwrap();
+    let me = Me { jid: Some("15550001001@s.whatsapp.net".into()), lid: Some("1234@lid".into()), ..Me::default() };
+    db.set_session_me("Desk", &me, true).await.unwrap();
+    let patch = ConfigPatch {
+        label: Some(None),
+        proxy: Some(Some("socks5://u:p@127.0.0.1:1080".into())),
+        ..ConfigPatch::default()
+    };
+    let row = db.update_session_config(Scope::Registry(&a), "Desk", patch).await.unwrap();
+    assert_eq!((row.status.as_str(), row.last_error.as_deref(), row.label), ("connected", Some("was: qr"), None));
+    assert_eq!((row.me, row.proxy.as_deref()), (me, Some("socks5://u:p@127.0.0.1:1080")));
+    assert!(row.last_connected_at.is_some_and(|t| t == row.updated_at || t <= row.updated_at));
+    assert_eq!(db.sessions_by_status().await.unwrap().len(), 2);
+
+    assert!(matches!(db.delete_session_row(Scope::Registry(&b), "Desk").await, Err(StoreError::NotFound)));
+    db.delete_session_row(Scope::Registry(&a), "Desk").await.unwrap();
+    assert!(!db.session_exists("Desk").await.unwrap());
+    assert!(db.session_exists("desk").await.unwrap());
+}
+
 async fn migrations_are_idempotent(db: &Db) {
     db.migrate().await.unwrap();
     db.ping().await.unwrap();
@@ -92,7 +141,7 @@ macro_rules! on_every_db {
     ($($case:ident),* $(,)?) => {$(
         #[tokio::test]
         async fn $case() {
-            for t in TestDb::all().await {
+            for t in TestDb::all_with_mysql().await {
                 super::$case(&t.db).await;
                 t.cleanup().await;
             }
@@ -107,8 +156,21 @@ mod on_all {
         keys_are_scoped_to_their_user,
         deleting_a_user_deletes_its_keys_and_sessions,
         docs_sessions_expire,
+        sessions_roundtrip_scoped_to_their_registry,
         migrations_are_idempotent,
     );
+}
+
+#[tokio::test]
+async fn mysql_is_covered_when_configured() {
+    let Some(t) = TestDb::mysql().await else { return };
+    assert_eq!(t.db.kind(), crate::store::DbKind::Mysql);
+    // The session settings the dialect relies on took.
+    let mode: String =
+        sqlx::Row::try_get(&sqlx::query("SELECT @@SESSION.sql_mode AS m").fetch_one(t.db.pool()).await.unwrap(), "m")
+            .unwrap();
+    assert!(mode.contains("ANSI_QUOTES") && mode.contains("PIPES_AS_CONCAT"), "{mode}");
+    t.cleanup().await;
 }
 
 #[tokio::test]

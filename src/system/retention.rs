@@ -100,7 +100,7 @@ async fn sweep_events(db: &Db, cutoff: i64) -> StoreResult<u64> {
     loop {
         let mut tx = match db.kind() {
             DbKind::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await?,
-            DbKind::Postgres => db.pool().begin().await?,
+            DbKind::Postgres | DbKind::Mysql => db.pool().begin().await?,
         };
         let seqs: Vec<i64> = sqlx::query_scalar(pick).bind(cutoff).bind(BATCH).fetch_all(&mut *tx).await?;
         if seqs.is_empty() {

@@ -4,8 +4,9 @@
 //! the crate's own unit tests, and behind the `testing` feature, which only the crate's
 //! dev-dependency on itself turns on (see `Cargo.toml`).
 //!
-//! Postgres tests read `WAREST_TEST_POSTGRES_URL` (CI sets it and fails if the server is
-//! unreachable) and each get a database of their own, so tests run in parallel safely.
+//! Postgres tests read `WAREST_TEST_POSTGRES_URL`, MySQL/MariaDB tests
+//! `WAREST_TEST_MYSQL_URL` (CI sets both and fails if a server is unreachable); each test
+//! gets a database of its own, so tests run in parallel safely.
 
 #![allow(clippy::disallowed_methods, reason = "test support reads the test environment (WAREST_TEST_*, PATH)")]
 
@@ -28,7 +29,8 @@ pub const PG_TEST_DB_PREFIX: &str = "warest_t_";
 pub struct TestDb {
     pub db: Db,
     pub database: Database,
-    pg_admin: Option<(String, String)>,
+    /// The server's URL without a database, and this test's database on it.
+    admin: Option<(Database, String)>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -38,7 +40,7 @@ impl TestDb {
         let database = Database::Sqlite { path: dir.path().join("warest.db") };
         let db = Db::connect(&database, 5).await.expect("open sqlite");
         db.migrate().await.expect("migrate sqlite");
-        TestDb { db, database, pg_admin: None, _dir: Some(dir) }
+        TestDb { db, database, admin: None, _dir: Some(dir) }
     }
 
     /// A fresh, migrated Postgres database, or `None` (after a `SKIP` line; a panic under
@@ -49,16 +51,31 @@ impl TestDb {
     }
 
     async fn postgres_at(base: String) -> TestDb {
+        Self::server_at(Database::Postgres { url: Secret::new(base) }).await
+    }
+
+    /// A fresh, migrated MySQL/MariaDB database, or `None` as for [`TestDb::postgres`].
+    pub async fn mysql() -> Option<TestDb> {
+        let base = require::service_url(require::MYSQL_URL, "MySQL")?;
+        Some(Self::server_at(Database::Mysql { url: Secret::new(base) }).await)
+    }
+
+    /// A database of its own on the server `admin` points at (Postgres or MySQL).
+    async fn server_at(admin: Database) -> TestDb {
         let name = format!("{PG_TEST_DB_PREFIX}{}", uuid::Uuid::new_v4().simple());
-        let admin = Db::connect(&Database::Postgres { url: Secret::new(base.clone()) }, 1)
+        let server = Db::connect(&admin, 1)
             .await
-            .expect("WAREST_TEST_POSTGRES_URL is set but Postgres is unreachable");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.expect("create test database");
-        admin.close().await;
-        let database = Database::Postgres { url: Secret::new(with_database(&base, &name)) };
+            .unwrap_or_else(|e| panic!("the {} test server is unreachable: {e}", admin.kind()));
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(server.pool()).await.expect("create test database");
+        server.close().await;
+        let database = match &admin {
+            Database::Mysql { url } => Database::Mysql { url: Secret::new(with_database(url.expose(), &name)) },
+            Database::Postgres { url } => Database::Postgres { url: Secret::new(with_database(url.expose(), &name)) },
+            Database::Sqlite { .. } => unreachable!("SQLite has no server"),
+        };
         let db = Db::connect(&database, 5).await.expect("open test database");
-        db.migrate().await.expect("migrate postgres");
-        TestDb { db, database, pg_admin: Some((base, name)), _dir: None }
+        db.migrate().await.unwrap_or_else(|e| panic!("migrate {}: {e}", admin.kind()));
+        TestDb { db, database, admin: Some((admin, name)), _dir: None }
     }
 
     /// Every database kind available here: SQLite always, Postgres when configured (a
@@ -71,17 +88,28 @@ impl TestDb {
         all
     }
 
+    /// [`TestDb::all`] and MySQL/MariaDB when configured: for the parts of the store that
+    /// run on MySQL so far (the account store; the rest follows, see `store/dialect.rs`).
+    pub async fn all_with_mysql() -> Vec<TestDb> {
+        let mut all = Self::all().await;
+        if let Some(base) = require::mysql_run() {
+            all.push(Self::server_at(Database::Mysql { url: Secret::new(base) }).await);
+        }
+        all
+    }
+
     pub fn data_dir(&self) -> Option<PathBuf> {
         self._dir.as_ref().map(|d| d.path().to_path_buf())
     }
 
-    /// Closes the pool and drops the Postgres test database.
+    /// Closes the pool and drops the server's test database.
     pub async fn cleanup(self) {
         self.db.close().await;
-        let Some((base, name)) = self.pg_admin else { return };
-        if let Ok(admin) = Db::connect(&Database::Postgres { url: Secret::new(base) }, 1).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
-            admin.close().await;
+        let Some((admin, name)) = self.admin else { return };
+        let force = if matches!(admin, Database::Postgres { .. }) { " WITH (FORCE)" } else { "" };
+        if let Ok(server) = Db::connect(&admin, 1).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}{force}")).execute(server.pool()).await;
+            server.close().await;
         }
     }
 }

@@ -15,6 +15,7 @@ pub const REQUIRE_ALL: &str = "WAREST_TEST_REQUIRE_ALL";
 
 /// The Postgres server the tests may use (each test creates its own database there).
 pub const POSTGRES_URL: &str = "WAREST_TEST_POSTGRES_URL";
+pub const MYSQL_URL: &str = "WAREST_TEST_MYSQL_URL";
 
 fn required() -> bool {
     std::env::var(REQUIRE_ALL).is_ok_and(|v| !v.is_empty() && v != "0")
@@ -71,8 +72,17 @@ pub fn service_url(var: &str, what: &str) -> Option<String> {
 /// The Postgres URL for a test that runs on every database kind: without one, a `SKIP`
 /// line says its Postgres run did not happen (its SQLite run still does).
 pub fn postgres_run() -> Option<String> {
-    match std::env::var(POSTGRES_URL) {
+    run_on(POSTGRES_URL, "Postgres")
+}
+
+/// As [`postgres_run`], for MySQL/MariaDB (`WAREST_TEST_MYSQL_URL`).
+pub fn mysql_run() -> Option<String> {
+    run_on(MYSQL_URL, "MySQL")
+}
+
+fn run_on(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(url) if !url.is_empty() => Some(url),
-        _ => skip(&format!("{} on Postgres", current_test()), "Postgres", &format!("{POSTGRES_URL} is not set")),
+        _ => skip(&format!("{} on {what}", current_test()), what, &format!("{var} is not set")),
     }
 }

@@ -40,7 +40,7 @@ use crate::store::{Db, StoreResult};
 pub async fn begin_write(db: &Db) -> Result<Transaction<'static, Any>, sqlx::Error> {
     match db.kind() {
         crate::store::DbKind::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await,
-        crate::store::DbKind::Postgres => db.pool().begin().await,
+        crate::store::DbKind::Postgres | crate::store::DbKind::Mysql => db.pool().begin().await,
     }
 }
 

@@ -1,9 +1,10 @@
-//! The two migration sets describe one schema: `migrations/sqlite/` and
-//! `migrations/postgres/` have the same steps (file names), and once applied to real
-//! databases their catalogs list the same tables with the same columns. Column types
-//! differ on purpose (`INTEGER` vs `BIGINT`, `BLOB` vs `BYTEA`) and are not compared.
-//! Postgres comes from `WAREST_TEST_POSTGRES_URL`; without it that half is skipped with
-//! one line (a failure in CI).
+//! The three migration sets describe one schema: `migrations/sqlite/`,
+//! `migrations/postgres/` and `migrations/mysql/` have the same steps (file names), and once
+//! applied to real databases their catalogs list the same tables with the same columns.
+//! Column types differ on purpose (`INTEGER` vs `BIGINT`, `BLOB` vs `BYTEA`, MySQL's
+//! `VARCHAR(191)` for keyed text) and are not compared. Postgres and MySQL come from
+//! `WAREST_TEST_POSTGRES_URL` and `WAREST_TEST_MYSQL_URL`; without one, that part is
+//! skipped with one line (a failure in CI).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,18 +54,28 @@ async fn postgres_catalog(db: &Db) -> Catalog {
     .await
 }
 
+async fn mysql_catalog(db: &Db) -> Catalog {
+    catalog(
+        db,
+        "SELECT CAST(c.table_name AS CHAR(64)) AS t, CAST(c.column_name AS CHAR(64)) AS c FROM information_schema.columns c \
+         JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+         WHERE c.table_schema = DATABASE() AND t.table_type = 'BASE TABLE' AND c.table_name <> ?",
+    )
+    .await
+}
+
 /// What one catalog has and the other lacks, table by table, for the failure message.
-fn differences(sqlite: &Catalog, postgres: &Catalog) -> Vec<String> {
+fn differences(sqlite: &Catalog, other: &Catalog, name: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for table in sqlite.keys().chain(postgres.keys()).collect::<BTreeSet<_>>() {
-        match (sqlite.get(table), postgres.get(table)) {
+    for table in sqlite.keys().chain(other.keys()).collect::<BTreeSet<_>>() {
+        match (sqlite.get(table), other.get(table)) {
             (Some(_), None) => out.push(format!("table {table}: only in SQLite")),
-            (None, Some(_)) => out.push(format!("table {table}: only in Postgres")),
+            (None, Some(_)) => out.push(format!("table {table}: only in {name}")),
             (Some(s), Some(p)) => {
                 let only_s: Vec<_> = s.difference(p).collect();
                 let only_p: Vec<_> = p.difference(s).collect();
                 if !only_s.is_empty() || !only_p.is_empty() {
-                    out.push(format!("table {table}: columns only in SQLite {only_s:?}, only in Postgres {only_p:?}"));
+                    out.push(format!("table {table}: columns only in SQLite {only_s:?}, only in {name} {only_p:?}"));
                 }
             }
             (None, None) => unreachable!(),
@@ -74,14 +85,15 @@ fn differences(sqlite: &Catalog, postgres: &Catalog) -> Vec<String> {
 }
 
 #[test]
-fn both_dialects_have_the_same_migration_steps() {
-    let (sqlite, postgres) = (steps("sqlite"), steps("postgres"));
+fn every_dialect_has_the_same_migration_steps() {
+    let (sqlite, postgres, mysql) = (steps("sqlite"), steps("postgres"), steps("mysql"));
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres must have the same step files");
+    assert_eq!(sqlite, mysql, "migrations/sqlite and migrations/mysql must have the same step files");
 }
 
 #[tokio::test]
-async fn both_dialects_declare_the_same_tables_and_columns() {
+async fn every_dialect_declares_the_same_tables_and_columns() {
     let lite = TestDb::sqlite().await;
     let sqlite = sqlite_catalog(&lite.db).await;
     lite.cleanup().await;
@@ -91,11 +103,18 @@ async fn both_dialects_declare_the_same_tables_and_columns() {
     }
     assert!(!sqlite.contains_key(SQLX_TABLE));
 
-    let Some(pg) = TestDb::postgres().await else { return };
-    let postgres = postgres_catalog(&pg.db).await;
-    pg.cleanup().await;
-    let diff = differences(&sqlite, &postgres);
-    assert!(diff.is_empty(), "the SQLite and Postgres migrations disagree:\n{}", diff.join("\n"));
+    if let Some(pg) = TestDb::postgres().await {
+        let postgres = postgres_catalog(&pg.db).await;
+        pg.cleanup().await;
+        let diff = differences(&sqlite, &postgres, "Postgres");
+        assert!(diff.is_empty(), "the SQLite and Postgres migrations disagree:\n{}", diff.join("\n"));
+    }
+    if let Some(my) = TestDb::mysql().await {
+        let mysql = mysql_catalog(&my.db).await;
+        my.cleanup().await;
+        let diff = differences(&sqlite, &mysql, "MySQL");
+        assert!(diff.is_empty(), "the SQLite and MySQL migrations disagree:\n{}", diff.join("\n"));
+    }
 }
 
 #[test]
@@ -106,7 +125,7 @@ fn a_difference_is_named_by_table_and_column() {
     let a = cat(&[("users", &["id", "name"]), ("keys", &["id"])]);
     let b = cat(&[("users", &["id", "email"]), ("tags", &["id"])]);
     assert_eq!(
-        differences(&a, &b),
+        differences(&a, &b, "Postgres"),
         [
             "table keys: only in SQLite",
             "table tags: only in Postgres",

@@ -152,6 +152,10 @@ async fn device_tables_list_is_complete(db: &Db) {
             "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables
              WHERE table_schema = current_schema() AND table_name LIKE 'wa\\_%' ESCAPE '\\'"
         }
+        crate::store::DbKind::Mysql => {
+            "SELECT CAST(table_name AS CHAR) AS name FROM information_schema.tables
+             WHERE table_schema = DATABASE() AND table_name LIKE 'wa\\_%' ESCAPE '\\'"
+        }
     };
     let rows = sqlx::query(sql).fetch_all(db.pool()).await.unwrap();
     let mut found: Vec<String> = rows.iter().map(|r| sqlx::Row::try_get(r, "name").unwrap()).collect();
