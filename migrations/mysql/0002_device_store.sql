@@ -1,7 +1,9 @@
 -- The whatsapp-rust device store (src/sessions/device_store): one logical store per
 -- WhatsApp session, every row keyed by session_id. No foreign key to a session registry
 -- yet (that table arrives separately); Db::delete_session_device_rows clears a session.
--- Small u32 ids and bools are BIGINT (0/1); opaque records and keys are BYTEA.
+-- Small u32 ids and bools are BIGINT (0/1); opaque records are LONGBLOB. Binary keys are
+-- BLOB keyed on a 255-byte prefix (whole values: app-state key ids and MACs are 32 bytes or
+-- less): a VARBINARY key would reach sqlx's Any driver as text and fail to decode.
 
 CREATE TABLE wa_devices (
     session_id VARCHAR(191) PRIMARY KEY,
@@ -47,12 +49,12 @@ CREATE TABLE wa_sender_keys (
 -- seq orders writes so get_latest_sync_key_id returns the key set last.
 CREATE TABLE wa_sync_keys (
     session_id    VARCHAR(191) NOT NULL,
-    key_id        VARBINARY(255) NOT NULL,
+    key_id        BLOB NOT NULL,
     key_data      LONGBLOB NOT NULL,
     fingerprint   LONGBLOB NOT NULL,
     key_timestamp BIGINT NOT NULL,
     seq           BIGINT NOT NULL,
-    PRIMARY KEY (session_id, key_id)
+    PRIMARY KEY (session_id, key_id(255))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE wa_app_state_versions (
@@ -65,10 +67,10 @@ CREATE TABLE wa_app_state_versions (
 CREATE TABLE wa_mutation_macs (
     session_id VARCHAR(191) NOT NULL,
     name       VARCHAR(191) NOT NULL,
-    index_mac  VARBINARY(255) NOT NULL,
+    index_mac  BLOB NOT NULL,
     version    BIGINT NOT NULL,
     value_mac  LONGBLOB NOT NULL,
-    PRIMARY KEY (session_id, name, index_mac)
+    PRIMARY KEY (session_id, name, index_mac(255))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE wa_sender_key_devices (

@@ -114,11 +114,12 @@ impl Db {
                         conn.execute(pragmas.as_str()).await?;
                     }
                     if kind == DbKind::Mysql {
-                        // The common dialect's spelling: "quoted" identifiers and `||`
-                        // concatenation, as on Postgres; STRICT so an over-long value is an
+                        // The common dialect's spelling: "quoted" identifiers, `||`
+                        // concatenation and standard string literals (a backslash is a
+                        // character), as on Postgres; STRICT so an over-long value is an
                         // error, not a silent truncation; UTC so NOW() agrees with now_ms().
                         conn.execute(
-                            "SET SESSION sql_mode = 'ANSI_QUOTES,PIPES_AS_CONCAT,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
+                            "SET SESSION sql_mode = 'ANSI_QUOTES,PIPES_AS_CONCAT,NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'",
                         )
                         .await?;
                         // Postgres's level: no gap locks, each statement sees what has

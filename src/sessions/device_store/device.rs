@@ -6,7 +6,7 @@ use whatsapp_rust::wacore::stats::StorageResourceReport;
 use whatsapp_rust::wacore::store::Device;
 use whatsapp_rust::wacore::store::traits::DeviceStore;
 
-use super::{SqlDeviceStore, WaResult, col, db_err, ser_err};
+use super::{SqlDeviceStore, WaResult, col, db_err, ser_err, text_col};
 
 /// The device id `create` reports. whatsapp-rust's own stores keep many devices in one
 /// database and number them; here the session id already scopes every row, so each
@@ -16,15 +16,15 @@ pub const DEVICE_ID: i32 = 1;
 impl SqlDeviceStore {
     async fn insert_device(&self, device: &Device, overwrite: bool) -> WaResult<()> {
         let json = serde_json::to_string(device).map_err(ser_err)?;
-        let conflict = if overwrite { "DO UPDATE SET data = excluded.data" } else { "DO NOTHING" };
-        sqlx::query(&format!(
-            "INSERT INTO wa_devices (session_id, data) VALUES ($1, $2) ON CONFLICT (session_id) {conflict}"
-        ))
-        .bind(&self.session)
-        .bind(json)
-        .execute(&*self.writer()?)
-        .await
-        .map_err(db_err)?;
+        let sql = if overwrite {
+            self.db.sql(
+                "INSERT INTO wa_devices (session_id, data) VALUES ($1, $2)
+                 ON CONFLICT (session_id) DO UPDATE SET data = excluded.data",
+            )
+        } else {
+            self.db.sql("INSERT INTO wa_devices (session_id, data) VALUES ($1, $2) ON CONFLICT (session_id) DO NOTHING")
+        };
+        sqlx::query(sql).bind(&self.session).bind(json).execute(&*self.writer()?).await.map_err(db_err)?;
         Ok(())
     }
 }
@@ -36,17 +36,17 @@ impl DeviceStore for SqlDeviceStore {
     }
 
     async fn load(&self) -> WaResult<Option<Device>> {
-        let row = sqlx::query("SELECT data FROM wa_devices WHERE session_id = $1")
+        let row = sqlx::query(self.db.sql("SELECT data FROM wa_devices WHERE session_id = $1"))
             .bind(&self.session)
             .fetch_optional(self.pool())
             .await
             .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
-        serde_json::from_str(&col::<String>(&row, "data")?).map(Some).map_err(ser_err)
+        serde_json::from_str(&text_col(&row, "data")?).map(Some).map_err(ser_err)
     }
 
     async fn exists(&self) -> WaResult<bool> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM wa_devices WHERE session_id = $1")
+        let row = sqlx::query(self.db.sql("SELECT COUNT(*) AS n FROM wa_devices WHERE session_id = $1"))
             .bind(&self.session)
             .fetch_one(self.pool())
             .await

@@ -124,7 +124,7 @@ impl Db {
         let mut tx = self.pool().begin().await?;
         let mut removed = 0;
         for table in DEVICE_TABLES {
-            let done = sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1"))
+            let done = sqlx::query(&self.sql_string(format!("DELETE FROM {table} WHERE session_id = $1")))
                 .bind(session_id)
                 .execute(&mut *tx)
                 .await?;
@@ -138,7 +138,7 @@ impl Db {
     pub async fn count_session_device_rows(&self, session_id: &str) -> StoreResult<i64> {
         let mut total = 0;
         for table in DEVICE_TABLES {
-            let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table} WHERE session_id = $1"))
+            let row = sqlx::query(&self.sql_string(format!("SELECT COUNT(*) AS n FROM {table} WHERE session_id = $1")))
                 .bind(session_id)
                 .fetch_one(self.pool())
                 .await?;
@@ -163,6 +163,11 @@ where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
     sqlx::Row::try_get(row, name).map_err(db_err)
+}
+
+/// Reads a text column; MySQL's `LONGTEXT` arrives as a blob (see `store::RowText`).
+pub(crate) fn text_col(row: &AnyRow, name: &str) -> WaResult<String> {
+    crate::store::RowText::text(row, name).map_err(db_err)
 }
 
 /// A u32 (prekey id, ...) stored as i64; a value out of range means a corrupted row.

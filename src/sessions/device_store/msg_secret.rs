@@ -19,7 +19,7 @@ impl MsgSecretStore for SqlDeviceStore {
         let gate = self.writer()?;
         let mut tx = gate.begin().await.map_err(db_err)?;
         for e in &entries {
-            sqlx::query(
+            sqlx::query(self.db.sql(
                 "INSERT INTO wa_msg_secrets (session_id, chat, sender, msg_id, secret, expires_at, message_ts)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (session_id, chat, sender, msg_id) DO UPDATE SET secret = excluded.secret,
@@ -30,7 +30,7 @@ impl MsgSecretStore for SqlDeviceStore {
                      message_ts = CASE
                          WHEN excluded.message_ts > wa_msg_secrets.message_ts THEN excluded.message_ts
                          ELSE wa_msg_secrets.message_ts END",
-            )
+            ))
             .bind(&self.session)
             .bind(&*e.chat)
             .bind(&*e.sender)
@@ -51,10 +51,10 @@ impl MsgSecretStore for SqlDeviceStore {
     }
 
     async fn get_msg_secret_with_ts(&self, chat: &str, sender: &str, msg_id: &str) -> WaResult<Option<(Vec<u8>, i64)>> {
-        let row = sqlx::query(
+        let row = sqlx::query(self.db.sql(
             "SELECT secret, message_ts FROM wa_msg_secrets
              WHERE session_id = $1 AND chat = $2 AND sender = $3 AND msg_id = $4",
-        )
+        ))
         .bind(&self.session)
         .bind(chat)
         .bind(sender)
@@ -67,13 +67,14 @@ impl MsgSecretStore for SqlDeviceStore {
 
     /// Rows with a deadline at or before the cutoff go; `expires_at = 0` (never) stays.
     async fn delete_expired_msg_secrets(&self, cutoff_timestamp: i64) -> WaResult<u32> {
-        let done =
-            sqlx::query("DELETE FROM wa_msg_secrets WHERE session_id = $1 AND expires_at <> 0 AND expires_at <= $2")
-                .bind(&self.session)
-                .bind(cutoff_timestamp)
-                .execute(&*self.writer()?)
-                .await
-                .map_err(db_err)?;
+        let done = sqlx::query(
+            self.db.sql("DELETE FROM wa_msg_secrets WHERE session_id = $1 AND expires_at <> 0 AND expires_at <= $2"),
+        )
+        .bind(&self.session)
+        .bind(cutoff_timestamp)
+        .execute(&*self.writer()?)
+        .await
+        .map_err(db_err)?;
         Ok(u32::try_from(done.rows_affected()).unwrap_or(u32::MAX))
     }
 }

@@ -20,12 +20,12 @@ impl SqlDeviceStore {
         let mut tx = gate.begin().await.map_err(db_err)?;
         let now = now_secs();
         for r in rows {
-            sqlx::query(
+            sqlx::query(self.db.sql(
                 "INSERT INTO wa_pending_inbound (session_id, chat, sender, msg_id, message, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (session_id, chat, sender, msg_id) DO UPDATE SET message = excluded.message,
                      created_at = excluded.created_at",
-            )
+            ))
             .bind(&self.session)
             .bind(r.chat)
             .bind(r.sender)
@@ -41,7 +41,7 @@ impl SqlDeviceStore {
 
     pub(super) async fn pending_get(&self, chat: &str, sender: &str, id: &str) -> WaResult<Option<Vec<u8>>> {
         let row = sqlx::query(
-            "SELECT message FROM wa_pending_inbound WHERE session_id = $1 AND chat = $2 AND sender = $3 AND msg_id = $4",
+            self.db.sql("SELECT message FROM wa_pending_inbound WHERE session_id = $1 AND chat = $2 AND sender = $3 AND msg_id = $4"),
         )
         .bind(&self.session)
         .bind(chat)
@@ -60,9 +60,9 @@ impl SqlDeviceStore {
         let gate = self.writer()?;
         let mut tx = gate.begin().await.map_err(db_err)?;
         for k in keys {
-            sqlx::query(
+            sqlx::query(self.db.sql(
                 "DELETE FROM wa_pending_inbound WHERE session_id = $1 AND chat = $2 AND sender = $3 AND msg_id = $4",
-            )
+            ))
             .bind(&self.session)
             .bind(k.chat)
             .bind(k.sender)
@@ -75,7 +75,7 @@ impl SqlDeviceStore {
     }
 
     pub(super) async fn pending_delete_expired(&self, cutoff_timestamp: i64) -> WaResult<u32> {
-        let done = sqlx::query("DELETE FROM wa_pending_inbound WHERE session_id = $1 AND created_at < $2")
+        let done = sqlx::query(self.db.sql("DELETE FROM wa_pending_inbound WHERE session_id = $1 AND created_at < $2"))
             .bind(&self.session)
             .bind(cutoff_timestamp)
             .execute(&*self.writer()?)

@@ -10,17 +10,17 @@ use whatsapp_rust::wacore::store::traits::{
     DeviceListRecord, LidPnMappingEntry, PendingInboundKey, PendingInboundRow, ProtocolStore, TcTokenEntry,
 };
 
-use super::{IN_CHUNK, SqlDeviceStore, WaResult, col, db_err, placeholders, ser_err};
+use super::{IN_CHUNK, SqlDeviceStore, WaResult, col, db_err, placeholders, ser_err, text_col};
 
 const LID_COLUMNS: &str = "lid, phone_number, created_at, updated_at, learning_source";
 
 fn lid_from_row(row: &sqlx::any::AnyRow) -> WaResult<LidPnMappingEntry> {
     Ok(LidPnMappingEntry {
-        lid: col(row, "lid")?,
-        phone_number: col(row, "phone_number")?,
+        lid: text_col(row, "lid")?,
+        phone_number: text_col(row, "phone_number")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
-        learning_source: col(row, "learning_source")?,
+        learning_source: text_col(row, "learning_source")?,
     })
 }
 
@@ -33,19 +33,20 @@ impl SqlDeviceStore {
         let mut tx = gate.begin().await.map_err(db_err)?;
         for e in entries {
             // seq: the phone's most recent LID is the one mapped last, as in InMemoryBackend.
-            sqlx::query(&format!(
+            sqlx::query(&self.db.sql_string(format!(
                 "INSERT INTO wa_lid_mappings (session_id, {LID_COLUMNS}, seq)
-                 VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM wa_lid_mappings WHERE session_id = $1))
+                 VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM wa_lid_mappings WHERE session_id = $7))
                  ON CONFLICT (session_id, lid) DO UPDATE SET phone_number = excluded.phone_number,
                      created_at = excluded.created_at, updated_at = excluded.updated_at,
                      learning_source = excluded.learning_source, seq = excluded.seq"
-            ))
+            )))
             .bind(&self.session)
             .bind(&e.lid)
             .bind(&e.phone_number)
             .bind(e.created_at)
             .bind(e.updated_at)
             .bind(&e.learning_source)
+            .bind(&self.session)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -61,10 +62,10 @@ impl SqlDeviceStore {
         let mut tx = gate.begin().await.map_err(db_err)?;
         for record in records {
             let json = serde_json::to_string(record).map_err(ser_err)?;
-            sqlx::query(
+            sqlx::query(self.db.sql(
                 "INSERT INTO wa_device_lists (session_id, user_id, record) VALUES ($1, $2, $3)
                  ON CONFLICT (session_id, user_id) DO UPDATE SET record = excluded.record",
-            )
+            ))
             .bind(&self.session)
             .bind(&record.user)
             .bind(json)
@@ -75,8 +76,8 @@ impl SqlDeviceStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn delete_where(&self, sql: &str, a: &str, b: Option<&str>) -> WaResult<()> {
-        let mut query = sqlx::query(sql).bind(&self.session).bind(a);
+    async fn delete_where(&self, sql: &'static str, a: &str, b: Option<&str>) -> WaResult<()> {
+        let mut query = sqlx::query(self.db.sql(sql)).bind(&self.session).bind(a);
         if let Some(b) = b {
             query = query.bind(b);
         }
@@ -88,16 +89,16 @@ impl SqlDeviceStore {
 #[async_trait]
 impl ProtocolStore for SqlDeviceStore {
     async fn get_sender_key_devices(&self, group_jid: &str) -> WaResult<Vec<(String, bool)>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(self.db.sql(
             "SELECT device_jid, has_key FROM wa_sender_key_devices WHERE session_id = $1 AND group_jid = $2
              ORDER BY device_jid",
-        )
+        ))
         .bind(&self.session)
         .bind(group_jid)
         .fetch_all(self.pool())
         .await
         .map_err(db_err)?;
-        rows.iter().map(|r| Ok((col(r, "device_jid")?, col::<i64>(r, "has_key")? != 0))).collect()
+        rows.iter().map(|r| Ok((text_col(r, "device_jid")?, col::<i64>(r, "has_key")? != 0))).collect()
     }
 
     async fn set_sender_key_status(&self, group_jid: &str, entries: &[(&str, bool)]) -> WaResult<()> {
@@ -107,10 +108,10 @@ impl ProtocolStore for SqlDeviceStore {
         let gate = self.writer()?;
         let mut tx = gate.begin().await.map_err(db_err)?;
         for (device_jid, has_key) in entries {
-            sqlx::query(
+            sqlx::query(self.db.sql(
                 "INSERT INTO wa_sender_key_devices (session_id, group_jid, device_jid, has_key) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (session_id, group_jid, device_jid) DO UPDATE SET has_key = excluded.has_key",
-            )
+            ))
             .bind(&self.session)
             .bind(group_jid)
             .bind(*device_jid)
@@ -134,10 +135,10 @@ impl ProtocolStore for SqlDeviceStore {
         let gate = self.writer()?;
         let mut tx = gate.begin().await.map_err(db_err)?;
         for chunk in device_jids.chunks(IN_CHUNK) {
-            let sql = format!(
+            let sql = self.db.sql_string(format!(
                 "DELETE FROM wa_sender_key_devices WHERE session_id = $1 AND device_jid IN ({})",
                 placeholders(2, chunk.len())
-            );
+            ));
             let mut query = sqlx::query(&sql).bind(&self.session);
             for jid in chunk {
                 query = query.bind(*jid);
@@ -148,7 +149,7 @@ impl ProtocolStore for SqlDeviceStore {
     }
 
     async fn clear_all_sender_key_devices(&self) -> WaResult<()> {
-        sqlx::query("DELETE FROM wa_sender_key_devices WHERE session_id = $1")
+        sqlx::query(self.db.sql("DELETE FROM wa_sender_key_devices WHERE session_id = $1"))
             .bind(&self.session)
             .execute(&*self.writer()?)
             .await
@@ -157,20 +158,24 @@ impl ProtocolStore for SqlDeviceStore {
     }
 
     async fn get_lid_mapping(&self, lid: &str) -> WaResult<Option<LidPnMappingEntry>> {
-        let row = sqlx::query(&format!("SELECT {LID_COLUMNS} FROM wa_lid_mappings WHERE session_id = $1 AND lid = $2"))
-            .bind(&self.session)
-            .bind(lid)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(
+            &self
+                .db
+                .sql_string(format!("SELECT {LID_COLUMNS} FROM wa_lid_mappings WHERE session_id = $1 AND lid = $2")),
+        )
+        .bind(&self.session)
+        .bind(lid)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
         row.as_ref().map(lid_from_row).transpose()
     }
 
     async fn get_pn_mapping(&self, phone: &str) -> WaResult<Option<LidPnMappingEntry>> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.db.sql_string(format!(
             "SELECT {LID_COLUMNS} FROM wa_lid_mappings WHERE session_id = $1 AND phone_number = $2
              ORDER BY seq DESC LIMIT 1"
-        ))
+        )))
         .bind(&self.session)
         .bind(phone)
         .fetch_optional(self.pool())
@@ -188,20 +193,23 @@ impl ProtocolStore for SqlDeviceStore {
     }
 
     async fn get_all_lid_mappings(&self) -> WaResult<Vec<LidPnMappingEntry>> {
-        let rows =
-            sqlx::query(&format!("SELECT {LID_COLUMNS} FROM wa_lid_mappings WHERE session_id = $1 ORDER BY lid"))
-                .bind(&self.session)
-                .fetch_all(self.pool())
-                .await
-                .map_err(db_err)?;
+        let rows = sqlx::query(
+            &self
+                .db
+                .sql_string(format!("SELECT {LID_COLUMNS} FROM wa_lid_mappings WHERE session_id = $1 ORDER BY lid")),
+        )
+        .bind(&self.session)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
         rows.iter().map(lid_from_row).collect()
     }
 
     async fn save_base_key(&self, address: &str, message_id: &str, base_key: &[u8]) -> WaResult<()> {
-        sqlx::query(
+        sqlx::query(self.db.sql(
             "INSERT INTO wa_base_keys (session_id, address, message_id, base_key) VALUES ($1, $2, $3, $4)
              ON CONFLICT (session_id, address, message_id) DO UPDATE SET base_key = excluded.base_key",
-        )
+        ))
         .bind(&self.session)
         .bind(address)
         .bind(message_id)
@@ -213,14 +221,15 @@ impl ProtocolStore for SqlDeviceStore {
     }
 
     async fn has_same_base_key(&self, address: &str, message_id: &str, current_base_key: &[u8]) -> WaResult<bool> {
-        let row =
-            sqlx::query("SELECT base_key FROM wa_base_keys WHERE session_id = $1 AND address = $2 AND message_id = $3")
-                .bind(&self.session)
-                .bind(address)
-                .bind(message_id)
-                .fetch_optional(self.pool())
-                .await
-                .map_err(db_err)?;
+        let row = sqlx::query(
+            self.db.sql("SELECT base_key FROM wa_base_keys WHERE session_id = $1 AND address = $2 AND message_id = $3"),
+        )
+        .bind(&self.session)
+        .bind(address)
+        .bind(message_id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
         let stored: Option<Vec<u8>> = row.map(|r| col(&r, "base_key")).transpose()?;
         Ok(stored.is_some_and(|s| s == current_base_key))
     }
@@ -243,14 +252,14 @@ impl ProtocolStore for SqlDeviceStore {
     }
 
     async fn get_devices(&self, user: &str) -> WaResult<Option<DeviceListRecord>> {
-        let row = sqlx::query("SELECT record FROM wa_device_lists WHERE session_id = $1 AND user_id = $2")
+        let row = sqlx::query(self.db.sql("SELECT record FROM wa_device_lists WHERE session_id = $1 AND user_id = $2"))
             .bind(&self.session)
             .bind(user)
             .fetch_optional(self.pool())
             .await
             .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
-        serde_json::from_str(&col::<String>(&row, "record")?).map(Some).map_err(ser_err)
+        serde_json::from_str(&text_col(&row, "record")?).map(Some).map_err(ser_err)
     }
 
     async fn delete_devices(&self, user: &str) -> WaResult<()> {
@@ -258,20 +267,21 @@ impl ProtocolStore for SqlDeviceStore {
     }
 
     async fn get_group_metadata(&self, group_jid: &str) -> WaResult<Option<Vec<u8>>> {
-        let row = sqlx::query("SELECT data FROM wa_group_metadata WHERE session_id = $1 AND group_jid = $2")
-            .bind(&self.session)
-            .bind(group_jid)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)?;
+        let row =
+            sqlx::query(self.db.sql("SELECT data FROM wa_group_metadata WHERE session_id = $1 AND group_jid = $2"))
+                .bind(&self.session)
+                .bind(group_jid)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?;
         row.map(|r| col(&r, "data")).transpose()
     }
 
     async fn put_group_metadata(&self, group_jid: &str, blob: &[u8]) -> WaResult<()> {
-        sqlx::query(
+        sqlx::query(self.db.sql(
             "INSERT INTO wa_group_metadata (session_id, group_jid, data) VALUES ($1, $2, $3)
              ON CONFLICT (session_id, group_jid) DO UPDATE SET data = excluded.data",
-        )
+        ))
         .bind(&self.session)
         .bind(group_jid)
         .bind(blob)

@@ -13,17 +13,19 @@ use super::{IN_CHUNK, SqlDeviceStore, WaResult, col, db_err, placeholders, to_u3
 
 impl SqlDeviceStore {
     async fn get_blob(&self, table: &str, key_col: &str, key: &str) -> WaResult<Option<Vec<u8>>> {
-        let row = sqlx::query(&format!("SELECT record FROM {table} WHERE session_id = $1 AND {key_col} = $2"))
-            .bind(&self.session)
-            .bind(key)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(
+            &self.db.sql_string(format!("SELECT record FROM {table} WHERE session_id = $1 AND {key_col} = $2")),
+        )
+        .bind(&self.session)
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err)?;
         row.map(|r| col(&r, "record")).transpose()
     }
 
     async fn delete_by(&self, table: &str, key_col: &str, key: &str) -> WaResult<()> {
-        sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1 AND {key_col} = $2"))
+        sqlx::query(&self.db.sql_string(format!("DELETE FROM {table} WHERE session_id = $1 AND {key_col} = $2")))
             .bind(&self.session)
             .bind(key)
             .execute(&*self.writer()?)
@@ -34,10 +36,10 @@ impl SqlDeviceStore {
 
     /// Upserts `(address, record)` rows of an address-keyed table in one transaction.
     async fn put_records(&self, table: &str, rows: &[(Arc<str>, Bytes)]) -> WaResult<()> {
-        let sql = format!(
+        let sql = self.db.sql_string(format!(
             "INSERT INTO {table} (session_id, address, record) VALUES ($1, $2, $3)
              ON CONFLICT (session_id, address) DO UPDATE SET record = excluded.record"
-        );
+        ));
         if rows.is_empty() {
             return Ok(());
         }
@@ -62,10 +64,10 @@ impl SqlDeviceStore {
         let gate = self.writer()?;
         let mut tx = gate.begin().await.map_err(db_err)?;
         for (id, record) in keys {
-            sqlx::query(
+            sqlx::query(self.db.sql(
                 "INSERT INTO wa_prekeys (session_id, id, record, uploaded) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (session_id, id) DO UPDATE SET record = excluded.record, uploaded = excluded.uploaded",
-            )
+            ))
             .bind(&self.session)
             .bind(i64::from(*id))
             .bind(*record)
@@ -91,10 +93,10 @@ impl SignalStore for SqlDeviceStore {
         let gate = self.writer()?;
         let mut tx = gate.begin().await.map_err(db_err)?;
         for (address, key) in identities {
-            sqlx::query(
+            sqlx::query(self.db.sql(
                 "INSERT INTO wa_identities (session_id, address, identity_key) VALUES ($1, $2, $3)
                  ON CONFLICT (session_id, address) DO UPDATE SET identity_key = excluded.identity_key",
-            )
+            ))
             .bind(&self.session)
             .bind(&**address)
             .bind(&key[..])
@@ -106,12 +108,13 @@ impl SignalStore for SqlDeviceStore {
     }
 
     async fn load_identity(&self, address: &str) -> WaResult<Option<[u8; 32]>> {
-        let row = sqlx::query("SELECT identity_key FROM wa_identities WHERE session_id = $1 AND address = $2")
-            .bind(&self.session)
-            .bind(address)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err)?;
+        let row =
+            sqlx::query(self.db.sql("SELECT identity_key FROM wa_identities WHERE session_id = $1 AND address = $2"))
+                .bind(&self.session)
+                .bind(address)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
         let key: Vec<u8> = col(&row, "identity_key")?;
         let key: [u8; 32] = key
@@ -141,27 +144,40 @@ impl SignalStore for SqlDeviceStore {
     }
 
     async fn has_session(&self, address: &str) -> WaResult<bool> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM wa_signal_sessions WHERE session_id = $1 AND address = $2")
-            .bind(&self.session)
-            .bind(address)
-            .fetch_one(self.pool())
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(
+            self.db.sql("SELECT COUNT(*) AS n FROM wa_signal_sessions WHERE session_id = $1 AND address = $2"),
+        )
+        .bind(&self.session)
+        .bind(address)
+        .fetch_one(self.pool())
+        .await
+        .map_err(db_err)?;
         Ok(col::<i64>(&row, "n")? > 0)
     }
 
     /// Exact prefix match on `user@` / `user:`; never LIKE, whose wildcards a user part
     /// must not be able to trigger.
     async fn has_signal_state_for_user(&self, user: &str) -> WaResult<bool> {
-        let row = sqlx::query(
+        // Prefix lengths in characters, as substr counts them on every database (MySQL's
+        // length() counts bytes).
+        let (at, colon) = (format!("{user}@"), format!("{user}:"));
+        let (at_len, colon_len) = (at.chars().count() as i32, colon.chars().count() as i32);
+        let row = sqlx::query(self.db.sql(
             "SELECT (SELECT COUNT(*) FROM wa_signal_sessions WHERE session_id = $1
-                       AND (substr(address, 1, length($2)) = $2 OR substr(address, 1, length($3)) = $3))
-                  + (SELECT COUNT(*) FROM wa_identities WHERE session_id = $1
-                       AND (substr(address, 1, length($2)) = $2 OR substr(address, 1, length($3)) = $3)) AS n",
-        )
+                       AND (substr(address, 1, $2) = $3 OR substr(address, 1, $4) = $5))
+                  + (SELECT COUNT(*) FROM wa_identities WHERE session_id = $6
+                       AND (substr(address, 1, $7) = $8 OR substr(address, 1, $9) = $10)) AS n",
+        ))
         .bind(&self.session)
-        .bind(format!("{user}@"))
-        .bind(format!("{user}:"))
+        .bind(at_len)
+        .bind(&at)
+        .bind(colon_len)
+        .bind(&colon)
+        .bind(&self.session)
+        .bind(at_len)
+        .bind(&at)
+        .bind(colon_len)
+        .bind(&colon)
         .fetch_one(self.pool())
         .await
         .map_err(db_err)?;
@@ -178,7 +194,7 @@ impl SignalStore for SqlDeviceStore {
     }
 
     async fn load_prekey(&self, id: u32) -> WaResult<Option<Bytes>> {
-        let row = sqlx::query("SELECT record FROM wa_prekeys WHERE session_id = $1 AND id = $2")
+        let row = sqlx::query(self.db.sql("SELECT record FROM wa_prekeys WHERE session_id = $1 AND id = $2"))
             .bind(&self.session)
             .bind(i64::from(id))
             .fetch_optional(self.pool())
@@ -192,10 +208,10 @@ impl SignalStore for SqlDeviceStore {
     async fn load_prekeys_batch(&self, ids: &[u32]) -> WaResult<Vec<(u32, Bytes)>> {
         let mut found = std::collections::HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(IN_CHUNK) {
-            let sql = format!(
+            let sql = self.db.sql_string(format!(
                 "SELECT id, record FROM wa_prekeys WHERE session_id = $1 AND id IN ({})",
                 placeholders(2, chunk.len())
-            );
+            ));
             let mut query = sqlx::query(&sql).bind(&self.session);
             for id in chunk {
                 query = query.bind(i64::from(*id));
@@ -216,10 +232,10 @@ impl SignalStore for SqlDeviceStore {
         let gate = self.writer()?;
         let mut tx = gate.begin().await.map_err(db_err)?;
         for chunk in ids.chunks(IN_CHUNK) {
-            let sql = format!(
+            let sql = self.db.sql_string(format!(
                 "UPDATE wa_prekeys SET uploaded = 1 WHERE session_id = $1 AND id IN ({})",
                 placeholders(2, chunk.len())
-            );
+            ));
             let mut query = sqlx::query(&sql).bind(&self.session);
             for id in chunk {
                 query = query.bind(i64::from(*id));
@@ -230,7 +246,7 @@ impl SignalStore for SqlDeviceStore {
     }
 
     async fn remove_prekey(&self, id: u32) -> WaResult<()> {
-        sqlx::query("DELETE FROM wa_prekeys WHERE session_id = $1 AND id = $2")
+        sqlx::query(self.db.sql("DELETE FROM wa_prekeys WHERE session_id = $1 AND id = $2"))
             .bind(&self.session)
             .bind(i64::from(id))
             .execute(&*self.writer()?)
@@ -240,7 +256,7 @@ impl SignalStore for SqlDeviceStore {
     }
 
     async fn get_max_prekey_id(&self) -> WaResult<u32> {
-        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM wa_prekeys WHERE session_id = $1")
+        let row = sqlx::query(self.db.sql("SELECT COALESCE(MAX(id), 0) AS n FROM wa_prekeys WHERE session_id = $1"))
             .bind(&self.session)
             .fetch_one(self.pool())
             .await
@@ -249,10 +265,10 @@ impl SignalStore for SqlDeviceStore {
     }
 
     async fn store_signed_prekey(&self, id: u32, record: &[u8]) -> WaResult<()> {
-        sqlx::query(
+        sqlx::query(self.db.sql(
             "INSERT INTO wa_signed_prekeys (session_id, id, record) VALUES ($1, $2, $3)
              ON CONFLICT (session_id, id) DO UPDATE SET record = excluded.record",
-        )
+        ))
         .bind(&self.session)
         .bind(i64::from(id))
         .bind(record)
@@ -263,7 +279,7 @@ impl SignalStore for SqlDeviceStore {
     }
 
     async fn load_signed_prekey(&self, id: u32) -> WaResult<Option<Vec<u8>>> {
-        let row = sqlx::query("SELECT record FROM wa_signed_prekeys WHERE session_id = $1 AND id = $2")
+        let row = sqlx::query(self.db.sql("SELECT record FROM wa_signed_prekeys WHERE session_id = $1 AND id = $2"))
             .bind(&self.session)
             .bind(i64::from(id))
             .fetch_optional(self.pool())
@@ -273,16 +289,17 @@ impl SignalStore for SqlDeviceStore {
     }
 
     async fn load_all_signed_prekeys(&self) -> WaResult<Vec<(u32, Vec<u8>)>> {
-        let rows = sqlx::query("SELECT id, record FROM wa_signed_prekeys WHERE session_id = $1 ORDER BY id")
-            .bind(&self.session)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows =
+            sqlx::query(self.db.sql("SELECT id, record FROM wa_signed_prekeys WHERE session_id = $1 ORDER BY id"))
+                .bind(&self.session)
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err)?;
         rows.iter().map(|r| Ok((to_u32(col(r, "id")?, "signed prekey id")?, col(r, "record")?))).collect()
     }
 
     async fn remove_signed_prekey(&self, id: u32) -> WaResult<()> {
-        sqlx::query("DELETE FROM wa_signed_prekeys WHERE session_id = $1 AND id = $2")
+        sqlx::query(self.db.sql("DELETE FROM wa_signed_prekeys WHERE session_id = $1 AND id = $2"))
             .bind(&self.session)
             .bind(i64::from(id))
             .execute(&*self.writer()?)

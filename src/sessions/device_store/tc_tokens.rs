@@ -9,7 +9,7 @@
 
 use whatsapp_rust::wacore::store::traits::TcTokenEntry;
 
-use super::{SqlDeviceStore, WaResult, col, db_err, now_secs};
+use super::{SqlDeviceStore, WaResult, col, db_err, now_secs, text_col};
 
 /// A row count as the trait's `u32`; saturates instead of wrapping on absurd counts.
 fn count(n: u64) -> u32 {
@@ -18,9 +18,9 @@ fn count(n: u64) -> u32 {
 
 impl SqlDeviceStore {
     pub(super) async fn tc_get(&self, jid: &str) -> WaResult<Option<TcTokenEntry>> {
-        let row = sqlx::query(
+        let row = sqlx::query(self.db.sql(
             "SELECT token, token_timestamp, sender_timestamp FROM wa_tc_tokens WHERE session_id = $1 AND jid = $2",
-        )
+        ))
         .bind(&self.session)
         .bind(jid)
         .fetch_optional(self.pool())
@@ -35,12 +35,12 @@ impl SqlDeviceStore {
     }
 
     pub(super) async fn tc_put(&self, jid: &str, entry: &TcTokenEntry) -> WaResult<()> {
-        sqlx::query(
+        sqlx::query(self.db.sql(
             "INSERT INTO wa_tc_tokens (session_id, jid, token, token_timestamp, sender_timestamp)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (session_id, jid) DO UPDATE SET token = excluded.token,
                  token_timestamp = excluded.token_timestamp, sender_timestamp = excluded.sender_timestamp",
-        )
+        ))
         .bind(&self.session)
         .bind(jid)
         .bind(&entry.token[..])
@@ -53,23 +53,23 @@ impl SqlDeviceStore {
     }
 
     pub(super) async fn tc_all_jids(&self) -> WaResult<Vec<String>> {
-        let rows = sqlx::query("SELECT jid FROM wa_tc_tokens WHERE session_id = $1 ORDER BY jid")
+        let rows = sqlx::query(self.db.sql("SELECT jid FROM wa_tc_tokens WHERE session_id = $1 ORDER BY jid"))
             .bind(&self.session)
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        rows.iter().map(|r| col(r, "jid")).collect()
+        rows.iter().map(|r| text_col(r, "jid")).collect()
     }
 
     /// Drops a row only when both its received token (empty or older than
     /// `token_cutoff`) and its sender bucket (null or older than `sender_cutoff`) are
     /// stale: the negation of InMemoryBackend's `token_live || sender_live`.
     pub(super) async fn tc_delete_expired(&self, token_cutoff: i64, sender_cutoff: i64) -> WaResult<u32> {
-        let done = sqlx::query(
+        let done = sqlx::query(self.db.sql(
             "DELETE FROM wa_tc_tokens WHERE session_id = $1
                AND NOT (length(token) > 0 AND token_timestamp >= $2)
                AND NOT (sender_timestamp IS NOT NULL AND sender_timestamp >= $3)",
-        )
+        ))
         .bind(&self.session)
         .bind(token_cutoff)
         .bind(sender_cutoff)
@@ -82,16 +82,17 @@ impl SqlDeviceStore {
     /// Inserts a byte-less placeholder, or only ever moves an existing sender bucket
     /// forward, leaving the token bytes alone.
     pub(super) async fn tc_touch_sender(&self, jid: &str, sender_timestamp: i64) -> WaResult<()> {
-        sqlx::query(
+        sqlx::query(self.db.sql(
             "INSERT INTO wa_tc_tokens (session_id, jid, token, token_timestamp, sender_timestamp)
-             VALUES ($1, $2, $3, $4, $4)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (session_id, jid) DO UPDATE SET sender_timestamp = CASE
                  WHEN wa_tc_tokens.sender_timestamp IS NULL OR wa_tc_tokens.sender_timestamp < excluded.sender_timestamp
                  THEN excluded.sender_timestamp ELSE wa_tc_tokens.sender_timestamp END",
-        )
+        ))
         .bind(&self.session)
         .bind(jid)
         .bind(Vec::<u8>::new())
+        .bind(sender_timestamp)
         .bind(sender_timestamp)
         .execute(&*self.writer()?)
         .await
@@ -102,13 +103,22 @@ impl SqlDeviceStore {
     /// Newer wins: the token pair is replaced only over a placeholder or by a token at
     /// least as new; the sender bucket is never touched.
     pub(super) async fn tc_store_received(&self, jid: &str, token: &[u8], token_timestamp: i64) -> WaResult<()> {
-        sqlx::query(
+        sqlx::query(self.db.pick(
             "INSERT INTO wa_tc_tokens (session_id, jid, token, token_timestamp, sender_timestamp)
-             VALUES ($1, $2, $3, $4, NULL)
-             ON CONFLICT (session_id, jid) DO UPDATE SET token = excluded.token,
-                 token_timestamp = excluded.token_timestamp
-             WHERE length(wa_tc_tokens.token) = 0 OR excluded.token_timestamp >= wa_tc_tokens.token_timestamp",
-        )
+                 VALUES ($1, $2, $3, $4, NULL)
+                 ON CONFLICT (session_id, jid) DO UPDATE SET token = excluded.token,
+                     token_timestamp = excluded.token_timestamp
+                 WHERE length(wa_tc_tokens.token) = 0 OR excluded.token_timestamp >= wa_tc_tokens.token_timestamp",
+            // MySQL has no WHERE here and applies assignments left to right: the
+            // timestamp moves first under the condition, and the token follows exactly
+            // when it did (an unchanged timestamp equal to the new one also passed it).
+            "INSERT INTO wa_tc_tokens (session_id, jid, token, token_timestamp, sender_timestamp)
+                 VALUES (?, ?, ?, ?, NULL)
+                 ON DUPLICATE KEY UPDATE
+                     token_timestamp = IF(length(token) = 0 OR VALUES(token_timestamp) >= token_timestamp,
+                                          VALUES(token_timestamp), token_timestamp),
+                     token = IF(token_timestamp = VALUES(token_timestamp), VALUES(token), token)",
+        ))
         .bind(&self.session)
         .bind(jid)
         .bind(token)
@@ -122,12 +132,12 @@ impl SqlDeviceStore {
     /// Unlike InMemoryBackend there is no count cap: the cap only bounds RAM, and rows
     /// here are pruned by the keepalive sweep (`sent_delete_expired`).
     pub(super) async fn sent_store(&self, chat_jid: &str, message_id: &str, payload: &[u8]) -> WaResult<()> {
-        sqlx::query(
+        sqlx::query(self.db.sql(
             "INSERT INTO wa_sent_messages (session_id, chat_jid, message_id, payload, created_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (session_id, chat_jid, message_id) DO UPDATE SET payload = excluded.payload,
                  created_at = excluded.created_at",
-        )
+        ))
         .bind(&self.session)
         .bind(chat_jid)
         .bind(message_id)
@@ -142,10 +152,13 @@ impl SqlDeviceStore {
     /// Select and delete in one statement, so two retry receipts racing for the same
     /// message never both get the payload.
     pub(super) async fn sent_take(&self, chat_jid: &str, message_id: &str) -> WaResult<Option<Vec<u8>>> {
-        let row = sqlx::query(
+        if self.db.kind() == crate::store::DbKind::Mysql {
+            return self.sent_take_locked(chat_jid, message_id).await;
+        }
+        let row = sqlx::query(self.db.sql(
             "DELETE FROM wa_sent_messages WHERE session_id = $1 AND chat_jid = $2 AND message_id = $3
              RETURNING payload",
-        )
+        ))
         .bind(&self.session)
         .bind(chat_jid)
         .bind(message_id)
@@ -155,8 +168,35 @@ impl SqlDeviceStore {
         row.map(|r| col(&r, "payload")).transpose()
     }
 
+    /// `sent_take` for MySQL: MariaDB reports no columns for a prepared `DELETE …
+    /// RETURNING`, so the row is read under its lock and deleted in one transaction; a
+    /// racing taker waits on the lock and then finds nothing.
+    async fn sent_take_locked(&self, chat_jid: &str, message_id: &str) -> WaResult<Option<Vec<u8>>> {
+        let gate = self.writer()?;
+        let mut tx = gate.begin().await.map_err(db_err)?;
+        let row = sqlx::query(
+            "SELECT payload FROM wa_sent_messages WHERE session_id = ? AND chat_jid = ? AND message_id = ? FOR UPDATE",
+        )
+        .bind(&self.session)
+        .bind(chat_jid)
+        .bind(message_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        sqlx::query("DELETE FROM wa_sent_messages WHERE session_id = ? AND chat_jid = ? AND message_id = ?")
+            .bind(&self.session)
+            .bind(chat_jid)
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        col(&row, "payload").map(Some)
+    }
+
     pub(super) async fn sent_delete_expired(&self, cutoff_timestamp: i64) -> WaResult<u32> {
-        let done = sqlx::query("DELETE FROM wa_sent_messages WHERE session_id = $1 AND created_at < $2")
+        let done = sqlx::query(self.db.sql("DELETE FROM wa_sent_messages WHERE session_id = $1 AND created_at < $2"))
             .bind(&self.session)
             .bind(cutoff_timestamp)
             .execute(&*self.writer()?)

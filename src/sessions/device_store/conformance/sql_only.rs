@@ -72,7 +72,7 @@ async fn assert_sees(b: &SqlDeviceStore, tag: u8) {
 }
 
 async fn count_rows(db: &Db, table: &str, session: &str) -> i64 {
-    let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table} WHERE session_id = $1"))
+    let row = sqlx::query(&db.sql_string(format!("SELECT COUNT(*) AS n FROM {table} WHERE session_id = $1")))
         .bind(session)
         .fetch_one(db.pool())
         .await
@@ -182,6 +182,16 @@ macro_rules! on_sql {
                 #[tokio::test]
                 async fn $case() {
                     let Some(t) = $crate::testing::TestDb::postgres().await else { return };
+                    super::$case(&t.db).await;
+                    t.cleanup().await;
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(t) = $crate::testing::TestDb::mysql().await else { return };
                     super::$case(&t.db).await;
                     t.cleanup().await;
                 }
