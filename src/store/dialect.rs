@@ -17,6 +17,16 @@
 //! - Quoting and `||` follow Postgres through the connection's `sql_mode` (`ANSI_QUOTES`,
 //!   `PIPES_AS_CONCAT`, set in `Db::connect`), so they need no rewriting.
 //!
+//! What the rewriting does not cover, found on MariaDB 10.11 through sqlx 0.8's `Any`:
+//! - A prepared `INSERT`/`DELETE … RETURNING` names no result columns (the values are
+//!   there): read such rows by position.
+//! - `SUM()` is a DECIMAL, which `Any` cannot decode; `COUNT`/`MIN`/`MAX` of integers are fine.
+//! - sqlx connects with `CLIENT_FOUND_ROWS`: an `UPDATE`'s affected rows are the rows
+//!   matched, as on Postgres, but an `ON DUPLICATE KEY UPDATE` reports 1 for an insert and
+//!   1 or 2 for a duplicate, so no caller may read an upsert's count (the `INSERT IGNORE`
+//!   form keeps 0 for a duplicate).
+//! - Text outside keys is `LONGTEXT`, which arrives as a blob: read it with `RowText`.
+//!
 //! What cannot be rewritten mechanically is refused (a conditional upsert's `WHERE`, an
 //! `UPDATE … RETURNING`, which MariaDB lacks): such a call site spells its MySQL form out
 //! with [`Db::pick`]. A refused query is logged and sent unchanged, so it fails as a

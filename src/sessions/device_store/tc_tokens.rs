@@ -152,9 +152,6 @@ impl SqlDeviceStore {
     /// Select and delete in one statement, so two retry receipts racing for the same
     /// message never both get the payload.
     pub(super) async fn sent_take(&self, chat_jid: &str, message_id: &str) -> WaResult<Option<Vec<u8>>> {
-        if self.db.kind() == crate::store::DbKind::Mysql {
-            return self.sent_take_locked(chat_jid, message_id).await;
-        }
         let row = sqlx::query(self.db.sql(
             "DELETE FROM wa_sent_messages WHERE session_id = $1 AND chat_jid = $2 AND message_id = $3
              RETURNING payload",
@@ -165,34 +162,8 @@ impl SqlDeviceStore {
         .fetch_optional(&*self.writer()?)
         .await
         .map_err(db_err)?;
-        row.map(|r| col(&r, "payload")).transpose()
-    }
-
-    /// `sent_take` for MySQL: MariaDB reports no columns for a prepared `DELETE …
-    /// RETURNING`, so the row is read under its lock and deleted in one transaction; a
-    /// racing taker waits on the lock and then finds nothing.
-    async fn sent_take_locked(&self, chat_jid: &str, message_id: &str) -> WaResult<Option<Vec<u8>>> {
-        let gate = self.writer()?;
-        let mut tx = gate.begin().await.map_err(db_err)?;
-        let row = sqlx::query(
-            "SELECT payload FROM wa_sent_messages WHERE session_id = ? AND chat_jid = ? AND message_id = ? FOR UPDATE",
-        )
-        .bind(&self.session)
-        .bind(chat_jid)
-        .bind(message_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        sqlx::query("DELETE FROM wa_sent_messages WHERE session_id = ? AND chat_jid = ? AND message_id = ?")
-            .bind(&self.session)
-            .bind(chat_jid)
-            .bind(message_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        col(&row, "payload").map(Some)
+        // By position: MariaDB names no columns for a prepared `… RETURNING`.
+        row.map(|r| sqlx::Row::try_get(&r, 0).map_err(db_err)).transpose()
     }
 
     pub(super) async fn sent_delete_expired(&self, cutoff_timestamp: i64) -> WaResult<u32> {
