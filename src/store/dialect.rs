@@ -20,7 +20,8 @@
 //! What the rewriting does not cover, found on MariaDB 10.11 through sqlx 0.8's `Any`:
 //! - A prepared `INSERT`/`DELETE … RETURNING` names no result columns (the values are
 //!   there): read such rows by position.
-//! - `SUM()` is a DECIMAL, which `Any` cannot decode; `COUNT`/`MIN`/`MAX` of integers are fine.
+//! - `SUM()` is a DECIMAL, which `Any` cannot decode; `COUNT`/`MIN`/`MAX` of integers are
+//!   fine, and `CAST(… AS BIGINT)` (rewritten to `AS SIGNED`) makes a sum an integer.
 //! - sqlx connects with `CLIENT_FOUND_ROWS`: an `UPDATE`'s affected rows are the rows
 //!   matched, as on Postgres, but an `ON DUPLICATE KEY UPDATE` reports 1 for an insert and
 //!   1 or 2 for a duplicate, so no caller may read an upsert's count (the `INSERT IGNORE`
@@ -82,6 +83,8 @@ impl Db {
 pub(crate) fn to_mysql(query: &str) -> Result<String, String> {
     let q = placeholders(query)?;
     let q = upsert(&q)?;
+    // MySQL casts to SIGNED (a BIGINT); `AS BIGINT` is a syntax error there.
+    let q = q.replace(" AS BIGINT)", " AS SIGNED)");
     if q.trim_start().to_ascii_uppercase().starts_with("UPDATE") && find_word(&q, "RETURNING").is_some() {
         return Err("MariaDB has no UPDATE … RETURNING".into());
     }
@@ -324,5 +327,9 @@ mod tests {
         assert!(to_mysql("UPDATE t SET a = 1 WHERE b = $1 RETURNING a").is_err());
         assert!(to_mysql("INSERT INTO t (a) VALUES ($1) RETURNING a").is_ok());
         assert!(to_mysql("DELETE FROM t WHERE a = $1 RETURNING a").is_ok());
+        assert_eq!(
+            to_mysql("SELECT CAST(SUM(a) AS BIGINT) AS n FROM t").unwrap(),
+            "SELECT CAST(SUM(a) AS SIGNED) AS n FROM t"
+        );
     }
 }

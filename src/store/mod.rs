@@ -193,6 +193,9 @@ impl Backlog {
 pub(crate) trait RowText {
     fn text_opt(&self, col: &str) -> Result<Option<String>, sqlx::Error>;
 
+    /// By position: for `RETURNING` rows, whose columns MariaDB leaves unnamed.
+    fn text_at(&self, index: usize) -> Result<String, sqlx::Error>;
+
     fn text(&self, col: &str) -> Result<String, sqlx::Error> {
         self.text_opt(col)?
             .ok_or_else(|| sqlx::Error::ColumnDecode { index: col.to_string(), source: "unexpected NULL".into() })
@@ -207,6 +210,16 @@ impl RowText for sqlx::any::AnyRow {
                 .try_get::<Option<Vec<u8>>, _>(col)?
                 .map(|b| String::from_utf8(b).map_err(|e| sqlx::Error::Decode(Box::new(e))))
                 .transpose(),
+            other => other,
+        }
+    }
+
+    fn text_at(&self, index: usize) -> Result<String, sqlx::Error> {
+        use sqlx::Row;
+        match self.try_get::<String, _>(index) {
+            Err(sqlx::Error::ColumnDecode { .. }) => {
+                String::from_utf8(self.try_get::<Vec<u8>, _>(index)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+            }
             other => other,
         }
     }
