@@ -136,21 +136,8 @@ async fn migrations_are_idempotent(db: &Db) {
     db.ping().await.unwrap();
 }
 
-/// Runs every case on every database available here, each on a fresh database.
-macro_rules! on_every_db {
-    ($($case:ident),* $(,)?) => {$(
-        #[tokio::test]
-        async fn $case() {
-            for t in TestDb::all_with_mysql().await {
-                super::$case(&t.db).await;
-                t.cleanup().await;
-            }
-        }
-    )*};
-}
-
 mod on_all {
-    use super::*;
+    use crate::testing::on_every_db;
     on_every_db!(
         users_roundtrip,
         keys_are_scoped_to_their_user,

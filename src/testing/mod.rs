@@ -23,6 +23,24 @@ use crate::config::{Database, Secret};
 use crate::sessions::stores::DeviceStores;
 use crate::store::Db;
 
+/// Generates one test per case (an `async fn(&Db)` in the invoking module's parent) that
+/// runs it on every database available here, each on a fresh database: SQLite, and
+/// Postgres and MySQL/MariaDB when configured.
+#[cfg(test)]
+macro_rules! on_every_db {
+    ($($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            for t in $crate::testing::TestDb::all_with_mysql().await {
+                super::$case(&t.db).await;
+                t.cleanup().await;
+            }
+        }
+    )*};
+}
+#[cfg(test)]
+pub(crate) use on_every_db;
+
 /// Prefix of the throw-away Postgres databases; `.ci/run` drops leftovers by it.
 pub const PG_TEST_DB_PREFIX: &str = "warest_t_";
 

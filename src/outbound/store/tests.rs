@@ -5,7 +5,6 @@ use crate::auth::new_id;
 use crate::store::Db;
 use crate::store::sessions::{NewSession, Scope};
 use crate::store::users::NewUser;
-use crate::testing::TestDb;
 
 use super::*;
 
@@ -106,20 +105,8 @@ async fn pause_receipts_and_figures(db: &Db) {
     assert_eq!(cleared.last_error.as_deref(), Some("cleared from the queue"));
 }
 
-macro_rules! on_every_db {
-    ($($case:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            for t in TestDb::all_with_mysql().await {
-                super::$case(&t.db).await;
-                t.cleanup().await;
-            }
-        }
-    )*};
-}
-
 mod on_all {
-    use super::*;
+    use crate::testing::on_every_db;
     on_every_db!(
         accepts_once_per_idempotency_key,
         limits_refuse_and_store_nothing,
