@@ -8,9 +8,8 @@
 //! answer must not act on WhatsApp again (see `Db::requeue_events`).
 
 use serde_json::{Value, json};
-use sqlx::Row;
 
-use crate::store::{Db, StoreResult, now_ms};
+use crate::store::{Db, RowText, StoreResult, now_ms};
 
 /// What an earlier run left for one action occurrence.
 pub(super) enum Claim {
@@ -25,10 +24,10 @@ pub(super) enum Claim {
 
 /// Claims `path` of the event's answer from `target`, or says what became of it.
 pub(super) async fn claim(db: &Db, event_id: &str, target: &str, path: &str, session_id: &str) -> StoreResult<Claim> {
-    let inserted = sqlx::query(
+    let inserted = sqlx::query(db.sql(
         "INSERT INTO action_runs (event_id, target, path, session_id, outcome, created_at)
          VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT DO NOTHING",
-    )
+    ))
     .bind(event_id)
     .bind(target)
     .bind(path)
@@ -41,13 +40,13 @@ pub(super) async fn claim(db: &Db, event_id: &str, target: &str, path: &str, ses
         return Ok(Claim::New);
     }
     let outcome: Option<String> =
-        sqlx::query("SELECT outcome FROM action_runs WHERE event_id = $1 AND target = $2 AND path = $3")
+        sqlx::query(db.sql("SELECT outcome FROM action_runs WHERE event_id = $1 AND target = $2 AND path = $3"))
             .bind(event_id)
             .bind(target)
             .bind(path)
             .fetch_optional(db.pool())
             .await?
-            .map(|r| r.try_get("outcome"))
+            .map(|r| r.text_opt("outcome"))
             .transpose()?
             .flatten();
     Ok(match outcome {
@@ -64,11 +63,11 @@ pub(super) async fn finish(
     path: &str,
     outcome: &Result<Value, String>,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE action_runs SET outcome = $4 WHERE event_id = $1 AND target = $2 AND path = $3")
+    sqlx::query(db.sql("UPDATE action_runs SET outcome = $1 WHERE event_id = $2 AND target = $3 AND path = $4"))
+        .bind(encode(outcome).to_string())
         .bind(event_id)
         .bind(target)
         .bind(path)
-        .bind(encode(outcome).to_string())
         .execute(db.pool())
         .await?;
     Ok(())

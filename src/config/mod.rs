@@ -237,11 +237,12 @@ impl Config {
                 let path = s.opt("WAREST_DB_SQLITE_PATH");
                 Database::Sqlite { path: path.map_or_else(|| data_dir.join("warest.db"), PathBuf::from) }
             }
-            "postgres" | "postgresql" | "pg" => Database::Postgres { url: Secret::new(postgres_url(&s)?) },
+            "postgres" | "postgresql" | "pg" => Database::Postgres { url: Secret::new(server_url(&s, &POSTGRES)?) },
+            "mysql" | "mariadb" => Database::Mysql { url: Secret::new(server_url(&s, &MYSQL)?) },
             other => {
                 return Err(ConfigError::new(
                     "WAREST_DB_CLIENT",
-                    format!("expected sqlite or postgres, got {other:?}"),
+                    format!("expected sqlite, postgres or mysql, got {other:?}"),
                 ));
             }
         };
@@ -417,30 +418,55 @@ fn webhook(s: &Source) -> Result<WebhookConfig, ConfigError> {
     })
 }
 
-fn postgres_url(s: &Source) -> Result<String, ConfigError> {
-    if let Some(url) = s.opt("WAREST_DB_POSTGRES_URL") {
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+/// How a database server's URL is given: whole in `url_key`, or from the original's
+/// `WAREST_DB_HOST`/`_PORT`/`_USER`/`_PASSWORD`/`_DATABASE` parts (shared by both kinds).
+struct ServerKind {
+    client: &'static str,
+    url_key: &'static str,
+    schemes: &'static [&'static str],
+    default_port: u16,
+}
+
+const POSTGRES: ServerKind = ServerKind {
+    client: "postgres",
+    url_key: "WAREST_DB_POSTGRES_URL",
+    schemes: &["postgres://", "postgresql://"],
+    default_port: 5432,
+};
+const MYSQL: ServerKind = ServerKind {
+    client: "mysql",
+    url_key: "WAREST_DB_MYSQL_URL",
+    schemes: &["mysql://", "mariadb://"],
+    default_port: 3306,
+};
+
+fn server_url(s: &Source, kind: &ServerKind) -> Result<String, ConfigError> {
+    if let Some(url) = s.opt(kind.url_key) {
+        if !kind.schemes.iter().any(|p| url.starts_with(p)) {
             return Err(ConfigError::new(
-                "WAREST_DB_POSTGRES_URL",
-                "expected a URL starting with postgres:// or postgresql://",
+                kind.url_key,
+                format!("expected a URL starting with {}", kind.schemes.join(" or ")),
             ));
         }
         return Ok(url);
     }
     let Some(host) = s.opt("WAREST_DB_HOST") else {
         return Err(ConfigError::new(
-            "WAREST_DB_POSTGRES_URL",
-            "required when WAREST_DB_CLIENT=postgres (or set WAREST_DB_HOST)",
+            kind.url_key,
+            format!("required when WAREST_DB_CLIENT={} (or set WAREST_DB_HOST)", kind.client),
         ));
     };
-    let port: u16 = s.parse("WAREST_DB_PORT", "a port number")?;
+    let port: u16 = match s.opt("WAREST_DB_PORT") {
+        Some(_) => s.parse("WAREST_DB_PORT", "a port number")?,
+        None => kind.default_port,
+    };
     let db = s.non_empty("WAREST_DB_DATABASE")?;
     let auth = match (s.opt("WAREST_DB_USER"), s.opt("WAREST_DB_PASSWORD")) {
         (Some(u), Some(p)) => format!("{}:{}@", urlencode(&u), urlencode(&p)),
         (Some(u), None) => format!("{}@", urlencode(&u)),
         (None, _) => String::new(),
     };
-    Ok(format!("postgres://{auth}{host}:{port}/{}", urlencode(&db)))
+    Ok(format!("{}{auth}{host}:{port}/{}", kind.schemes[0], urlencode(&db)))
 }
 
 fn urlencode(raw: &str) -> String {

@@ -85,6 +85,35 @@ fn postgres_url_is_built_from_parts_with_escaping() {
 }
 
 #[test]
+fn mysql_is_configured_by_url_or_by_the_originals_parts() {
+    // The original's MySQL deployment: its MYSQL_* names, port left to the default.
+    let c = load(&[
+        ("WAREST_DB_CLIENT", "mysql"),
+        ("MYSQL_HOST", "db"),
+        ("MYSQL_USER", "wa"),
+        ("MYSQL_PASSWORD", "p@ss"),
+        ("MYSQL_DATABASE", "warest_prod"),
+    ])
+    .unwrap();
+    let Database::Mysql { url } = c.database else { panic!("expected mysql") };
+    assert_eq!(url.expose(), "mysql://wa:p%40ss@db:3306/warest_prod");
+    let c = load(&[("WAREST_DB_CLIENT", "mariadb"), ("WAREST_DB_HOST", "h"), ("WAREST_DB_PORT", "3307")]).unwrap();
+    let Database::Mysql { url } = c.database else { panic!("expected mysql") };
+    assert_eq!(url.expose(), "mysql://h:3307/warest");
+    let c = load(&[("WAREST_DB_CLIENT", "mysql"), ("WAREST_DB_MYSQL_URL", "mysql://u@h/d")]).unwrap();
+    assert_eq!(c.database, Database::Mysql { url: Secret::new("mysql://u@h/d") });
+    assert_eq!(err_key(&[("WAREST_DB_CLIENT", "mysql")]), "WAREST_DB_MYSQL_URL");
+    assert_eq!(
+        err_key(&[("WAREST_DB_CLIENT", "mysql"), ("WAREST_DB_MYSQL_URL", "postgres://x")]),
+        "WAREST_DB_MYSQL_URL"
+    );
+    assert_eq!(
+        err_key(&[("WAREST_DB_CLIENT", "mysql"), ("WAREST_DB_HOST", "h"), ("WAREST_DB_PORT", "x")]),
+        "WAREST_DB_PORT"
+    );
+}
+
+#[test]
 fn secrets_never_appear_in_debug_output() {
     let c = load(&[
         ("WAREST_ADMIN_APIKEY", "super-secret-admin-key-123"),

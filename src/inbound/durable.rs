@@ -17,7 +17,7 @@ use whatsapp_rust::types::message::MessageInfo;
 
 use super::{Deps, chat_skipped, flags, message_events, store_items};
 use crate::sessions::hooks::WaEventCtx;
-use crate::store::{StoreResult, now_ms};
+use crate::store::{Db, StoreResult, now_ms};
 use crate::webhooks::begin_write;
 
 /// Stores a batch in one transaction; `Ok` only after the commit.
@@ -48,7 +48,7 @@ pub(super) async fn commit(deps: &Deps, ctx: &WaEventCtx, batch: &[InboundMessag
     let mut stored = Vec::new();
     let mut fresh = 0;
     for (m, items) in normalized {
-        if !claim(&mut tx, &ctx.session_id, &m.info).await? {
+        if !claim(&hooks.db, &mut tx, &ctx.session_id, &m.info).await? {
             continue;
         }
         fresh += usize::from(!items.is_empty());
@@ -80,7 +80,7 @@ async fn prune(deps: &Deps) {
     if now - last < PRUNE_EVERY_MS || LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
         return;
     }
-    let done = sqlx::query("DELETE FROM inbound_seen WHERE seen_at < $1")
+    let done = sqlx::query(deps.hooks.db.sql("DELETE FROM inbound_seen WHERE seen_at < $1"))
         .bind(now - SEEN_RETENTION_MS)
         .execute(deps.hooks.db.pool())
         .await;
@@ -97,7 +97,7 @@ fn key(info: &MessageInfo) -> (String, String, &str) {
 async fn seen(deps: &Deps, session: &str, info: &MessageInfo) -> StoreResult<bool> {
     let (chat, sender, id) = key(info);
     let row = sqlx::query(
-        "SELECT 1 AS one FROM inbound_seen WHERE session_id = $1 AND chat_jid = $2 AND sender_jid = $3 AND message_id = $4",
+        deps.hooks.db.sql("SELECT 1 AS one FROM inbound_seen WHERE session_id = $1 AND chat_jid = $2 AND sender_jid = $3 AND message_id = $4"),
     )
     .bind(session)
     .bind(chat)
@@ -109,12 +109,12 @@ async fn seen(deps: &Deps, session: &str, info: &MessageInfo) -> StoreResult<boo
 }
 
 /// Marks a message stored; `false` when an earlier commit already did.
-async fn claim(tx: &mut Transaction<'static, Any>, session: &str, info: &MessageInfo) -> StoreResult<bool> {
+async fn claim(db: &Db, tx: &mut Transaction<'static, Any>, session: &str, info: &MessageInfo) -> StoreResult<bool> {
     let (chat, sender, id) = key(info);
-    let done = sqlx::query(
+    let done = sqlx::query(db.sql(
         "INSERT INTO inbound_seen (session_id, chat_jid, sender_jid, message_id, seen_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (session_id, chat_jid, sender_jid, message_id) DO NOTHING",
-    )
+    ))
     .bind(session)
     .bind(chat)
     .bind(sender)

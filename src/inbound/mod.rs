@@ -303,14 +303,21 @@ async fn store_items(
 ) -> StoreResult<()> {
     for n in items {
         if let Some(op) = &n.store {
-            crate::messages::inbound::apply(tx, &ctx.session_id, op).await?;
+            crate::messages::inbound::apply(&deps.hooks.db, tx, &ctx.session_id, op).await?;
         }
         if n.event == "message_ack"
             && let (Some(chat), Some(ids)) = (n.data["chatId"].as_str(), n.data["messageIds"].as_array())
         {
             let ids: Vec<String> = ids.iter().filter_map(|i| i.as_str().map(String::from)).collect();
-            crate::messages::inbound::ack(tx, &ctx.session_id, chat, &ids, n.data["ack"].as_str().unwrap_or_default())
-                .await?;
+            crate::messages::inbound::ack(
+                &deps.hooks.db,
+                tx,
+                &ctx.session_id,
+                chat,
+                &ids,
+                n.data["ack"].as_str().unwrap_or_default(),
+            )
+            .await?;
         }
         let ts = n.data["timestamp"].as_i64().unwrap_or_else(crate::store::now_ms);
         let new = NewEvent { session_id: &ctx.session_id, registry: &ctx.registry, event: n.event, data: n.data, ts };

@@ -5,14 +5,13 @@
 
 use base64::Engine;
 use serde_json::{Value, json};
-use sqlx::Row;
 use whatsapp_rust::Client;
 use whatsapp_rust::Jid;
 use whatsapp_rust::wacore::poll;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use crate::outbound::content::Content;
-use crate::store::{Db, StoreResult};
+use crate::store::{Db, RowText, StoreResult};
 
 /// A poll as the gateway sent it.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,14 +25,14 @@ pub struct SentPoll {
 /// The poll `id` this session sent, with its secret; `None` if it sent no such poll.
 pub async fn sent_poll(db: &Db, session: &str, id: &str) -> StoreResult<Option<SentPoll>> {
     let row = sqlx::query(
-        "SELECT payload FROM outbound_messages WHERE session_id = $1 AND message_id = $2 AND kind = 'poll'",
+        db.sql("SELECT payload FROM outbound_messages WHERE session_id = $1 AND message_id = $2 AND kind = 'poll'"),
     )
     .bind(session)
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let payload: String = row.try_get("payload")?;
+    let payload = row.text("payload")?;
     Ok(match serde_json::from_str::<Content>(&payload) {
         Ok(Content::Poll { question, options, selectable, secret, .. }) => {
             let secret = base64::engine::general_purpose::STANDARD.decode(secret.as_bytes()).unwrap_or_default();

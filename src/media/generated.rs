@@ -14,7 +14,7 @@ use sqlx::Row;
 
 use super::{MediaConfig, stored_path};
 use crate::auth::Principal;
-use crate::store::{Db, DbKind, StoreError, now_ms};
+use crate::store::{Db, DbKind, RowText, StoreError, now_ms};
 
 /// The `session_id` of generated files: `~` is not allowed in session ids.
 pub const OWNER: &str = "~generated";
@@ -61,7 +61,7 @@ pub async fn store(
     let quota = Quota::of(cfg, owner);
     if let Some(q) = &quota {
         // A cheap refusal before the file is written; the transaction below decides.
-        q.check(db.pool(), bytes.len() as u64, 0).await?;
+        q.check(db, db.pool(), bytes.len() as u64, 0).await?;
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let path = stored_path(data_dir, OWNER, &id);
@@ -76,7 +76,7 @@ pub async fn store(
 }
 
 /// The row of a written file, inside the tenant's quota: counted after the insert in the
-/// same transaction, under a per-tenant lock on Postgres (SQLite's one writer already
+/// same transaction, under a per-tenant lock on Postgres and MySQL (SQLite's one writer already
 /// orders it), so concurrent requests cannot pass the limit together.
 async fn record(
     db: &Db,
@@ -88,10 +88,10 @@ async fn record(
     now: i64,
 ) -> Result<(), GeneratedError> {
     let mut tx = db.pool().begin().await?;
-    sqlx::query(
+    sqlx::query(db.sql(
         "INSERT INTO media (id, session_id, message_id, mimetype, size, path, created_at, registry)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
+    ))
     .bind(id)
     .bind(OWNER)
     .bind("")
@@ -103,13 +103,24 @@ async fn record(
     .execute(&mut *tx)
     .await?;
     if let Some(q) = quota {
-        if db.kind() == DbKind::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7310))::text AS locked")
-                .bind(q.registry)
-                .fetch_one(&mut *tx)
-                .await?;
+        match db.kind() {
+            DbKind::Postgres => {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7310))::text AS locked")
+                    .bind(q.registry)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            }
+            // No transaction-scoped advisory lock on MySQL: the tenant's user row, held
+            // to commit, orders the counts instead (as the send queue's accept does).
+            DbKind::Mysql => {
+                sqlx::query("SELECT id FROM users WHERE id = ? FOR UPDATE")
+                    .bind(q.registry)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            }
+            DbKind::Sqlite => {}
         }
-        q.check(&mut *tx, 0, size).await?;
+        q.check(db, &mut *tx, 0, size).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -135,14 +146,14 @@ impl<'a> Quota<'a> {
 
     /// Refuses when the tenant's unexpired files plus `adding` pass the limit; `own` is
     /// the part of the sum that is the file being added (already inserted), for the message.
-    async fn check<'e, E>(&self, exec: E, adding: u64, own: u64) -> Result<(), GeneratedError>
+    async fn check<'e, E>(&self, db: &Db, exec: E, adding: u64, own: u64) -> Result<(), GeneratedError>
     where
         E: sqlx::Executor<'e, Database = sqlx::Any>,
     {
         let now = now_ms();
         let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used, CAST(COALESCE(MIN(created_at), 0) AS BIGINT) AS oldest
-               FROM media WHERE registry = $1 AND session_id = $2 AND created_at >= $3",
+            db.sql("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used, CAST(COALESCE(MIN(created_at), 0) AS BIGINT) AS oldest
+               FROM media WHERE registry = $1 AND session_id = $2 AND created_at >= $3"),
         )
         .bind(self.registry)
         .bind(OWNER)
@@ -175,7 +186,7 @@ async fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// returned: pruning is housekeeping and must not fail the request that triggered it.
 async fn prune(db: &Db, cfg: &MediaConfig) {
     let before = now_ms() - (cfg.url_ttl.as_millis() as i64);
-    let rows = sqlx::query("SELECT id, path FROM media WHERE session_id = $1 AND created_at < $2 LIMIT $3")
+    let rows = sqlx::query(db.sql("SELECT id, path FROM media WHERE session_id = $1 AND created_at < $2 LIMIT $3"))
         .bind(OWNER)
         .bind(before)
         .bind(PRUNE_BATCH)
@@ -186,7 +197,7 @@ async fn prune(db: &Db, cfg: &MediaConfig) {
         Err(e) => return tracing::warn!(error = %e, "could not list expired generated media"),
     };
     for r in rows {
-        let (Ok(id), Ok(path)) = (r.try_get::<String, _>("id"), r.try_get::<String, _>("path")) else { continue };
+        let (Ok(id), Ok(path)) = (r.text("id"), r.text("path")) else { continue };
         match tokio::fs::remove_file(&path).await {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -195,7 +206,7 @@ async fn prune(db: &Db, cfg: &MediaConfig) {
                 continue;
             }
         }
-        if let Err(e) = sqlx::query("DELETE FROM media WHERE id = $1").bind(&id).execute(db.pool()).await {
+        if let Err(e) = sqlx::query(db.sql("DELETE FROM media WHERE id = $1")).bind(&id).execute(db.pool()).await {
             tracing::warn!(error = %e, media = %id, "could not forget expired generated media");
         }
     }

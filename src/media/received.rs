@@ -20,7 +20,7 @@ use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::{MediaConfig, received_source, stored_path};
-use crate::store::{Db, StoreResult, now_ms};
+use crate::store::{Db, RowText, StoreResult, now_ms};
 
 /// Waiting downloads; more are skipped (the payload says so) rather than queued without bound.
 const QUEUE: usize = 256;
@@ -179,10 +179,10 @@ async fn download(job: &Job, path: &std::path::Path, max: u64) -> Result<u64, St
 }
 
 async fn record(db: &Db, job: &Job, size: u64, path: &std::path::Path) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query(db.sql(
         "INSERT INTO media (id, session_id, message_id, mimetype, size, path, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-    )
+    ))
     .bind(&job.media_id)
     .bind(&job.session_id)
     .bind(&job.message_id)
@@ -246,17 +246,17 @@ pub struct StoredMedia {
 
 pub async fn get(db: &Db, id: &str) -> StoreResult<Option<StoredMedia>> {
     use sqlx::Row;
-    let row = sqlx::query("SELECT id, session_id, mimetype, size, path FROM media WHERE id = $1")
+    let row = sqlx::query(db.sql("SELECT id, session_id, mimetype, size, path FROM media WHERE id = $1"))
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
     Ok(match row {
         Some(r) => Some(StoredMedia {
-            id: r.try_get("id")?,
-            session_id: r.try_get("session_id")?,
-            mimetype: r.try_get("mimetype")?,
+            id: r.text("id")?,
+            session_id: r.text("session_id")?,
+            mimetype: r.text("mimetype")?,
             size: r.try_get("size")?,
-            path: r.try_get("path")?,
+            path: r.text("path")?,
         }),
         None => None,
     })

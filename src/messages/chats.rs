@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::store::{Db, StoreResult, now_ms};
+use crate::store::{Db, RowText, StoreResult, now_ms};
 
 /// Content types that carry media (as `inbound::normalize::content` names them).
 pub const MEDIA_TYPES: [&str; 6] = ["image", "video", "audio", "ptt", "document", "sticker"];
@@ -73,18 +73,18 @@ const CHAT_COLUMNS: &str = "c.jid, c.name, c.last_message_id, c.last_message_at,
                             c.archived, c.pinned, c.updated_at, m.content_type AS last_type, m.content AS last_content";
 
 fn chat_row(r: &AnyRow) -> StoreResult<ChatRow> {
-    let content: Option<String> = r.try_get("last_content")?;
+    let content = r.text_opt("last_content")?;
     Ok(ChatRow {
-        jid: r.try_get("jid")?,
-        name: r.try_get("name")?,
-        last_message_id: r.try_get("last_message_id")?,
+        jid: r.text("jid")?,
+        name: r.text_opt("name")?,
+        last_message_id: r.text_opt("last_message_id")?,
         last_message_at: r.try_get("last_message_at")?,
         unread_count: r.try_get("unread_count")?,
         muted_until: r.try_get("muted_until")?,
         archived: r.try_get::<i64, _>("archived")? != 0,
         pinned: r.try_get::<i64, _>("pinned")? != 0,
         updated_at: r.try_get("updated_at")?,
-        last_type: r.try_get("last_type")?,
+        last_type: r.text_opt("last_type")?,
         last_content: content.and_then(|c| serde_json::from_str(&c).ok()),
     })
 }
@@ -118,13 +118,17 @@ pub async fn list_chats(
         ));
     }
     if let Some(s) = &f.search {
-        args.push(Arg::S(contains_pattern(&s.to_lowercase())));
+        // Bound once per use: MySQL binds by position.
+        let pattern = contains_pattern(&s.to_lowercase());
+        args.push(Arg::S(pattern.clone()));
+        args.push(Arg::S(pattern));
         let n = args.len();
         cond.push_str(&format!(
-            " AND (LOWER(c.jid) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(c.name, '')) LIKE ${n} ESCAPE '\\')"
+            " AND (LOWER(c.jid) LIKE ${} ESCAPE '\\' OR LOWER(COALESCE(c.name, '')) LIKE ${n} ESCAPE '\\')",
+            n - 1
         ));
     }
-    let total_sql = format!("SELECT COUNT(*) AS n FROM chats c WHERE {cond}");
+    let total_sql = db.sql_string(format!("SELECT COUNT(*) AS n FROM chats c WHERE {cond}"));
     let total: i64 = bind_all(sqlx::query(&total_sql), &args).fetch_one(db.pool()).await?.try_get("n")?;
 
     let key = match sort {
@@ -134,13 +138,13 @@ pub async fn list_chats(
     };
     let dir = if asc { "ASC" } else { "DESC" };
     let n = args.len();
-    let sql = format!(
+    let sql = db.sql_string(format!(
         "SELECT {CHAT_COLUMNS} FROM chats c LEFT JOIN messages m
            ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = c.last_message_id
          WHERE {cond} ORDER BY {key} {dir}, c.jid {dir} LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
-    );
+    ));
     args.push(Arg::I(limit));
     args.push(Arg::I(offset));
     let rows = bind_all(sqlx::query(&sql), &args).fetch_all(db.pool()).await?;
@@ -148,11 +152,11 @@ pub async fn list_chats(
 }
 
 pub async fn get_chat(db: &Db, session: &str, jid: &str) -> StoreResult<Option<ChatRow>> {
-    let sql = format!(
+    let sql = db.sql_string(format!(
         "SELECT {CHAT_COLUMNS} FROM chats c LEFT JOIN messages m
            ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = c.last_message_id
          WHERE c.session_id = $1 AND c.jid = $2"
-    );
+    ));
     let row = sqlx::query(&sql).bind(session).bind(jid).fetch_optional(db.pool()).await?;
     row.as_ref().map(chat_row).transpose()
 }
@@ -195,18 +199,18 @@ pub struct MessageFilter {
 }
 
 fn message_row(r: &AnyRow) -> StoreResult<MessageRow> {
-    let content: String = r.try_get("content")?;
+    let content = r.text("content")?;
     Ok(MessageRow {
-        id: r.try_get("id")?,
-        chat_jid: r.try_get("chat_jid")?,
-        sender_jid: r.try_get("sender_jid")?,
+        id: r.text("id")?,
+        chat_jid: r.text("chat_jid")?,
+        sender_jid: r.text_opt("sender_jid")?,
         from_me: r.try_get::<i64, _>("from_me")? != 0,
-        content_type: r.try_get("content_type")?,
+        content_type: r.text("content_type")?,
         content: serde_json::from_str(&content).unwrap_or(Value::Null),
         ts: r.try_get("ts")?,
         edited_at: r.try_get("edited_at")?,
         revoked_at: r.try_get("revoked_at")?,
-        status: r.try_get("status")?,
+        status: r.text_opt("status")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -247,28 +251,29 @@ pub async fn list_messages(
         args.push(Arg::S(contains_pattern(&s.to_lowercase())));
         cond.push_str(&format!(" AND LOWER(content) LIKE ${} ESCAPE '\\'", args.len()));
     }
-    let total_sql = format!("SELECT COUNT(*) AS n FROM messages WHERE {cond}");
+    let total_sql = db.sql_string(format!("SELECT COUNT(*) AS n FROM messages WHERE {cond}"));
     let total: i64 = bind_all(sqlx::query(&total_sql), &args).fetch_one(db.pool()).await?.try_get("n")?;
 
     let mut page_cond = cond;
     if let Some(c) = cursor {
-        args.push(Arg::I(c.ts));
-        let t = args.len();
-        args.push(Arg::I(c.created_at));
-        let k = args.len();
-        args.push(Arg::S(c.id.clone()));
-        let i = args.len();
+        // Each value bound once per use, in order: MySQL binds by position.
+        let t = args.len() + 1;
+        args.extend([Arg::I(c.ts), Arg::I(c.ts), Arg::I(c.created_at), Arg::I(c.created_at), Arg::S(c.id.clone())]);
         page_cond.push_str(&format!(
-            " AND (ts < ${t} OR (ts = ${t} AND (created_at < ${k} OR (created_at = ${k} AND id < ${i}))))"
+            " AND (ts < ${t} OR (ts = ${} AND (created_at < ${} OR (created_at = ${} AND id < ${}))))",
+            t + 1,
+            t + 2,
+            t + 3,
+            t + 4
         ));
     }
     let n = args.len();
-    let sql = format!(
+    let sql = db.sql_string(format!(
         "SELECT id, chat_jid, sender_jid, from_me, content_type, content, ts, edited_at, revoked_at, status, created_at
          FROM messages WHERE {page_cond} ORDER BY ts DESC, created_at DESC, id DESC LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
-    );
+    ));
     args.push(Arg::I(limit));
     args.push(Arg::I(if cursor.is_some() { 0 } else { offset }));
     let rows = bind_all(sqlx::query(&sql), &args).fetch_all(db.pool()).await?;
@@ -276,10 +281,10 @@ pub async fn list_messages(
 }
 
 pub async fn get_message(db: &Db, session: &str, chat: &str, id: &str) -> StoreResult<Option<MessageRow>> {
-    let row = sqlx::query(
+    let row = sqlx::query(db.sql(
         "SELECT id, chat_jid, sender_jid, from_me, content_type, content, ts, edited_at, revoked_at, status, created_at
          FROM messages WHERE session_id = $1 AND chat_jid = $2 AND id = $3",
-    )
+    ))
     .bind(session)
     .bind(chat)
     .bind(id)
@@ -298,12 +303,12 @@ pub async fn unread_inbound(
     since: Option<i64>,
 ) -> StoreResult<Vec<MessageRow>> {
     let lim = if limit > 0 { limit } else { i64::MAX };
-    let rows = sqlx::query(
+    let rows = sqlx::query(db.sql(
         "SELECT id, chat_jid, sender_jid, from_me, content_type, content, ts, edited_at, revoked_at, status, created_at
          FROM messages WHERE session_id = $1 AND chat_jid = $2 AND from_me = 0 AND ts > $3
            AND (status IS NULL OR status NOT IN ('read', 'played'))
          ORDER BY ts DESC, created_at DESC, id DESC LIMIT $4",
-    )
+    ))
     .bind(session)
     .bind(chat)
     .bind(since.unwrap_or(0))
@@ -331,10 +336,10 @@ pub enum ChatChange {
 pub async fn apply_change(db: &Db, session: &str, jid: &str, change: &ChatChange) -> StoreResult<()> {
     let now = now_ms();
     let mut tx = db.pool().begin().await?;
-    sqlx::query(
+    sqlx::query(db.sql(
         "INSERT INTO chats (session_id, jid, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (session_id, jid) DO NOTHING",
-    )
+    ))
     .bind(session)
     .bind(jid)
     .bind(now)
@@ -348,16 +353,16 @@ pub async fn apply_change(db: &Db, session: &str, jid: &str, change: &ChatChange
         // Marking unread sets a count of 1, as WhatsApp shows an unread dot.
         ChatChange::Read(r) => set("unread_count", Some(if *r { 0 } else { 1 })),
         ChatChange::Cleared(upto) => {
-            sqlx::query("DELETE FROM messages WHERE session_id = $1 AND chat_jid = $2 AND ts <= $3")
+            sqlx::query(db.sql("DELETE FROM messages WHERE session_id = $1 AND chat_jid = $2 AND ts <= $3"))
                 .bind(session)
                 .bind(jid)
                 .bind(*upto)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
+            sqlx::query(db.sql(
                 "UPDATE chats SET unread_count = 0, last_message_id = NULL, last_message_at = NULL, updated_at = $1
                  WHERE session_id = $2 AND jid = $3 AND COALESCE(last_message_at, 0) <= $4",
-            )
+            ))
             .bind(now)
             .bind(session)
             .bind(jid)
@@ -368,7 +373,8 @@ pub async fn apply_change(db: &Db, session: &str, jid: &str, change: &ChatChange
             return Ok(());
         }
     };
-    let sql = format!("UPDATE chats SET {column} = $1, updated_at = $2 WHERE session_id = $3 AND jid = $4");
+    let sql =
+        db.sql_string(format!("UPDATE chats SET {column} = $1, updated_at = $2 WHERE session_id = $3 AND jid = $4"));
     sqlx::query(&sql).bind(value).bind(now).bind(session).bind(jid).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
@@ -378,7 +384,7 @@ pub async fn apply_change(db: &Db, session: &str, jid: &str, change: &ChatChange
 /// same state a read receipt from another of our devices leaves (`messages::inbound::ack`).
 pub async fn mark_read(db: &Db, session: &str, chat: &str, ids: &[String]) -> StoreResult<()> {
     for id in ids {
-        sqlx::query("UPDATE messages SET status = 'read' WHERE session_id = $1 AND chat_jid = $2 AND id = $3")
+        sqlx::query(db.sql("UPDATE messages SET status = 'read' WHERE session_id = $1 AND chat_jid = $2 AND id = $3"))
             .bind(session)
             .bind(chat)
             .bind(id)

@@ -1,9 +1,7 @@
 //! The `contacts` table: accounts that wrote to a session, with their LID and push name
 //! (written by [`super::inbound`]).
 
-use sqlx::Row;
-
-use crate::store::{Db, StoreResult};
+use crate::store::{Db, RowText, StoreResult};
 
 /// A contact as the store knows it.
 pub struct Contact {
@@ -15,7 +13,7 @@ pub struct Contact {
 /// The session's contacts, most recently seen first.
 pub async fn recent(db: &Db, session_id: &str, limit: i64) -> StoreResult<Vec<Contact>> {
     let rows = sqlx::query(
-        "SELECT jid, lid, push_name FROM contacts WHERE session_id = $1 ORDER BY updated_at DESC, jid LIMIT $2",
+        db.sql("SELECT jid, lid, push_name FROM contacts WHERE session_id = $1 ORDER BY updated_at DESC, jid LIMIT $2"),
     )
     .bind(session_id)
     .bind(limit)
@@ -24,9 +22,9 @@ pub async fn recent(db: &Db, session_id: &str, limit: i64) -> StoreResult<Vec<Co
     rows.iter()
         .map(|r| {
             Ok(Contact {
-                jid: r.try_get::<Option<String>, _>("jid")?.unwrap_or_default(),
-                lid: r.try_get("lid")?,
-                push_name: r.try_get("push_name")?,
+                jid: r.text_opt("jid")?.unwrap_or_default(),
+                lid: r.text_opt("lid")?,
+                push_name: r.text_opt("push_name")?,
             })
         })
         .collect()

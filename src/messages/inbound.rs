@@ -4,7 +4,7 @@
 use serde_json::Value;
 use sqlx::{Any, Transaction};
 
-use crate::store::{StoreResult, now_ms};
+use crate::store::{Db, StoreResult, now_ms};
 
 /// A write the normalizer asks for, one per event that changes the store.
 #[derive(Debug, Clone)]
@@ -34,15 +34,15 @@ pub enum StoreOp {
     },
 }
 
-pub async fn apply(tx: &mut Transaction<'static, Any>, session: &str, op: &StoreOp) -> StoreResult<()> {
+pub async fn apply(db: &Db, tx: &mut Transaction<'static, Any>, session: &str, op: &StoreOp) -> StoreResult<()> {
     let now = now_ms();
     match op {
         StoreOp::Message { chat, id, sender, sender_lid, from_me, content_type, content, ts, push_name } => {
             let inserted = sqlx::query(
-                "INSERT INTO messages (session_id, chat_jid, id, sender_jid, sender_lid, from_me, direction, content_type,
+                db.sql("INSERT INTO messages (session_id, chat_jid, id, sender_jid, sender_lid, from_me, direction, content_type,
                                        content, ts, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (session_id, chat_jid, id) DO NOTHING",
+                 ON CONFLICT (session_id, chat_jid, id) DO NOTHING"),
             )
             .bind(session)
             .bind(chat)
@@ -60,7 +60,7 @@ pub async fn apply(tx: &mut Transaction<'static, Any>, session: &str, op: &Store
             .rows_affected();
             // A redelivered message must not count twice as unread.
             let unread = i64::from(inserted > 0 && !from_me);
-            sqlx::query(
+            sqlx::query(db.sql(
                 "INSERT INTO chats (session_id, jid, last_message_id, last_message_at, unread_count, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (session_id, jid) DO UPDATE SET
@@ -70,7 +70,7 @@ pub async fn apply(tx: &mut Transaction<'static, Any>, session: &str, op: &Store
                                             THEN excluded.last_message_at ELSE chats.last_message_at END,
                      unread_count = CASE WHEN $7 = 1 THEN 0 ELSE chats.unread_count + excluded.unread_count END,
                      updated_at = excluded.updated_at",
-            )
+            ))
             .bind(session)
             .bind(chat)
             .bind(id)
@@ -82,13 +82,13 @@ pub async fn apply(tx: &mut Transaction<'static, Any>, session: &str, op: &Store
             .execute(&mut **tx)
             .await?;
             if let (Some(jid), false) = (sender.as_deref().or(sender_lid.as_deref()), *from_me) {
-                sqlx::query(
+                sqlx::query(db.sql(
                     "INSERT INTO contacts (session_id, jid, lid, push_name, updated_at) VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (session_id, jid) DO UPDATE SET
                          lid = COALESCE(excluded.lid, contacts.lid),
                          push_name = COALESCE(excluded.push_name, contacts.push_name),
                          updated_at = excluded.updated_at",
-                )
+                ))
                 .bind(session)
                 .bind(jid)
                 .bind(sender_lid.as_deref())
@@ -99,9 +99,9 @@ pub async fn apply(tx: &mut Transaction<'static, Any>, session: &str, op: &Store
             }
         }
         StoreOp::Edited { chat, id, content, ts } => {
-            sqlx::query(
+            sqlx::query(db.sql(
                 "UPDATE messages SET content = $1, edited_at = $2 WHERE session_id = $3 AND chat_jid = $4 AND id = $5",
-            )
+            ))
             .bind(serde_json::json!({ "message": content }).to_string())
             .bind(*ts)
             .bind(session)
@@ -111,9 +111,9 @@ pub async fn apply(tx: &mut Transaction<'static, Any>, session: &str, op: &Store
             .await?;
         }
         StoreOp::Revoked { chat, id, ts } => {
-            sqlx::query(
+            sqlx::query(db.sql(
                 "UPDATE messages SET revoked_at = $1, content = $2 WHERE session_id = $3 AND chat_jid = $4 AND id = $5",
-            )
+            ))
             .bind(*ts)
             .bind(Value::Null.to_string())
             .bind(session)
@@ -128,6 +128,7 @@ pub async fn apply(tx: &mut Transaction<'static, Any>, session: &str, op: &Store
 
 /// Records a receipt's state on stored messages (the outbound side keeps its own table).
 pub async fn ack(
+    db: &Db,
     tx: &mut Transaction<'static, Any>,
     session: &str,
     chat: &str,
@@ -135,7 +136,7 @@ pub async fn ack(
     state: &str,
 ) -> StoreResult<()> {
     for id in ids {
-        sqlx::query("UPDATE messages SET status = $1 WHERE session_id = $2 AND chat_jid = $3 AND id = $4")
+        sqlx::query(db.sql("UPDATE messages SET status = $1 WHERE session_id = $2 AND chat_jid = $3 AND id = $4"))
             .bind(state)
             .bind(session)
             .bind(chat)

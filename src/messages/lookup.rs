@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use crate::store::{Db, StoreResult};
+use crate::store::{Db, RowText, StoreResult};
 
 /// What an operation needs to address a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl MsgRef {
 /// (ids are unique per sender, not globally), else any message with the id.
 pub async fn find(db: &Db, session_id: &str, id: &str, chat: Option<&str>) -> StoreResult<Option<MsgRef>> {
     let rows = sqlx::query(
-        "SELECT chat_jid, sender_jid, from_me, ts FROM messages WHERE session_id = $1 AND id = $2 ORDER BY ts DESC LIMIT 20",
+        db.sql("SELECT chat_jid, sender_jid, from_me, ts FROM messages WHERE session_id = $1 AND id = $2 ORDER BY ts DESC LIMIT 20"),
     )
     .bind(session_id)
     .bind(id)
@@ -43,28 +43,28 @@ pub async fn find(db: &Db, session_id: &str, id: &str, chat: Option<&str>) -> St
         .map(|r| {
             Ok(MsgRef {
                 session_id: session_id.to_string(),
-                chat: r.try_get("chat_jid")?,
+                chat: r.text("chat_jid")?,
                 id: id.to_string(),
-                sender: r.try_get("sender_jid")?,
+                sender: r.text_opt("sender_jid")?,
                 from_me: r.try_get::<i64, _>("from_me")? != 0,
                 ts_ms: r.try_get("ts")?,
                 sent: true,
             })
         })
         .collect::<StoreResult<_>>()?;
-    let sent = sqlx::query(
+    let sent = sqlx::query(db.sql(
         "SELECT to_jid, status, created_at, sent_at FROM outbound_messages WHERE session_id = $1 AND message_id = $2",
-    )
+    ))
     .bind(session_id)
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
     if let Some(r) = sent {
-        let status: String = r.try_get("status")?;
+        let status = r.text("status")?;
         let sent_at: Option<i64> = r.try_get("sent_at")?;
         found.push(MsgRef {
             session_id: session_id.to_string(),
-            chat: r.try_get("to_jid")?,
+            chat: r.text("to_jid")?,
             id: id.to_string(),
             sender: None,
             from_me: true,

@@ -190,7 +190,7 @@ impl Backlog {
 /// Text columns read the same way on every database. Through the `Any` driver MySQL's
 /// `LONGTEXT` (every text column outside a key, see `migrations/mysql`) arrives as a blob,
 /// which `try_get::<String>` refuses; these read it as UTF-8 instead.
-pub(crate) trait RowText {
+pub trait RowText {
     fn text_opt(&self, col: &str) -> Result<Option<String>, sqlx::Error>;
 
     /// By position: for `RETURNING` rows, whose columns MariaDB leaves unnamed.

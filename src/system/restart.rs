@@ -16,7 +16,7 @@ use sqlx::Row;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Db, StoreResult, now_ms};
+use crate::store::{Db, RowText, StoreResult, now_ms};
 
 /// EX_TEMPFAIL: "try again later". The process exits with it after a requested restart.
 pub const RESTART_EXIT_CODE: u8 = 75;
@@ -117,13 +117,13 @@ const KEY: &str = "daily";
 impl Db {
     pub async fn restart_schedule(&self) -> StoreResult<Option<Schedule>> {
         let row = sqlx::query(
-            "SELECT schedule, timezone, last_fired_at, updated_at FROM server_restart_schedule WHERE id = $1",
+            self.sql("SELECT schedule, timezone, last_fired_at, updated_at FROM server_restart_schedule WHERE id = $1"),
         )
         .bind(KEY)
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let (time, tz): (String, String) = (row.try_get("schedule")?, row.try_get("timezone")?);
+        let (time, tz) = (row.text("schedule")?, row.text("timezone")?);
         // A row this code did not write is ignored rather than failing the scheduler.
         let (Some(time), Ok(timezone)) = (parse_time(&time), tz.parse::<Tz>()) else {
             tracing::warn!(%time, %tz, "ignoring an unreadable restart schedule");
@@ -141,15 +141,18 @@ impl Db {
     pub async fn set_restart_schedule(&self, schedule: Option<(NaiveTime, Tz)>) -> StoreResult<()> {
         match schedule {
             None => {
-                sqlx::query("DELETE FROM server_restart_schedule WHERE id = $1").bind(KEY).execute(self.pool()).await?;
+                sqlx::query(self.sql("DELETE FROM server_restart_schedule WHERE id = $1"))
+                    .bind(KEY)
+                    .execute(self.pool())
+                    .await?;
             }
             Some((time, tz)) => {
-                sqlx::query(
+                sqlx::query(self.sql(
                     "INSERT INTO server_restart_schedule (id, schedule, timezone, last_fired_at, updated_at)
                      VALUES ($1, $2, $3, NULL, $4)
                      ON CONFLICT (id) DO UPDATE SET schedule = excluded.schedule, timezone = excluded.timezone,
                          last_fired_at = NULL, updated_at = excluded.updated_at",
-                )
+                ))
                 .bind(KEY)
                 .bind(time.format("%H:%M").to_string())
                 .bind(tz.name())
@@ -162,7 +165,7 @@ impl Db {
     }
 
     async fn restart_fired(&self, at: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE server_restart_schedule SET last_fired_at = $1 WHERE id = $2")
+        sqlx::query(self.sql("UPDATE server_restart_schedule SET last_fired_at = $1 WHERE id = $2"))
             .bind(at)
             .bind(KEY)
             .execute(self.pool())

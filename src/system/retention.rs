@@ -65,20 +65,38 @@ pub async fn sweep(db: &Db, days: u32, now: i64) -> StoreResult<Swept> {
     Ok(s)
 }
 
-const IDEMPOTENCY_SQL: &str = "DELETE FROM idempotency_keys WHERE (registry, idem_key) IN
-    (SELECT registry, idem_key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)";
-const ATTEMPTS_SQL: &str =
-    "DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE created_at < $1 LIMIT $2)";
+/// Each sweep statement: the common form, then MySQL's, which can neither read the table
+/// it deletes from in a subquery nor take `LIMIT` in an `IN` subquery, but deletes with a
+/// `LIMIT` of its own.
+type Sweep = (&'static str, &'static str);
+
+const IDEMPOTENCY_SQL: Sweep = (
+    "DELETE FROM idempotency_keys WHERE (registry, idem_key) IN
+       (SELECT registry, idem_key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
+    "DELETE FROM idempotency_keys WHERE created_at < ? LIMIT ?",
+);
+const ATTEMPTS_SQL: Sweep = (
+    "DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE created_at < $1 LIMIT $2)",
+    "DELETE FROM webhook_attempts WHERE created_at < ? LIMIT ?",
+);
 /// Only once their event is gone: a replay of a kept event must still see which actions ran.
-const ACTION_RUNS_SQL: &str = "DELETE FROM action_runs WHERE (event_id, target, path) IN
-    (SELECT r.event_id, r.target, r.path FROM action_runs r WHERE r.created_at < $1
-       AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.id = r.event_id) LIMIT $2)";
+const ACTION_RUNS_SQL: Sweep = (
+    "DELETE FROM action_runs WHERE (event_id, target, path) IN
+       (SELECT r.event_id, r.target, r.path FROM action_runs r WHERE r.created_at < $1
+          AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.id = r.event_id) LIMIT $2)",
+    "DELETE FROM action_runs WHERE created_at < ?
+        AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.id = action_runs.event_id) LIMIT ?",
+);
 /// Finished jobs only: a queued or in-flight send is never swept, however old.
-const SEND_JOBS_SQL: &str = "DELETE FROM outbound_messages WHERE seq IN
-    (SELECT seq FROM outbound_messages WHERE updated_at < $1 AND status NOT IN ('queued', 'sending') LIMIT $2)";
+const SEND_JOBS_SQL: Sweep = (
+    "DELETE FROM outbound_messages WHERE seq IN
+       (SELECT seq FROM outbound_messages WHERE updated_at < $1 AND status NOT IN ('queued', 'sending') LIMIT $2)",
+    "DELETE FROM outbound_messages WHERE updated_at < ? AND status NOT IN ('queued', 'sending') LIMIT ?",
+);
 
 /// Runs `sql` (with `$1` = cutoff, `$2` = batch size) until a batch deletes less than a batch.
-async fn batched(db: &Db, sql: &str, cutoff: i64) -> StoreResult<u64> {
+async fn batched(db: &Db, (common, mysql): Sweep, cutoff: i64) -> StoreResult<u64> {
+    let sql = db.pick(common, mysql);
     let mut total = 0;
     loop {
         let n = sqlx::query(sql).bind(cutoff).bind(BATCH).execute(db.pool()).await?.rows_affected();
@@ -92,10 +110,18 @@ async fn batched(db: &Db, sql: &str, cutoff: i64) -> StoreResult<u64> {
 /// Events older than `cutoff` that nothing still needs, with their delivery rows (deleted
 /// explicitly: SQLite cascades only with its foreign-key pragma on).
 async fn sweep_events(db: &Db, cutoff: i64) -> StoreResult<u64> {
-    let pick = "SELECT e.seq FROM webhook_events e WHERE e.created_at < $1
+    // On MySQL the picked events stay locked to commit: a replay adding a delivery to one
+    // of them waits (its foreign key reads the event row), and they are deleted by list.
+    let pick = db.pick(
+        "SELECT e.seq FROM webhook_events e WHERE e.created_at < $1
         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = e.seq AND d.state = 'pending')
         AND NOT EXISTS (SELECT 1 FROM webhook_dead_letters x WHERE x.event_seq = e.seq)
-        ORDER BY e.seq LIMIT $2";
+        ORDER BY e.seq LIMIT $2",
+        "SELECT e.seq FROM webhook_events e WHERE e.created_at < ?
+        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = e.seq AND d.state = 'pending')
+        AND NOT EXISTS (SELECT 1 FROM webhook_dead_letters x WHERE x.event_seq = e.seq)
+        ORDER BY e.seq LIMIT ? FOR UPDATE",
+    );
     let mut total = 0;
     loop {
         let mut tx = match db.kind() {
@@ -106,6 +132,14 @@ async fn sweep_events(db: &Db, cutoff: i64) -> StoreResult<u64> {
         if seqs.is_empty() {
             tx.commit().await?;
             return Ok(total);
+        }
+        if db.kind() == DbKind::Mysql {
+            total += delete_listed(&mut tx, &seqs).await?;
+            tx.commit().await?;
+            if (seqs.len() as i64) < BATCH {
+                return Ok(total);
+            }
+            continue;
         }
         let (lo, hi) = (seqs[0], seqs[seqs.len() - 1]);
         // The picked seqs, by range and by the same conditions (a list of 1000 binds is not
@@ -136,4 +170,21 @@ async fn sweep_events(db: &Db, cutoff: i64) -> StoreResult<u64> {
             return Ok(total);
         }
     }
+}
+
+/// MySQL: the locked events of one batch, and their delivery rows, by list.
+async fn delete_listed(tx: &mut sqlx::Transaction<'static, sqlx::Any>, seqs: &[i64]) -> StoreResult<u64> {
+    let marks = vec!["?"; seqs.len()].join(", ");
+    let mut n = 0;
+    for sql in [
+        format!("DELETE FROM webhook_deliveries WHERE event_seq IN ({marks})"),
+        format!("DELETE FROM webhook_events WHERE seq IN ({marks})"),
+    ] {
+        let mut q = sqlx::query(&sql);
+        for s in seqs {
+            q = q.bind(s);
+        }
+        n = q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(n)
 }

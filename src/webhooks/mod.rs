@@ -94,7 +94,7 @@ impl Webhooks {
     /// Records an event inside the caller's transaction; call [`Webhooks::committed`]
     /// with the result after the commit.
     pub async fn emit_in(&self, tx: &mut Transaction<'static, Any>, ev: NewEvent<'_>) -> StoreResult<StoredEvent> {
-        outbox::insert(tx, &self.cfg, ev).await
+        outbox::insert(&self.db, tx, &self.cfg, ev).await
     }
 
     /// Tells the dispatcher and stream subscribers about committed events.

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::outbox::{EVENT_COLUMNS, StoredEvent, event_from_row, insert_delivery, resolve_targets};
 use crate::config::WebhookConfig;
-use crate::store::{Db, StoreError, StoreResult, now_ms};
+use crate::store::{Db, RowText, StoreError, StoreResult, now_ms};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -114,15 +114,15 @@ fn bind_all<'q>(
 
 fn dead_from_row(r: &AnyRow) -> StoreResult<DeadLetter> {
     Ok(DeadLetter {
-        id: r.try_get("id")?,
-        event_id: r.try_get("event_id")?,
+        id: r.text("id")?,
+        event_id: r.text("event_id")?,
         event_seq: r.try_get("event_seq")?,
-        session_id: r.try_get("session_id")?,
-        event: r.try_get("event")?,
-        url: r.try_get("url")?,
+        session_id: r.text("session_id")?,
+        event: r.text("event")?,
+        url: r.text("url")?,
         attempts: r.try_get("attempts")?,
         last_status: r.try_get("last_status")?,
-        last_error: r.try_get("last_error")?,
+        last_error: r.text_opt("last_error")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -139,13 +139,13 @@ impl Db {
     ) -> StoreResult<(Vec<DeadLetter>, i64)> {
         let (cond, binds) = conditions(f, "created_at", true, 1);
         let n = binds.len();
-        let sql = format!(
+        let sql = self.sql_string(format!(
             "SELECT {DLQ_COLUMNS} FROM webhook_dead_letters WHERE 1 = 1{cond} ORDER BY created_at, id LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
-        );
+        ));
         let rows = bind_all(sqlx::query(&sql), &binds).bind(limit).bind(offset).fetch_all(self.pool()).await?;
-        let count_sql = format!("SELECT COUNT(*) AS n FROM webhook_dead_letters WHERE 1 = 1{cond}");
+        let count_sql = self.sql_string(format!("SELECT COUNT(*) AS n FROM webhook_dead_letters WHERE 1 = 1{cond}"));
         let total: i64 = bind_all(sqlx::query(&count_sql), &binds).fetch_one(self.pool()).await?.try_get("n")?;
         Ok((rows.iter().map(dead_from_row).collect::<StoreResult<_>>()?, total))
     }
@@ -153,7 +153,7 @@ impl Db {
     pub async fn dead_letter(&self, registry: Option<&str>, id: &str) -> StoreResult<DeadLetter> {
         let f = Filter { registry, ..Default::default() };
         let (cond, binds) = conditions(&f, "created_at", false, 2);
-        let sql = format!("SELECT {DLQ_COLUMNS} FROM webhook_dead_letters WHERE id = $1{cond}");
+        let sql = self.sql_string(format!("SELECT {DLQ_COLUMNS} FROM webhook_dead_letters WHERE id = $1{cond}"));
         let row = bind_all(sqlx::query(&sql).bind(id), &binds)
             .fetch_optional(self.pool())
             .await?
@@ -163,7 +163,7 @@ impl Db {
 
     pub async fn delete_dead_letter(&self, registry: Option<&str>, id: &str) -> StoreResult<()> {
         self.dead_letter(registry, id).await?;
-        sqlx::query("DELETE FROM webhook_dead_letters WHERE id = $1").bind(id).execute(self.pool()).await?;
+        sqlx::query(self.sql("DELETE FROM webhook_dead_letters WHERE id = $1")).bind(id).execute(self.pool()).await?;
         Ok(())
     }
 
@@ -172,35 +172,37 @@ impl Db {
         // id can be deleted and created again by another tenant.
         let (cond, binds) = conditions(f, "created_at", true, 1);
         let n = binds.len();
-        let sql = format!(
+        let sql = self.sql_string(format!(
             "SELECT id, delivery_id, event_id, event, session_id, url, attempt, status, error, duration_ms, created_at,
                     actions
              FROM webhook_attempts WHERE 1 = 1{cond} ORDER BY id DESC LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
-        );
+        ));
         let rows = bind_all(sqlx::query(&sql), &binds).bind(limit).bind(offset).fetch_all(self.pool()).await?;
-        let total: i64 =
-            bind_all(sqlx::query(&format!("SELECT COUNT(*) AS n FROM webhook_attempts WHERE 1 = 1{cond}")), &binds)
-                .fetch_one(self.pool())
-                .await?
-                .try_get("n")?;
+        let total: i64 = bind_all(
+            sqlx::query(&self.sql_string(format!("SELECT COUNT(*) AS n FROM webhook_attempts WHERE 1 = 1{cond}"))),
+            &binds,
+        )
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?;
         let items = rows
             .iter()
             .map(|r| {
                 Ok(Attempt {
                     id: r.try_get("id")?,
                     delivery_id: r.try_get("delivery_id")?,
-                    event_id: r.try_get("event_id")?,
-                    event: r.try_get("event")?,
-                    session_id: r.try_get("session_id")?,
-                    url: r.try_get("url")?,
+                    event_id: r.text("event_id")?,
+                    event: r.text("event")?,
+                    session_id: r.text("session_id")?,
+                    url: r.text("url")?,
                     attempt: r.try_get("attempt")?,
                     status: r.try_get("status")?,
-                    error: r.try_get("error")?,
+                    error: r.text_opt("error")?,
                     duration_ms: r.try_get("duration_ms")?,
                     created_at: r.try_get("created_at")?,
-                    actions: r.try_get::<Option<String>, _>("actions")?.and_then(|a| serde_json::from_str(&a).ok()),
+                    actions: r.text_opt("actions")?.and_then(|a| serde_json::from_str(&a).ok()),
                 })
             })
             .collect::<StoreResult<_>>()?;
@@ -211,8 +213,10 @@ impl Db {
     pub async fn events_after(&self, f: &Filter<'_>, after_seq: i64, limit: i64) -> StoreResult<Vec<StoredEvent>> {
         let (cond, binds) = conditions(f, "created_at", false, 2);
         let n = binds.len();
-        let sql =
-            format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq > $1{cond} ORDER BY seq LIMIT ${}", n + 2);
+        let sql = self.sql_string(format!(
+            "SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq > $1{cond} ORDER BY seq LIMIT ${}",
+            n + 2
+        ));
         let rows = bind_all(sqlx::query(&sql).bind(after_seq), &binds).bind(limit).fetch_all(self.pool()).await?;
         rows.iter().map(event_from_row).collect()
     }
@@ -230,15 +234,15 @@ impl Db {
         let now = now_ms();
         let mut n = 0;
         for ev in events {
-            let url: Option<String> = sqlx::query("SELECT webhook_url FROM sessions WHERE id = $1")
+            let url: Option<String> = sqlx::query(self.sql("SELECT webhook_url FROM sessions WHERE id = $1"))
                 .bind(&ev.session_id)
                 .fetch_optional(&mut *tx)
                 .await?
-                .map(|r| r.try_get("webhook_url"))
+                .map(|r| r.text_opt("webhook_url"))
                 .transpose()?
                 .flatten();
-            for t in resolve_targets(&mut tx, cfg, &ev.session_id, url, &ev.event).await? {
-                insert_delivery(&mut tx, ev.seq, &ev.session_id, &t, now).await?;
+            for t in resolve_targets(self, &mut tx, cfg, &ev.session_id, url, &ev.event).await? {
+                insert_delivery(self, &mut tx, ev.seq, &ev.session_id, &t, now).await?;
                 n += 1;
             }
         }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use sqlx::{Any, Row, Transaction};
 
 use crate::config::WebhookConfig;
-use crate::store::{Db, StoreError, StoreResult, now_ms};
+use crate::store::{Db, RowText, StoreError, StoreResult, now_ms};
 
 /// An event to record. `data` is the catalog payload; `sessionId` and `eventId` are added.
 #[derive(Debug, Clone)]
@@ -66,6 +66,7 @@ pub fn new_event_id() -> String {
 
 /// Resolves the targets of `session_id` for `event`, inside `tx`.
 pub async fn resolve_targets(
+    db: &Db,
     tx: &mut Transaction<'static, Any>,
     cfg: &WebhookConfig,
     session_id: &str,
@@ -73,7 +74,7 @@ pub async fn resolve_targets(
     event: &str,
 ) -> StoreResult<Vec<Target>> {
     let rows = sqlx::query(
-        "SELECT id, kind, url, events, headers, sequential FROM webhook_targets WHERE session_id = $1 ORDER BY created_at, id",
+        db.sql("SELECT id, kind, url, events, headers, sequential FROM webhook_targets WHERE session_id = $1 ORDER BY created_at, id"),
     )
     .bind(session_id)
     .fetch_all(&mut **tx)
@@ -81,19 +82,19 @@ pub async fn resolve_targets(
     let mut out = Vec::new();
     let mut primary = (Value::Array(vec![]), Value::Object(Map::new()));
     for r in &rows {
-        let kind: String = r.try_get("kind")?;
-        let events = parse_json(&r.try_get::<String, _>("events")?);
-        let headers = parse_json(&r.try_get::<String, _>("headers")?);
+        let kind = r.text("kind")?;
+        let events = parse_json(&r.text("events")?);
+        let headers = parse_json(&r.text("headers")?);
         if kind == "primary" {
             primary = (events, headers);
             continue;
         }
-        let url: Option<String> = r.try_get("url")?;
+        let url = r.text_opt("url")?;
         if let Some(url) = url
             && filter_accepts(&events, event)
         {
             let sequential = r.try_get::<i64, _>("sequential")? != 0;
-            out.push(Target { kind: "extra", target_id: Some(r.try_get("id")?), url, headers, sequential });
+            out.push(Target { kind: "extra", target_id: Some(r.text("id")?), url, headers, sequential });
         }
     }
     let main = match session_url {
@@ -110,23 +111,24 @@ pub async fn resolve_targets(
 
 /// Writes `ev` and its deliveries in `tx`; returns the stored event (not yet committed).
 pub async fn insert(
+    db: &Db,
     tx: &mut Transaction<'static, Any>,
     cfg: &WebhookConfig,
     ev: NewEvent<'_>,
 ) -> StoreResult<StoredEvent> {
-    let session = sqlx::query("SELECT label, webhook_url FROM sessions WHERE id = $1")
+    let session = sqlx::query(db.sql("SELECT label, webhook_url FROM sessions WHERE id = $1"))
         .bind(ev.session_id)
         .fetch_optional(&mut **tx)
         .await?;
     let (label, session_url): (Option<String>, Option<String>) = match &session {
-        Some(r) => (r.try_get("label")?, r.try_get("webhook_url")?),
+        Some(r) => (r.text_opt("label")?, r.text_opt("webhook_url")?),
         None => (None, None),
     };
-    let username: String = sqlx::query("SELECT username FROM users WHERE id = $1")
+    let username: String = sqlx::query(db.sql("SELECT username FROM users WHERE id = $1"))
         .bind(ev.registry)
         .fetch_optional(&mut **tx)
         .await?
-        .map(|r| r.try_get("username"))
+        .map(|r| r.text("username"))
         .transpose()?
         .unwrap_or_default();
     let id = new_event_id();
@@ -146,10 +148,10 @@ pub async fn insert(
     })
     .to_string();
     let now = now_ms();
-    let seq: i64 = sqlx::query(
+    let seq: i64 = sqlx::query(db.sql(
         "INSERT INTO webhook_events (id, session_id, registry, username, event, body, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-    )
+    ))
     .bind(&id)
     .bind(ev.session_id)
     .bind(ev.registry)
@@ -159,9 +161,10 @@ pub async fn insert(
     .bind(now)
     .fetch_one(&mut **tx)
     .await?
-    .try_get("seq")?;
-    for t in resolve_targets(tx, cfg, ev.session_id, session_url, ev.event).await? {
-        insert_delivery(tx, seq, ev.session_id, &t, now).await?;
+    // By position: MariaDB names no columns of a prepared RETURNING.
+    .try_get(0)?;
+    for t in resolve_targets(db, tx, cfg, ev.session_id, session_url, ev.event).await? {
+        insert_delivery(db, tx, seq, ev.session_id, &t, now).await?;
     }
     Ok(StoredEvent {
         seq,
@@ -176,23 +179,26 @@ pub async fn insert(
 }
 
 pub async fn insert_delivery(
+    db: &Db,
     tx: &mut Transaction<'static, Any>,
     seq: i64,
     session_id: &str,
     t: &Target,
     now: i64,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query(db.sql(
         "INSERT INTO webhook_deliveries (event_seq, session_id, target_kind, target_id, url, headers, state,
                                          attempts, next_at, created_at, updated_at, after_previous)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7, $8)",
-    )
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8, $9, $10)",
+    ))
     .bind(seq)
     .bind(session_id)
     .bind(t.kind)
     .bind(t.target_id.as_deref())
     .bind(&t.url)
     .bind(t.headers.to_string())
+    .bind(now)
+    .bind(now)
     .bind(now)
     .bind(i64::from(t.sequential))
     .execute(&mut **tx)
@@ -203,12 +209,12 @@ pub async fn insert_delivery(
 pub(crate) fn event_from_row(r: &sqlx::any::AnyRow) -> StoreResult<StoredEvent> {
     Ok(StoredEvent {
         seq: r.try_get("seq")?,
-        id: r.try_get("id")?,
-        session_id: r.try_get("session_id")?,
-        registry: r.try_get("registry")?,
-        username: r.try_get("username")?,
-        event: r.try_get("event")?,
-        body: r.try_get("body")?,
+        id: r.text("id")?,
+        session_id: r.text("session_id")?,
+        registry: r.text("registry")?,
+        username: r.text("username")?,
+        event: r.text("event")?,
+        body: r.text("body")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -217,7 +223,7 @@ pub const EVENT_COLUMNS: &str = "seq, id, session_id, registry, username, event,
 
 impl Db {
     pub async fn webhook_event(&self, seq: i64) -> StoreResult<StoredEvent> {
-        let row = sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq = $1"))
+        let row = sqlx::query(&self.sql_string(format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq = $1")))
             .bind(seq)
             .fetch_optional(self.pool())
             .await?

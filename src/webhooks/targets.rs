@@ -5,7 +5,7 @@
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::store::{Db, StoreResult, now_ms};
+use crate::store::{Db, RowText, StoreResult, now_ms};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetRow {
@@ -33,22 +33,22 @@ pub struct TargetSpec {
 
 impl Db {
     pub async fn webhook_targets(&self, session_id: &str) -> StoreResult<Vec<TargetRow>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(self.sql(
             "SELECT id, kind, url, secret, events, headers, sequential FROM webhook_targets
               WHERE session_id = $1 ORDER BY created_at, id",
-        )
+        ))
         .bind(session_id)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(TargetRow {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    url: r.try_get("url")?,
-                    has_secret: r.try_get::<Option<String>, _>("secret")?.is_some(),
-                    events: serde_json::from_str(&r.try_get::<String, _>("events")?).unwrap_or(Value::Null),
-                    headers: serde_json::from_str(&r.try_get::<String, _>("headers")?).unwrap_or(Value::Null),
+                    id: r.text("id")?,
+                    kind: r.text("kind")?,
+                    url: r.text_opt("url")?,
+                    has_secret: r.text_opt("secret")?.is_some(),
+                    events: serde_json::from_str(&r.text("events")?).unwrap_or(Value::Null),
+                    headers: serde_json::from_str(&r.text("headers")?).unwrap_or(Value::Null),
                     sequential: r.try_get::<i64, _>("sequential")? != 0,
                 })
             })
@@ -59,12 +59,15 @@ impl Db {
     pub async fn replace_webhook_targets(&self, session_id: &str, specs: &[TargetSpec]) -> StoreResult<()> {
         let now = now_ms();
         let mut tx = super::begin_write(self).await?;
-        sqlx::query("DELETE FROM webhook_targets WHERE session_id = $1").bind(session_id).execute(&mut *tx).await?;
+        sqlx::query(self.sql("DELETE FROM webhook_targets WHERE session_id = $1"))
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
         for (i, s) in specs.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO webhook_targets (id, session_id, kind, url, secret, events, headers, created_at, updated_at,
+                self.sql("INSERT INTO webhook_targets (id, session_id, kind, url, secret, events, headers, created_at, updated_at,
                                               sequential)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
             )
             .bind(format!("wht_{}", uuid::Uuid::now_v7().simple()))
             .bind(session_id)
@@ -74,6 +77,7 @@ impl Db {
             .bind(serde_json::to_string(&s.events).unwrap_or_else(|_| "[]".into()))
             .bind(Value::Object(s.headers.clone()).to_string())
             // Keeps the caller's order (created_at ties are broken by this offset).
+            .bind(now + i as i64)
             .bind(now + i as i64)
             .bind(i64::from(s.sequential))
             .execute(&mut *tx)

@@ -293,6 +293,7 @@ async fn a_generated_admin_key_is_retired_once_the_env_key_is_set() {
         let t = match kind {
             common::Kind::Sqlite => warest::testing::TestDb::sqlite().await,
             common::Kind::Postgres => warest::testing::TestDb::postgres().await.unwrap(),
+            common::Kind::Mysql => warest::testing::TestDb::mysql().await.unwrap(),
         };
         let generated = warest::auth::seed_admin(&t.db, &admin_config("")).await.unwrap().generated_key.unwrap();
         warest::auth::seed_admin(&t.db, &admin_config("env-admin-key-00000000000000")).await.unwrap();
@@ -308,6 +309,7 @@ async fn an_env_admin_key_revoked_through_the_api_does_not_break_the_next_boot()
         let t = match kind {
             common::Kind::Sqlite => warest::testing::TestDb::sqlite().await,
             common::Kind::Postgres => warest::testing::TestDb::postgres().await.unwrap(),
+            common::Kind::Mysql => warest::testing::TestDb::mysql().await.unwrap(),
         };
         let config = admin_config("env-admin-key-11111111111111");
         let seeded = warest::auth::seed_admin(&t.db, &config).await.unwrap();

@@ -221,7 +221,7 @@ async fn answers_about_a_session_carry_its_label() {
 /// action runner would have written them).
 async fn fill(db: &Db, sid: &str) {
     let ev = format!("ev-{sid}");
-    let q = |sql: &'static str| sqlx::query(sql);
+    let q = |sql: &'static str| sqlx::query(db.sql(sql));
     q("INSERT INTO messages (session_id, chat_jid, id, from_me, direction, content_type, content, ts, created_at)
        VALUES ($1, 'c@s.whatsapp.net', 'M1', 0, 'in', 'text', '{}', 1, 1)")
     .bind(sid)
@@ -251,10 +251,10 @@ async fn fill(db: &Db, sid: &str) {
         .execute(db.pool())
         .await
         .unwrap();
-    let seq: i64 = sqlx::query_scalar(
+    let seq: i64 = sqlx::query_scalar(db.sql(
         "INSERT INTO webhook_events (id, session_id, registry, username, event, body, created_at)
          VALUES ($1, $2, 'r', 'u', 'message_received', '{}', 1) RETURNING seq",
-    )
+    ))
     .bind(&ev)
     .bind(sid)
     .fetch_one(db.pool())
@@ -299,14 +299,14 @@ async fn rows_of(db: &Db, sid: &str) -> Vec<(&'static str, i64)> {
         "webhook_attempts",
         "webhook_dead_letters",
     ] {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE session_id = $1"))
+        let n: i64 = sqlx::query_scalar(&db.sql_string(format!("SELECT COUNT(*) FROM {table} WHERE session_id = $1")))
             .bind(sid)
             .fetch_one(db.pool())
             .await
             .unwrap();
         out.push((table, n));
     }
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE session_id = $1 AND id = $2")
+    let n: i64 = sqlx::query_scalar(db.sql("SELECT COUNT(*) FROM webhook_events WHERE session_id = $1 AND id = $2"))
         .bind(sid)
         .bind(format!("ev-{sid}"))
         .fetch_one(db.pool())

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use tokio::sync::broadcast;
 use warest::sessions::events::SessionEvent;
+use warest::store::RowText;
 use warest_sandbox::{Behaviour, CLIENT_VERSION, Sandbox};
 use webhooks_support::{Hit, Receiver};
 
@@ -127,24 +128,28 @@ async fn run(kind: Kind) {
 
     // The message store, written in the same transactions.
     let pool = app.state.db.pool();
-    let rows =
-        sqlx::query("SELECT id, content, edited_at, revoked_at FROM messages WHERE session_id = 'in1' ORDER BY ts, id")
-            .fetch_all(pool)
-            .await
-            .unwrap();
+    let rows = sqlx::query(
+        app.state
+            .db
+            .sql("SELECT id, content, edited_at, revoked_at FROM messages WHERE session_id = 'in1' ORDER BY ts, id"),
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
     assert_eq!(rows.len(), 3, "{kind:?}");
-    let by_id = |id: &str| rows.iter().find(|r| r.get::<String, _>("id") == id).unwrap();
-    let content: Value = serde_json::from_str(&by_id(&text_id).get::<String, _>("content")).unwrap();
+    let by_id = |id: &str| rows.iter().find(|r| r.text("id").unwrap() == id).unwrap();
+    let content: Value = serde_json::from_str(&by_id(&text_id).text("content").unwrap()).unwrap();
     assert_eq!(content["message"]["text"], "hello edited");
     assert!(by_id(&text_id).get::<Option<i64>, _>("edited_at").is_some());
     assert!(by_id(&image_id).get::<Option<i64>, _>("revoked_at").is_some());
-    let chat = sqlx::query("SELECT unread_count, last_message_id FROM chats WHERE session_id = 'in1'")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let chat =
+        sqlx::query(app.state.db.sql("SELECT unread_count, last_message_id FROM chats WHERE session_id = 'in1'"))
+            .fetch_one(pool)
+            .await
+            .unwrap();
     assert_eq!(chat.get::<i64, _>("unread_count"), 3);
-    assert_eq!(chat.get::<String, _>("last_message_id"), image_id);
-    let contacts: i64 = sqlx::query("SELECT COUNT(*) AS n FROM contacts WHERE session_id = 'in1'")
+    assert_eq!(chat.text("last_message_id").unwrap(), image_id);
+    let contacts: i64 = sqlx::query(app.state.db.sql("SELECT COUNT(*) AS n FROM contacts WHERE session_id = 'in1'"))
         .fetch_one(pool)
         .await
         .unwrap()

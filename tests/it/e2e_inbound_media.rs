@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::{Kind, TestApp, envelope_code, eventually, kinds};
 use serde_json::{Value, json};
+use warest::store::RowText;
 use warest_sandbox::{Behaviour, Sandbox};
 use webhooks_support::{Hit, Receiver};
 
@@ -118,14 +119,16 @@ async fn media_run(kind: Kind) {
 
     // The stored message carries the link too.
     let pool = app.state.db.pool();
-    let content: String =
-        sqlx::query_scalar("SELECT content FROM messages WHERE id = $1").bind(&id).fetch_one(pool).await.unwrap();
+    let sql = |q| app.state.db.sql(q);
+    let content =
+        sqlx::query(sql("SELECT content FROM messages WHERE id = $1")).bind(&id).fetch_one(pool).await.unwrap();
+    let content = content.text("content").unwrap();
     let content: Value = serde_json::from_str(&content).unwrap();
     assert_eq!(content["media"]["id"], media_id.as_str());
 
     // Deleting the session takes its media files with it, not only their rows.
-    let path: String =
-        sqlx::query_scalar("SELECT path FROM media WHERE id = $1").bind(&media_id).fetch_one(pool).await.unwrap();
+    let path = sqlx::query(sql("SELECT path FROM media WHERE id = $1")).bind(&media_id).fetch_one(pool).await.unwrap();
+    let path = path.text("path").unwrap();
     assert!(std::path::Path::new(&path).exists(), "{path}");
     let res =
         app.req(reqwest::Method::DELETE, "/api/v1/session/delete?sessionId=main", Some(&key)).send().await.unwrap();

@@ -38,7 +38,7 @@ async fn wait_open(rx: &mut broadcast::Receiver<SessionEvent>, session: &str) {
 /// Waits (bounded) until the message store holds `id`.
 async fn wait_stored(app: &TestApp, id: &str) {
     eventually(format!("message {id} to be stored"), WAIT, async || {
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE id = $1")
+        let n: i64 = sqlx::query(app.state.db.sql("SELECT COUNT(*) AS n FROM messages WHERE id = $1"))
             .bind(id)
             .fetch_one(app.state.db.pool())
             .await
@@ -208,7 +208,10 @@ async fn run(kind: Kind) {
         .await
         .unwrap();
     // Before the phone has shared its app-state keys (a fresh link), they are a clear 409.
-    sqlx::query("DELETE FROM wa_sync_keys WHERE session_id = 'ops1'").execute(app.state.db.pool()).await.unwrap();
+    sqlx::query(app.state.db.sql("DELETE FROM wa_sync_keys WHERE session_id = 'ops1'"))
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
     for (method, name) in [("POST", "star"), ("POST", "unstar"), ("DELETE", "delete")] {
         let req = app.req(method.parse().unwrap(), &action(&theirs, name), Some(&key)).json(&target);
         let (status, body) = common::call(req).await;
@@ -231,13 +234,20 @@ async fn run(kind: Kind) {
     assert_eq!((status, envelope_code(&body)), (404, 1101), "another tenant's session: {body}");
     // The edit window: a message sent 20 minutes ago.
     let old = (warest::store::now_ms()) - 20 * 60 * 1000;
-    sqlx::query(
+    // Postgres types a bare parameter in a SELECT list as text; MySQL binds by position.
+    sqlx::query(app.state.db.pick(
         "INSERT INTO outbound_messages (message_id, session_id, registry, to_jid, kind, payload, status, next_attempt_at,
                                         created_at, updated_at, sent_at)
-         SELECT 'OLD0000001', id, registry, CAST($1 AS TEXT), 'text', '{}', 'sent', CAST($2 AS BIGINT), CAST($2 AS BIGINT),
-                CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM sessions WHERE id = 'ops1'",
-    )
+         SELECT 'OLD0000001', id, registry, CAST($1 AS TEXT), 'text', '{}', 'sent', CAST($2 AS BIGINT), CAST($3 AS BIGINT),
+                CAST($4 AS BIGINT), CAST($5 AS BIGINT) FROM sessions WHERE id = 'ops1'",
+        "INSERT INTO outbound_messages (message_id, session_id, registry, to_jid, kind, payload, status, next_attempt_at,
+                                        created_at, updated_at, sent_at)
+         SELECT 'OLD0000001', id, registry, ?, 'text', '{}', 'sent', ?, ?, ?, ? FROM sessions WHERE id = 'ops1'",
+    ))
     .bind(format!("{CONTACT}@s.whatsapp.net"))
+    .bind(old)
+    .bind(old)
+    .bind(old)
     .bind(old)
     .execute(app.state.db.pool())
     .await

@@ -1,11 +1,12 @@
-//! The send queue's size limit holds under concurrent requests on Postgres too (issue 16,
-//! item 9): forty sends at once to a paused session whose queue takes five leave exactly
-//! five queued; the others are refused with 429, none half-accepted.
+//! The send queue's size limit holds under concurrent requests on the database servers
+//! too (Postgres, MySQL/MariaDB; issue 16, item 9): forty sends at once to a paused session
+//! whose queue takes five leave exactly five queued; the others are refused with 429, none
+//! half-accepted.
 
 use crate::common;
 use crate::e2e_send::{gateway, linked_session};
 
-use common::{Kind, envelope_code, require};
+use common::{Kind, envelope_code, server_kinds};
 use serde_json::json;
 use warest_sandbox::{Behaviour, Sandbox};
 
@@ -13,14 +14,17 @@ const PHONE: &str = "15550007201";
 const CONTACT: &str = "15550007202";
 
 #[tokio::test]
-async fn the_queue_limit_holds_under_concurrent_sends_on_postgres() {
-    if require::postgres_run().is_none() {
-        return;
+async fn the_queue_limit_holds_under_concurrent_sends_on_database_servers() {
+    for kind in server_kinds() {
+        queue_limit_holds(kind).await;
     }
+}
+
+async fn queue_limit_holds(kind: Kind) {
     let sandbox = Sandbox::start().await.unwrap();
     sandbox.create_contact(CONTACT, Behaviour::Silent).await.unwrap();
     let env = [("WAREST_QUEUE_MAX_SIZE", "5"), ("RATE_LIMIT_MAX", "100000"), ("SPAM_COOLDOWN_MS", "0")];
-    let app = gateway(Kind::Postgres, &sandbox, &env).await;
+    let app = gateway(kind, &sandbox, &env).await;
     let (_, key) = app.create_user("limits").await;
     linked_session(&app, &sandbox, &key, "main", PHONE).await;
     let (status, _) = app.post("/api/v1/session/main/queue/pause", Some(&key), json!({})).await;
@@ -33,8 +37,8 @@ async fn the_queue_limit_holds_under_concurrent_sends_on_postgres() {
     let answers = futures_util::future::join_all(sends).await;
     let accepted = answers.iter().filter(|(s, _)| *s == 200).count();
     let full: Vec<_> = answers.iter().filter(|(s, _)| *s == 429).collect();
-    assert_eq!(accepted, 5, "{answers:?}");
-    assert_eq!(full.len(), 35, "{answers:?}");
+    assert_eq!(accepted, 5, "{kind:?}: {answers:?}");
+    assert_eq!(full.len(), 35, "{kind:?}: {answers:?}");
     let codes: std::collections::BTreeSet<u64> = full.iter().map(|(_, b)| envelope_code(b)).collect();
     assert_eq!(codes.len(), 1, "one refusal, the full queue: {codes:?}");
     let depth: i64 = sqlx::query_scalar(
@@ -50,10 +54,19 @@ async fn the_queue_limit_holds_under_concurrent_sends_on_postgres() {
 /// The same race at the store, where it is widest: sixty accepts at once on a pool of
 /// connections, ten rounds; each round leaves exactly the limit queued.
 #[tokio::test]
-async fn concurrent_accepts_never_exceed_the_limit_on_postgres() {
+async fn concurrent_accepts_never_exceed_the_limit_on_database_servers() {
+    for kind in server_kinds() {
+        let t = match kind {
+            Kind::Mysql => warest::testing::TestDb::mysql().await,
+            _ => warest::testing::TestDb::postgres().await,
+        };
+        concurrent_accepts(t.expect("configured")).await;
+    }
+}
+
+async fn concurrent_accepts(t: warest::testing::TestDb) {
     use warest::outbound::store::{Accepted, NewJob};
     use warest::store::sessions::NewSession;
-    let Some(t) = warest::testing::TestDb::postgres().await else { return };
     let db = t.db.clone();
     db.create_user(warest::store::users::NewUser { id: "uq", username: "quser", password_hash: None, is_admin: false })
         .await
@@ -77,7 +90,8 @@ async fn concurrent_accepts_never_exceed_the_limit_on_postgres() {
             })
         });
         let queued = futures_util::future::join_all(tasks).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
-        assert_eq!(queued, 5, "round {round}: {queued} accepted past a limit of 5");
+        assert_eq!(queued, 5, "{:?} round {round}: {queued} accepted past a limit of 5", db.kind());
         sqlx::query("DELETE FROM outbound_messages WHERE session_id = 'q1'").execute(db.pool()).await.unwrap();
     }
+    t.cleanup().await;
 }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use warest::sessions::events::StatusDetail;
 use warest::sessions::status::{Status, Tag};
+use warest::store::RowText;
 use warest::store::sessions::NewSession;
 use webhooks_support::Receiver;
 
@@ -236,11 +237,11 @@ async fn event_goes_to_dead_letters_after_the_last_retry_and_the_next_one_procee
         let hits = s.rx.wait_until("event 2 delivered", WAIT, |h| h.iter().any(|x| x.status == 200)).await;
         assert_eq!(hits.iter().filter(|h| n_of(h) == 1).count(), 3, "{kind:?}: 1 try + 2 retries");
         assert_eq!(n_of(hits.last().unwrap()), 2);
-        let row = sqlx::query("SELECT event, attempts, last_status FROM webhook_dead_letters")
+        let row = sqlx::query(s.app.state.db.sql("SELECT event, attempts, last_status FROM webhook_dead_letters"))
             .fetch_one(s.app.state.db.pool())
             .await
             .unwrap();
-        assert_eq!(row.try_get::<String, _>("event").unwrap(), "message_received");
+        assert_eq!(row.text("event").unwrap(), "message_received");
         assert_eq!(row.try_get::<i64, _>("attempts").unwrap(), 3);
         assert_eq!(row.try_get::<Option<i64>, _>("last_status").unwrap(), Some(500));
         s.app.stop().await;

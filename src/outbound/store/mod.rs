@@ -319,15 +319,17 @@ impl Db {
         registry: &str,
         limits: AcceptLimits,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT IGNORE INTO outbound_queue_state (session_id, paused, updated_at) VALUES (?, 0, ?)")
-            .bind(session_id)
-            .bind(now_ms())
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("SELECT session_id FROM outbound_queue_state WHERE session_id = ? FOR UPDATE")
-            .bind(session_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+        // One statement that creates the row or locks it exclusively: `INSERT IGNORE` would
+        // take a shared lock on an existing row, and two accepts each holding one and then
+        // asking `FOR UPDATE` deadlock.
+        sqlx::query(
+            "INSERT INTO outbound_queue_state (session_id, paused, updated_at) VALUES (?, 0, ?)
+             ON DUPLICATE KEY UPDATE session_id = session_id",
+        )
+        .bind(session_id)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
         if limits.tenant_max_bytes > 0 {
             sqlx::query("SELECT id FROM users WHERE id = ? FOR UPDATE")
                 .bind(registry)

@@ -16,10 +16,16 @@
 //!   lives), a read then shows G if it committed, and G is gone for good if not. The wait
 //!   is exact, not a guess by time, and it waits only for transactions that write events
 //!   (or delete them), not for unrelated long transactions.
+//! - MySQL/MariaDB: InnoDB takes an AUTO_INCREMENT value inside the INSERT, so the same
+//!   reasoning holds with `information_schema.INNODB_TRX` for `pg_locks`: G's transaction
+//!   had begun before that read, so it is among the transactions running just after it.
+//!   InnoDB does not say which of them wrote `webhook_events`, so the cursor waits for all
+//!   of them (any long transaction on the database delays a gap, never a gapless stream).
+//!   Reading `INNODB_TRX` needs the `PROCESS` privilege.
 
 use sqlx::Row;
 
-use crate::store::{Db, DbKind, StoreResult};
+use crate::store::{Db, DbKind, RowText, StoreResult};
 use crate::webhooks::StoredEvent;
 use crate::webhooks::ops::Filter;
 
@@ -37,7 +43,8 @@ pub struct Cursor {
 
 struct Pending {
     upto: i64,
-    /// The writers' virtual transaction ids, comma-separated (as `pg_locks` spells them).
+    /// The writers' virtual transaction ids, comma-separated (as `pg_locks` spells them;
+    /// InnoDB transaction ids on MySQL).
     writers: String,
 }
 
@@ -60,8 +67,6 @@ impl Cursor {
         };
         let settled = match db.kind() {
             DbKind::Sqlite => i64::MAX,
-            // MySQL: the webhook stream is not ported yet (it waits on `pg_locks`); the
-            // configuration does not offer MySQL until it is.
             DbKind::Postgres | DbKind::Mysql => after,
         };
         Ok(Cursor { after, settled, pending: None })
@@ -81,7 +86,7 @@ impl Cursor {
             self.settled = self.settled.max(p.upto);
             self.pending = None;
         }
-        let seqs: Vec<i64> = sqlx::query("SELECT seq FROM webhook_events WHERE seq > $1 ORDER BY seq LIMIT $2")
+        let seqs: Vec<i64> = sqlx::query(db.sql("SELECT seq FROM webhook_events WHERE seq > $1 ORDER BY seq LIMIT $2"))
             .bind(self.after)
             .bind(PAGE)
             .fetch_all(db.pool())
@@ -124,8 +129,19 @@ fn ready_upto(after: i64, settled: i64, seqs: &[i64]) -> (i64, bool) {
 }
 
 /// The transactions (other than this connection's) that hold or await the write lock on
-/// `webhook_events` now: every one that may still commit a seq taken before.
+/// `webhook_events` now (on MySQL: every running one): every one that may still commit a
+/// seq taken before.
 async fn writers(db: &Db) -> StoreResult<String> {
+    if db.kind() == DbKind::Mysql {
+        let rows = sqlx::query(
+            "SELECT CAST(trx_id AS CHAR) AS tx FROM information_schema.INNODB_TRX
+              WHERE trx_mysql_thread_id <> CONNECTION_ID()",
+        )
+        .fetch_all(db.pool())
+        .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.text("tx")).collect::<Result<_, _>>()?;
+        return Ok(ids.join(","));
+    }
     let rows = sqlx::query(
         "SELECT DISTINCT virtualtransaction AS vx FROM pg_locks
          WHERE locktype = 'relation' AND relation = 'webhook_events'::regclass
@@ -142,10 +158,11 @@ async fn any_running(db: &Db, writers: &str) -> StoreResult<bool> {
     if writers.is_empty() {
         return Ok(false);
     }
-    let n: i64 = sqlx::query(
+    let n: i64 = sqlx::query(db.pick(
         "SELECT COUNT(*) AS n FROM pg_locks
          WHERE locktype = 'virtualxid' AND virtualxid = ANY(string_to_array($1, ','))",
-    )
+        "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE FIND_IN_SET(CAST(trx_id AS CHAR), ?) > 0",
+    ))
     .bind(writers)
     .fetch_one(db.pool())
     .await?

@@ -26,6 +26,7 @@ pub const ADMIN_PASSWORD: &str = "admin-password-123";
 pub enum Kind {
     Sqlite,
     Postgres,
+    Mysql,
 }
 
 pub struct TestApp {
@@ -39,14 +40,31 @@ pub struct TestApp {
     config: Config,
 }
 
-/// Every database kind available here: SQLite always, Postgres when configured (else one
-/// `SKIP` line says the test's Postgres run was left out; CI fails instead).
+/// Every database kind available here: SQLite always, Postgres and MySQL/MariaDB when
+/// configured (else one `SKIP` line says the test's run there was left out; CI fails
+/// instead). `WAREST_TEST_DB_KINDS` (e.g. `mysql` or `sqlite,postgres`) narrows it while
+/// working on one database.
 pub fn kinds() -> Vec<Kind> {
     let mut k = vec![Kind::Sqlite];
     if require::postgres_run().is_some() {
         k.push(Kind::Postgres);
     }
-    k
+    if require::mysql_run().is_some() {
+        k.push(Kind::Mysql);
+    }
+    match std::env::var("WAREST_TEST_DB_KINDS") {
+        Ok(only) if !only.trim().is_empty() => {
+            let only = only.to_ascii_lowercase();
+            k.retain(|kind| only.split(',').any(|o| o.trim() == format!("{kind:?}").to_ascii_lowercase()));
+            k
+        }
+        _ => k,
+    }
+}
+
+/// [`kinds`] without SQLite: for races that its one writer rules out.
+pub fn server_kinds() -> Vec<Kind> {
+    kinds().into_iter().filter(|k| *k != Kind::Sqlite).collect()
 }
 
 impl TestApp {
@@ -97,6 +115,13 @@ impl TestApp {
                 let Database::Postgres { url } = &t.database else { unreachable!() };
                 vars.insert("WAREST_DB_CLIENT".into(), "postgres".into());
                 vars.insert("WAREST_DB_POSTGRES_URL".into(), url.expose().to_string());
+                Some(t)
+            }
+            Kind::Mysql => {
+                let t = TestDb::mysql().await.expect("WAREST_TEST_MYSQL_URL");
+                let Database::Mysql { url } = &t.database else { unreachable!() };
+                vars.insert("WAREST_DB_CLIENT".into(), "mysql".into());
+                vars.insert("WAREST_DB_MYSQL_URL".into(), url.expose().to_string());
                 Some(t)
             }
         };
