@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use super::send_rich;
 use crate::media::fetch;
 use crate::outbound::OutboundConfig;
-use crate::outbound::build::{self, CardInput, Place};
+use crate::outbound::build::{self, Place};
+use crate::outbound::build_inputs::{ContactCards, LocationInput};
 use crate::outbound::content::{Common, Content, Media};
 use crate::outbound::recipient::{Recipient, normalize_all};
 use crate::store::Db;
@@ -64,6 +65,24 @@ fn common(o: &Map<String, Value>, cfg: &OutboundConfig) -> Result<Common, String
     })
 }
 
+/// The contact fields of a `vcard` action. The original's actions also gave a contact's
+/// numbers as an array in `phone`; that becomes the REST body's `phones`.
+fn contact_fields(o: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for k in ["contact", "contacts", "name", "phone"] {
+        if let Some(v) = o.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    if let Some(Value::Object(c)) = out.get_mut("contact")
+        && let Some(Value::Array(_)) = c.get("phone")
+        && let Some(phones) = c.remove("phone")
+    {
+        c.insert("phones".into(), phones);
+    }
+    out
+}
+
 /// The content of a send action of `kind` from `session` (a forward reads its stored
 /// messages).
 pub async fn content(
@@ -77,34 +96,41 @@ pub async fn content(
     match kind {
         "text" => {
             let text = s(o, &["text", "message"]).ok_or("text: is required")?;
-            build::text("text", text, common).map_err(invalid)
+            let mut content = build::text("text", text, common).map_err(invalid)?;
+            // As the REST route's `linkPreview`: fetched once the rest is known to be good.
+            if o.get("linkPreview").and_then(Value::as_bool) == Some(true)
+                && let Content::Text { preview, .. } = &mut content
+            {
+                *preview = crate::outbound::preview::build(text, &cfg.media).await;
+            }
+            Ok(content)
         }
         "location" => {
-            let p = Place {
-                latitude: f(o, &["lat", "latitude"]).ok_or("lat: is required")?,
-                longitude: f(o, &["lng", "longitude"]).ok_or("lng: is required")?,
-                name: s(o, &["name"]).map(str::to_string),
-                address: s(o, &["address"]).map(str::to_string),
-                url: s(o, &["url"]).map(str::to_string),
+            // The REST body's `location`, or the original's flat `lat`/`lng` (its actions).
+            let (p, prefix) = match o.get("location") {
+                Some(l) => {
+                    let l: LocationInput = serde_json::from_value(l.clone()).map_err(|e| format!("location: {e}"))?;
+                    (Place::from(l), "location.")
+                }
+                None => (
+                    Place {
+                        latitude: f(o, &["lat", "latitude"]).ok_or("lat: is required")?,
+                        longitude: f(o, &["lng", "longitude"]).ok_or("lng: is required")?,
+                        name: s(o, &["name"]).map(str::to_string),
+                        address: s(o, &["address"]).map(str::to_string),
+                        url: s(o, &["url"]).map(str::to_string),
+                    },
+                    "",
+                ),
             };
-            build::location("", p, common).map_err(invalid)
+            build::location(prefix, p, common).map_err(invalid)
         }
         "vcard" => {
-            let c = o.get("contact").and_then(Value::as_object).ok_or("contact: is required")?;
-            let phones = match c.get("phone").or_else(|| c.get("phones")) {
-                Some(Value::String(p)) => vec![p.clone()],
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-                _ => vec![],
-            };
-            let input = CardInput {
-                name: s(c, &["name"]).map(str::to_string),
-                full_name: s(c, &["fullName"]).map(str::to_string),
-                phones,
-                organization: s(c, &["org", "organization"]).map(str::to_string),
-                email: s(c, &["email"]).map(str::to_string),
-            };
-            let card = build::card("contact", &input, cfg.default_country_code.as_deref()).map_err(invalid)?;
-            Ok(Content::Contact { cards: vec![card], common })
+            // The REST body's fields (`contact`, `contacts`, `name`/`phone`), read by its type.
+            let cards: ContactCards =
+                serde_json::from_value(Value::Object(contact_fields(o))).map_err(|e| format!("invalid fields: {e}"))?;
+            let cards = cards.cards(cfg.default_country_code.as_deref()).map_err(invalid)?;
+            Ok(Content::Contact { cards, common })
         }
         "poll" => {
             // Either the fields, or the `message` object the poll route shows.

@@ -103,10 +103,19 @@ pub async fn media(o: &Map<String, Value>, cfg: &OutboundConfig, common: Common)
     // Checked before anything is fetched: a bad option fails fast.
     let sharp = if media_type == "image" { transform::sharp_actions(o)? } else { None };
     let transcode = if media_type == "image" { None } else { transform::transcode_options(o, &media_type)? };
-    let prepare = async |loaded: Loaded| match (sharp, &transcode) {
-        (Some(a), _) => transform::sharp(loaded, a).await,
-        (None, Some(t)) => transform::transcode(&cfg.ffmpeg, loaded, t).await,
-        (None, None) => Ok(loaded),
+    // A transform that fails while it runs (a result too large, the encoder, ffmpeg or its
+    // time limit) sends the file as fetched, as the original did; options it refuses
+    // failed above, before anything was fetched.
+    let prepare = async |loaded: Loaded| {
+        let done = match (sharp, &transcode) {
+            (Some(a), _) => transform::sharp(loaded.clone(), a).await,
+            (None, Some(t)) => transform::transcode(&cfg.ffmpeg, loaded.clone(), t).await,
+            (None, None) => return Ok(loaded),
+        };
+        Ok::<_, String>(done.unwrap_or_else(|why| {
+            tracing::warn!(error = %why, "media action: the transform failed; sending the file as fetched");
+            loaded
+        }))
     };
     match media_type.as_str() {
         "image" | "video" => {

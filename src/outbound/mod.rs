@@ -8,6 +8,7 @@
 //! and so can webhook actions) and does not deliver events (inbound writes the outbox).
 
 pub mod build;
+pub mod build_inputs;
 pub mod build_interactive;
 pub mod build_media;
 pub mod content;

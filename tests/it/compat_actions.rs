@@ -1,7 +1,9 @@
 //! Action answers the original WAREST accepts (issue 17, item 3), through the sandbox:
 //! templates rendered from the answered event, `media` with `transform.sharp` and with
 //! `transcode`, `sticker` from `imageUrl`, `button` and `list` from a prebuilt Baileys
-//! `message`; `transcode.extraArgs` is refused with a reason and sends nothing.
+//! `message`; a transform that fails at run time sends the file as fetched; locations and
+//! contact cards in the REST routes' shapes and the original's;
+//! `transcode.extraArgs` is refused with a reason and sends nothing.
 
 use std::time::Duration;
 
@@ -66,6 +68,40 @@ async fn the_originals_action_answers_reach_the_contact() {
         json!({ "type": "list", "to": "{{data.sender.chatId}}",
         "message": { "text": "Our menu", "buttonText": "Open", "sections": [{ "title": "Drinks", "rows": [{ "rowId": "tea", "title": "Green tea" }] }] } }),
     );
+    // A transform that fails while it runs (here: a result past the size limit) sends
+    // the file as fetched, as the original did.
+    let strip = file_server(fixtures::picture(400, 20, image::ImageFormat::Png), "image/png").await;
+    answer(
+        "\"text\":\"too big\"",
+        json!({ "type": "media", "mediaType": "image", "to": "{{data.sender.chatId}}", "url": strip, "caption": "as fetched",
+        "transform": { "sharp": { "resize": { "width": 4000, "height": 4000, "fit": "outside" } } } }),
+    );
+    // The REST route's `linkPreview` on a text action.
+    let page = crate::e2e_send_paced::page_server().await;
+    answer(
+        "\"text\":\"preview\"",
+        json!({ "type": "text", "to": "{{data.sender.chatId}}", "text": format!("see {page}"), "linkPreview": true }),
+    );
+    // Locations and contact cards in the REST routes' shapes, and the original's own.
+    answer(
+        "\"text\":\"where\"",
+        json!({ "type": "location", "to": "{{data.sender.chatId}}",
+        "location": { "latitude": -6.175392, "longitude": 106.827153, "name": "Monas" } }),
+    );
+    answer(
+        "\"text\":\"flat where\"",
+        json!({ "type": "location", "to": "{{data.sender.chatId}}", "lat": "-7.5", "lng": 110.25, "name": "Borobudur" }),
+    );
+    answer(
+        "\"text\":\"cards\"",
+        json!({ "type": "vcard", "to": "{{data.sender.chatId}}",
+        "contacts": [{ "name": "Ann Card", "phone": "15550007811" }, { "name": "Bo Card", "phones": ["15550007812"], "organization": "Acme" }] }),
+    );
+    answer(
+        "\"text\":\"old card\"",
+        json!({ "type": "vcard", "to": "{{data.sender.chatId}}",
+        "contact": { "name": "Cy Card", "phone": ["15550007813", "15550007814"], "org": "Old Co" } }),
+    );
     answer(
         "\"text\":\"extra\"",
         json!({ "type": "media", "mediaType": "video", "to": "{{data.sender.chatId}}", "url": video_url,
@@ -100,6 +136,33 @@ async fn the_originals_action_answers_reach_the_contact() {
     sandbox.wait_inbox(CONTACT, WAIT, has(&["Pick one", "Yes please", "prebuilt"])).await.unwrap();
     sandbox.contact_send(CONTACT, PHONE, "menu").await.unwrap();
     sandbox.wait_inbox(CONTACT, WAIT, has(&["Our menu", "Green tea", "Drinks"])).await.unwrap();
+
+    sandbox.contact_send(CONTACT, PHONE, "too big").await.unwrap();
+    let m = sandbox
+        .wait_inbox(CONTACT, WAIT, |e| e.media.as_ref().is_some_and(|m| m.caption.as_deref() == Some("as fetched")))
+        .await
+        .unwrap()
+        .media
+        .unwrap();
+    let img = image::load_from_memory(&m.bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (400, 20), "sent as fetched");
+
+    sandbox.contact_send(CONTACT, PHONE, "preview").await.unwrap();
+    let previewed = |e: &InboxEntry| {
+        e.message_json.as_deref().is_some_and(|j| j.contains("The Sandbox Gazette") && j.contains(page.as_str()))
+    };
+    sandbox.wait_inbox(CONTACT, WAIT, previewed).await.unwrap();
+    sandbox.contact_send(CONTACT, PHONE, "where").await.unwrap();
+    sandbox.wait_inbox(CONTACT, WAIT, has(&["-6.175392", "106.827153", "Monas"])).await.unwrap();
+    sandbox.contact_send(CONTACT, PHONE, "flat where").await.unwrap();
+    sandbox.wait_inbox(CONTACT, WAIT, has(&["-7.5", "110.25", "Borobudur"])).await.unwrap();
+    sandbox.contact_send(CONTACT, PHONE, "cards").await.unwrap();
+    sandbox.wait_inbox(CONTACT, WAIT, has(&["Ann Card", "Bo Card", "ORG:Acme", "waid=15550007812"])).await.unwrap();
+    sandbox.contact_send(CONTACT, PHONE, "old card").await.unwrap();
+    sandbox
+        .wait_inbox(CONTACT, WAIT, has(&["Cy Card", "ORG:Old Co", "waid=15550007813", "waid=15550007814"]))
+        .await
+        .unwrap();
 
     sandbox.contact_send(CONTACT, PHONE, "extra").await.unwrap();
     let error = eventually("the refused transcode in the delivery log", WAIT, async || {

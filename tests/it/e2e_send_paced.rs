@@ -112,7 +112,7 @@ async fn pacing_case(kind: Kind) {
 }
 
 /// A page with Open Graph tags and a JPEG og:image, on loopback.
-async fn page_server() -> String {
+pub(crate) async fn page_server() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let html = format!(

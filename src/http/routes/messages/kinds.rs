@@ -21,8 +21,9 @@ use crate::http::routes::messages::media::RAW_BODY;
 use crate::http::routes::messages::send_body::{FileRequest, RawFile, SendBody, file_or_load};
 use crate::http::routes::messages::{Destination, SendErrors, SendResult, common, invalid, prepare, submit};
 use crate::media::fetch::Loaded;
-use crate::outbound::build::{self, CardInput, Place};
-use crate::outbound::content::{Card, Content, Media};
+use crate::outbound::build::{self, Place};
+use crate::outbound::build_inputs::{ContactCards, ContactInput, LocationInput};
+use crate::outbound::content::{Content, Media};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -131,14 +132,6 @@ async fn send_document(
     submit(&state, prepared, "Document message queued", adv).await
 }
 
-/// `{latitude, longitude, name?, address?, url?}` or `[latitude, longitude]`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum LocationInput {
-    Object { latitude: f64, longitude: f64, name: Option<String>, address: Option<String>, url: Option<String> },
-    Pair([f64; 2]),
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendLocationBody {
@@ -156,30 +149,11 @@ async fn send_location(
     headers: HeaderMap,
     ApiJson(b): ApiJson<SendLocationBody>,
 ) -> ApiResult<Response> {
-    let (latitude, longitude, name, address, url) = match b.location {
-        LocationInput::Object { latitude, longitude, name, address, url } => (latitude, longitude, name, address, url),
-        LocationInput::Pair([lat, lng]) => (lat, lng, None, None, None),
-    };
-    let adv = advanced(&b.dest, serde_json::json!({ "latitude": latitude, "longitude": longitude }));
-    let content =
-        build::location("location.", Place { latitude, longitude, name, address, url }, common(&b.dest, vec![]))
-            .map_err(invalid)?;
+    let place: Place = b.location.into();
+    let adv = advanced(&b.dest, serde_json::json!({ "latitude": place.latitude, "longitude": place.longitude }));
+    let content = build::location("location.", place, common(&b.dest, vec![])).map_err(invalid)?;
     let prepared = prepare(&state, &who, &headers, &b.dest, content).await?;
     submit(&state, prepared, "Location message queued", adv).await
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactInput {
-    pub name: Option<String>,
-    pub full_name: Option<String>,
-    /// One number, or several comma-separated.
-    pub phone: Option<String>,
-    /// Several numbers.
-    #[serde(default)]
-    pub phones: Vec<String>,
-    pub organization: Option<String>,
-    pub email: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -197,19 +171,6 @@ pub struct SendContactBody {
     pub phone: Option<String>,
 }
 
-fn card(state: &AppState, c: &ContactInput, field: &str) -> ApiResult<Card> {
-    let mut phones: Vec<String> = c.phone.iter().cloned().collect();
-    phones.extend(c.phones.iter().cloned());
-    let input = CardInput {
-        name: c.name.clone(),
-        full_name: c.full_name.clone(),
-        phones,
-        organization: c.organization.clone(),
-        email: c.email.clone(),
-    };
-    build::card(field, &input, state.config.outbound.default_country_code.as_deref()).map_err(invalid)
-}
-
 #[utoipa::path(post, path = "/api/v1/messages/send/contact", tag = "Messages", operation_id = "postMessagesSendContact",
     summary = "Send a contact card", description = "A vCard 3.0 built from the fields; several numbers per contact, several contacts per message.",
     params(("Idempotency-Key" = Option<String>, Header)), request_body = SendContactBody,
@@ -220,30 +181,8 @@ async fn send_contact(
     headers: HeaderMap,
     ApiJson(b): ApiJson<SendContactBody>,
 ) -> ApiResult<Response> {
-    let mut cards = Vec::new();
-    if let Some(c) = &b.contact {
-        cards.push(card(&state, c, "contact")?);
-    }
-    if b.contact.is_none() && (b.name.is_some() || b.phone.is_some()) {
-        let c = ContactInput {
-            name: b.name.clone(),
-            full_name: None,
-            phone: b.phone.clone(),
-            phones: vec![],
-            organization: None,
-            email: None,
-        };
-        cards.push(card(&state, &c, "contact")?);
-    }
-    if b.contacts.len() > 20 {
-        return Err(ApiError::field("contacts", "at most 20 contacts"));
-    }
-    for (i, c) in b.contacts.iter().enumerate() {
-        cards.push(card(&state, c, &format!("contacts[{i}]"))?);
-    }
-    if cards.is_empty() {
-        return Err(ApiError::field("contact", "is required"));
-    }
+    let cards = ContactCards { contact: b.contact, contacts: b.contacts, name: b.name, phone: b.phone };
+    let cards = cards.cards(state.config.outbound.default_country_code.as_deref()).map_err(invalid)?;
     let adv = advanced(&b.dest, serde_json::json!({ "contacts": cards.len() }));
     let content = Content::Contact { cards, common: common(&b.dest, vec![]) };
     let prepared = prepare(&state, &who, &headers, &b.dest, content).await?;
