@@ -467,3 +467,7 @@ impl Db {
             .flatten())
     }
 }
+
+#[cfg(test)]
+#[path = "queue_tests.rs"]
+mod tests;
