@@ -5,7 +5,8 @@
 //! next one waits. A crashed dispatcher's lease simply expires and the row is claimed
 //! again: delivery is at-least-once. On Postgres the claim takes `FOR UPDATE SKIP LOCKED`
 //! so nodes sharing the database never claim the same row; SQLite has one writer, so the
-//! single `UPDATE … RETURNING` statement is the claim.
+//! single `UPDATE … RETURNING` statement is the claim; MySQL locks the due heads the same
+//! way, then leases and reads them in one transaction (`claim_deliveries_locked`).
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, Row};

@@ -21,7 +21,8 @@
 //!   had begun before that read, so it is among the transactions running just after it.
 //!   InnoDB does not say which of them wrote `webhook_events`, so the cursor waits for all
 //!   of them (any long transaction on the database delays a gap, never a gapless stream).
-//!   Reading `INNODB_TRX` needs the `PROCESS` privilege.
+//!   Reading `INNODB_TRX` needs the `PROCESS` privilege; without it (a user granted only
+//!   its database) a gap settles after [`BLIND_WAIT`] instead, and a warning says so once.
 
 use sqlx::Row;
 
@@ -31,6 +32,11 @@ use crate::webhooks::ops::Filter;
 
 /// Seqs read per step; a backlog is shown in steps of this many.
 const PAGE: i64 = 500;
+/// How long a gap waits when the running transactions cannot be seen (MySQL without the
+/// `PROCESS` privilege): far longer than an event's write transaction takes, so only a
+/// transaction held open that long could commit an event the stream then skips (it stays
+/// in the table, for replay).
+pub const BLIND_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Cursor {
     /// Every event up to this seq was shown (or filtered out, or is gone for good).
@@ -46,6 +52,8 @@ struct Pending {
     /// The writers' virtual transaction ids, comma-separated (as `pg_locks` spells them;
     /// InnoDB transaction ids on MySQL).
     writers: String,
+    /// Set when the writers could not be seen: the gap settles at this time instead.
+    blind_until: Option<std::time::Instant>,
 }
 
 /// One step's result.
@@ -81,7 +89,10 @@ impl Cursor {
     pub async fn step(&mut self, db: &Db, f: &Filter<'_>) -> StoreResult<Step> {
         // Checked before the read: a writer that ended before it is seen by it.
         if let Some(p) = &self.pending
-            && !any_running(db, &p.writers).await?
+            && match p.blind_until {
+                Some(at) => std::time::Instant::now() >= at,
+                None => !any_running(db, &p.writers).await?,
+            }
         {
             self.settled = self.settled.max(p.upto);
             self.pending = None;
@@ -97,10 +108,17 @@ impl Cursor {
         let (ready, gap) = ready_upto(self.after, self.settled, &seqs);
         let mut again = seqs.len() as i64 == PAGE && !gap;
         if gap && self.pending.is_none() {
-            let writers = writers(db).await?;
-            // With none, the gap settles on the next step: one more read, at once.
-            again = writers.is_empty();
-            self.pending = Some(Pending { upto: seqs.last().copied().unwrap_or(self.after), writers });
+            let upto = seqs.last().copied().unwrap_or(self.after);
+            self.pending = Some(match writers(db).await? {
+                Some(writers) => {
+                    // With none, the gap settles on the next step: one more read, at once.
+                    again = writers.is_empty();
+                    Pending { upto, writers, blind_until: None }
+                }
+                None => {
+                    Pending { upto, writers: String::new(), blind_until: Some(std::time::Instant::now() + BLIND_WAIT) }
+                }
+            });
         }
         let mut events = Vec::new();
         if ready > self.after {
@@ -130,17 +148,36 @@ fn ready_upto(after: i64, settled: i64, seqs: &[i64]) -> (i64, bool) {
 
 /// The transactions (other than this connection's) that hold or await the write lock on
 /// `webhook_events` now (on MySQL: every running one): every one that may still commit a
-/// seq taken before.
-async fn writers(db: &Db) -> StoreResult<String> {
+/// seq taken before. `None`: they cannot be seen (MySQL without `PROCESS`).
+async fn writers(db: &Db) -> StoreResult<Option<String>> {
     if db.kind() == DbKind::Mysql {
         let rows = sqlx::query(
             "SELECT CAST(trx_id AS CHAR) AS tx FROM information_schema.INNODB_TRX
               WHERE trx_mysql_thread_id <> CONNECTION_ID()",
         )
         .fetch_all(db.pool())
-        .await?;
+        .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            // 1227, ER_SPECIFIC_ACCESS_DENIED_ERROR: the user lacks PROCESS.
+            Err(sqlx::Error::Database(e))
+                if e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().is_some_and(|m| m.number() == 1227) =>
+            {
+                static WARNED: std::sync::Once = std::sync::Once::new();
+                WARNED.call_once(|| {
+                    tracing::warn!(
+                        error = %e,
+                        "event streams cannot see running transactions without the PROCESS privilege; \
+                         a gap in event ids is waited out for {}s instead",
+                        BLIND_WAIT.as_secs()
+                    )
+                });
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let ids: Vec<String> = rows.iter().map(|r| r.text("tx")).collect::<Result<_, _>>()?;
-        return Ok(ids.join(","));
+        return Ok(Some(ids.join(",")));
     }
     let rows = sqlx::query(
         "SELECT DISTINCT virtualtransaction AS vx FROM pg_locks
@@ -150,7 +187,7 @@ async fn writers(db: &Db) -> StoreResult<String> {
     .fetch_all(db.pool())
     .await?;
     let ids: Vec<String> = rows.iter().map(|r| r.try_get("vx")).collect::<Result<_, _>>()?;
-    Ok(ids.join(","))
+    Ok(Some(ids.join(",")))
 }
 
 /// Whether any of `writers` is still running.
@@ -172,7 +209,35 @@ async fn any_running(db: &Db, writers: &str) -> StoreResult<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::ready_upto;
+    use super::{ready_upto, writers};
+    use crate::config::{Database, Secret};
+    use crate::store::Db;
+
+    /// A MySQL user granted only its database cannot read `INNODB_TRX`: the cursor learns
+    /// that the writers are unknown (and waits gaps out) instead of failing every step.
+    #[tokio::test]
+    async fn without_process_the_writers_are_unknown_not_an_error() {
+        let Some(t) = crate::testing::TestDb::mysql().await else { return };
+        let Database::Mysql { url } = &t.database else { unreachable!() };
+        let name = url.expose().rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+        // Short: MySQL allows 32 characters in a user name.
+        let user = format!("np_{}", &name[name.len().saturating_sub(12)..]);
+        for q in [
+            format!("CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY 'np-pass'"),
+            format!("GRANT ALL ON {name}.* TO '{user}'@'%'"),
+        ] {
+            sqlx::query(&q).execute(t.db.pool()).await.unwrap();
+        }
+        let (_, at) = url.expose().split_once('@').unwrap();
+        let plain = Db::connect(&Database::Mysql { url: Secret::new(format!("mysql://{user}:np-pass@{at}")) }, 2)
+            .await
+            .unwrap();
+        assert_eq!(writers(&plain).await.unwrap(), None);
+        assert!(writers(&t.db).await.unwrap().is_some(), "root sees the running transactions");
+        plain.close().await;
+        sqlx::query(&format!("DROP USER '{user}'@'%'")).execute(t.db.pool()).await.unwrap();
+        t.cleanup().await;
+    }
 
     #[test]
     fn the_cursor_stops_at_a_gap_until_it_is_settled() {
