@@ -51,7 +51,7 @@ pub const KEYS: &[KeySpec] = &[
     key(
         "WAREST_DB_CLIENT",
         "sqlite",
-        "Database: sqlite (embedded, data/warest.db), postgres, or mysql (MySQL/MariaDB)",
+        "Database: sqlite (embedded, data/warest.db), postgres, or mysql (MariaDB 10.6 or later)",
     ),
     secret("WAREST_DB_POSTGRES_URL", "PostgreSQL URL, e.g. postgres://user:pass@host:5432/warest"),
     secret("WAREST_DB_MYSQL_URL", "MySQL/MariaDB URL, e.g. mysql://user:pass@host:3306/warest"),

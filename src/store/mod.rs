@@ -131,6 +131,11 @@ impl Db {
             })
             .connect_with(options)
             .await?;
+        if kind == DbKind::Mysql {
+            let row = sqlx::query("SELECT VERSION() AS v").fetch_one(&pool).await?;
+            mysql_server_supported(&row.text("v")?)
+                .map_err(|why| StoreError::Db(sqlx::Error::Configuration(why.into())))?;
+        }
         Ok(Db { pool, kind, full_sync: full_sync && kind == DbKind::Sqlite })
     }
 
@@ -185,6 +190,21 @@ impl Backlog {
         use sqlx::Row;
         Ok(Backlog { depth: r.try_get("depth")?, oldest_at: r.try_get("oldest")? })
     }
+}
+
+/// Whether the MySQL-family server (its `VERSION()`) has what the store uses: MariaDB 10.6
+/// or later (`INSERT`/`DELETE … RETURNING` from 10.5, `SKIP LOCKED` from 10.6). MySQL itself
+/// has no `RETURNING` and is refused at start rather than failing on the first event.
+pub fn mysql_server_supported(version: &str) -> Result<(), String> {
+    let refuse = || {
+        Err(format!("MySQL server {version:?} is not supported: WAREST_DB_CLIENT=mysql needs MariaDB 10.6 or later"))
+    };
+    if !version.to_ascii_lowercase().contains("mariadb") {
+        return refuse();
+    }
+    let mut parts = version.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if (major, minor) < (10, 6) { refuse() } else { Ok(()) }
 }
 
 /// Text columns read the same way on every database. Through the `Any` driver MySQL's

@@ -168,3 +168,16 @@ async fn postgres_is_covered_when_configured() {
     assert_eq!(t.db.kind(), crate::store::DbKind::Postgres);
     t.cleanup().await;
 }
+
+#[test]
+fn only_mariadb_with_returning_and_skip_locked_is_taken() {
+    use crate::store::mysql_server_supported as ok;
+    assert!(ok("10.11.6-MariaDB-0+deb12u1").is_ok());
+    assert!(ok("11.4.2-MariaDB").is_ok());
+    assert!(ok("10.6.0-MariaDB-log").is_ok());
+    let err = ok("10.5.23-MariaDB").unwrap_err();
+    assert!(err.contains("MariaDB 10.6 or later"), "{err}");
+    // MySQL has no INSERT … RETURNING.
+    assert!(ok("8.0.36").is_err());
+    assert!(ok("8.4.0-commercial").is_err());
+}
